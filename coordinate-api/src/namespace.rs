@@ -1,0 +1,67 @@
+//! Namespaces: independent groups of work specs and workers.
+
+use std::sync::Arc;
+
+use crate::data::Data;
+use crate::error::Result;
+use crate::summary::Summary;
+use crate::work_spec::WorkSpec;
+use crate::worker::Worker;
+
+/// An independent set of work specs and workers.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Namespace: Send + Sync + std::any::Any {
+    /// The namespace's name.
+    fn name(&self) -> &str;
+
+    /// Deletes the namespace with all its work specs, units, workers and
+    /// attempts. Handles to any of them then return
+    /// [`Gone`](crate::Error::Gone). Destroying twice is not an error.
+    ///
+    /// Errors: [`Backend`](crate::Error::Backend).
+    fn destroy(&self) -> Result<()>;
+
+    /// Creates a work spec from its definition, or replaces the definition
+    /// of the existing work spec of the same `name` (as
+    /// [`WorkSpec::set_data`] does).
+    ///
+    /// Errors: [`NoWorkSpecName`](crate::Error::NoWorkSpecName),
+    /// [`BadWorkSpecName`](crate::Error::BadWorkSpecName),
+    /// [`InvalidInput`](crate::Error::InvalidInput),
+    /// [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn set_work_spec(&self, data: Data) -> Result<Arc<dyn WorkSpec>>;
+
+    /// The work spec called `name`.
+    ///
+    /// Errors: [`NoSuchWorkSpec`](crate::Error::NoSuchWorkSpec),
+    /// [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn work_spec(&self, name: &str) -> Result<Arc<dyn WorkSpec>>;
+
+    /// Deletes the work spec called `name` with its units and their attempts.
+    ///
+    /// Errors: [`NoSuchWorkSpec`](crate::Error::NoSuchWorkSpec),
+    /// [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn destroy_work_spec(&self, name: &str) -> Result<()>;
+
+    /// Names of every work spec, sorted.
+    ///
+    /// Errors: [`Backend`](crate::Error::Backend); a deleted namespace has no
+    /// work specs.
+    fn work_spec_names(&self) -> Result<Vec<String>>;
+
+    /// Gets the worker called `name`, creating it if it does not exist.
+    ///
+    /// Errors: [`InvalidInput`](crate::Error::InvalidInput),
+    /// [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn worker(&self, name: &str) -> Result<Arc<dyn Worker>>;
+
+    /// Every worker, in name order.
+    ///
+    /// Errors: [`Backend`](crate::Error::Backend).
+    fn workers(&self) -> Result<Vec<Arc<dyn Worker>>>;
+
+    /// Unit counts per work spec and status in this namespace.
+    ///
+    /// Errors: [`Backend`](crate::Error::Backend).
+    fn summarize(&self) -> Result<Summary>;
+}

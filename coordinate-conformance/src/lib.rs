@@ -1,0 +1,2 @@
+//! Shared behaviour suite (skeleton; filled by the memory issue).
+#![warn(missing_docs)]
