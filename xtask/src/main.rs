@@ -1,1 +1,34 @@
-fn main() {}
+//! Developer and CI tasks for the coordinate workspace.
+//!
+//! Run as `cargo xtask <command> [-- <arguments for the test runner>]`:
+//!
+//! - `conformance`: the whole test suite (every crate, both backends, doc
+//!   tests) against the PostgreSQL server in `DATABASE_URL`/`PGHOST`, or
+//!   against a throwaway server started for the run and removed afterwards.
+
+mod conformance;
+mod throwaway;
+
+use anyhow::{bail, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [-- <test runner arguments>]
+
+commands:
+  conformance   run every test against both backends (starts a throwaway
+                PostgreSQL unless DATABASE_URL or PGHOST is set)
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
+    match command.as_deref() {
+        Some("conformance") => conformance::run(&rest),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}

@@ -1,0 +1,63 @@
+//! `cargo xtask conformance`: every test of the workspace, both backends.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::throwaway::{self, Database};
+
+/// Runs the workspace's tests (with nextest when installed) and its doc
+/// tests against a PostgreSQL server.
+pub fn run(runner_args: &[String]) -> Result<()> {
+    let database = Database::from_env_or_throwaway()?;
+    let result = run_tests(database.url(), runner_args);
+    drop(database);
+    result
+}
+
+fn run_tests(database_url: &str, runner_args: &[String]) -> Result<()> {
+    let nextest = has_nextest();
+    let mut tests = cargo();
+    if nextest {
+        tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        eprintln!("xtask: cargo-nextest not found, using cargo test");
+        tests.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    tests.args(runner_args).env("DATABASE_URL", database_url);
+    run_checked(tests, "tests")?;
+
+    if nextest {
+        // nextest does not run doc tests.
+        let mut doc = cargo();
+        doc.args(["test", "--workspace", "--doc"])
+            .env("DATABASE_URL", database_url);
+        run_checked(doc, "doc tests")?;
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+fn run_checked(mut command: Command, what: &str) -> Result<()> {
+    let child = command
+        .spawn()
+        .with_context(|| format!("could not start the {what}"))?;
+    let status = throwaway::wait_interruptibly(child)?;
+    if throwaway::interrupted() {
+        bail!("interrupted");
+    }
+    if !status.success() {
+        bail!("the {what} failed ({status})");
+    }
+    Ok(())
+}
