@@ -105,7 +105,9 @@ impl Server {
         };
         let handler_result = ctrlc::set_handler(on_signal);
         if let Err(e) = handler_result {
-            eprintln!("xtask: cannot catch Ctrl-C ({e}); an interrupted run may leave a server behind");
+            eprintln!(
+                "xtask: cannot catch Ctrl-C ({e}); an interrupted run may leave a server behind"
+            );
         }
         server.init_and_start()?;
         Ok(server)
@@ -134,7 +136,9 @@ impl Server {
         );
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
         let mut start = self.server_command("pg_ctl");
-        start.args(["start", "-w", "-t", "60", "-D", &data, "-l", &log, "-o", &options]);
+        start.args([
+            "start", "-w", "-t", "60", "-D", &data, "-l", &log, "-o", &options,
+        ]);
         if let Err(e) = run_quietly(start, "pg_ctl start") {
             let log = std::fs::read_to_string(&log).unwrap_or_default();
             bail!("{e:#}\nserver log:\n{log}");
@@ -197,9 +201,11 @@ impl Drop for Server {
 /// The directory holding `initdb`, `pg_ctl` and `postgres`: from `PATH`,
 /// else the newest `/usr/lib/postgresql/*/bin`.
 fn find_server_binaries() -> Result<PathBuf> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres", "createdb"]
-        .iter()
-        .all(|b| dir.join(b).is_file());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres", "createdb"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
     let path = std::env::var_os("PATH").unwrap_or_default();
     if let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d)) {
         return Ok(dir);
@@ -228,7 +234,10 @@ fn find_server_binaries() -> Result<PathBuf> {
 /// The user to run the server as: `None` when we are not root; otherwise the
 /// `postgres` user if it exists, else `nobody`.
 fn unprivileged_user() -> Result<Option<String>> {
-    let uid = Command::new("id").arg("-u").output().context("running `id -u`")?;
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("running `id -u`")?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Ok(None);
     }
@@ -256,7 +265,10 @@ fn make_temp_dir() -> Result<PathBuf> {
             Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
         }
     }
-    bail!("could not create a temporary directory under {}", base.display())
+    bail!(
+        "could not create a temporary directory under {}",
+        base.display()
+    )
 }
 
 fn free_port() -> Result<u16> {
