@@ -37,7 +37,8 @@ fn run_tests(database_url: &str, runner_args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
+/// A `cargo` command, using the same cargo that runs the xtask.
+pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
@@ -48,7 +49,9 @@ fn has_nextest() -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
-fn run_checked(mut command: Command, what: &str) -> Result<()> {
+/// Runs a command to completion; an error if it fails or the run was
+/// interrupted.
+pub fn run_checked(mut command: Command, what: &str) -> Result<()> {
     let child = command
         .spawn()
         .with_context(|| format!("could not start the {what}"))?;
