@@ -1,2 +1,93 @@
-//! PostgreSQL coordinate backend (skeleton; filled by the PostgreSQL issue).
+//! The production `coordinate` backend: all state in PostgreSQL, shared by
+//! any number of processes.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use coordinate_api::{AttemptRequest, Coordinate, Data, Value, WorkUnitMeta};
+//! use coordinate_postgres::PostgresCoordinate;
+//!
+//! # fn main() -> coordinate_api::Result<()> {
+//! // Connecting applies any pending schema migrations.
+//! let coordinate: Arc<dyn Coordinate> =
+//!     Arc::new(PostgresCoordinate::new("postgres://user:secret@db.example.com/coordinate")?);
+//! let namespace = coordinate.namespace("crawl")?;
+//!
+//! let mut definition = Data::new();
+//! definition.insert("name".into(), Value::Text("fetch".into()));
+//! let spec = namespace.set_work_spec(definition)?;
+//! spec.add_work_unit("https://example.com/", Data::new(), WorkUnitMeta::default())?;
+//!
+//! let worker = namespace.worker("worker-1")?;
+//! for attempt in worker.request_attempts(&AttemptRequest::default())? {
+//!     // ... do the work ...
+//!     attempt.finish(None)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Connection strings
+//!
+//! [`PostgresCoordinate::new`] accepts
+//!
+//! - a URL: `postgres://user:pass@host:5432/db?sslmode=require` (or
+//!   `postgresql://…`);
+//! - the same without its scheme: `//user:pass@host/db`;
+//! - `postgres:` followed by libpq `key=value` pairs:
+//!   `postgres:host=db.example.com user=me dbname=coordinate`;
+//! - the empty string.
+//!
+//! Whatever the string leaves out comes from libpq's environment variables
+//! (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`,
+//! …) and defaults. Connection failures are [`coordinate_api::Error::Backend`]
+//! errors holding a [`ConnectError`] whose [`ConnectErrorKind`] tells a bad
+//! string, an unreachable server, a rejected password and a missing
+//! database apart. The password never appears in any error or in `Debug`
+//! output.
+//!
+//! # Schema
+//!
+//! The tables are go-coordinate's (`namespace`, `work_spec`, `work_unit`,
+//! `worker`, `attempt` and the `attempt_status` enum), created by embedded
+//! Diesel migrations that mirror go-coordinate's fifteen, plus indexes for
+//! the claim path. A database go-coordinate already migrated is adopted as
+//! it is. [`upgrade`] and [`drop`] run the migrations without connecting a
+//! coordinate.
+//!
+//! # Concurrency
+//!
+//! Every operation is one transaction, at REPEATABLE READ, retried on
+//! serialization failures and deadlocks; handing out work runs at READ
+//! COMMITTED with row locks (`FOR UPDATE SKIP LOCKED`), so concurrent
+//! workers never receive the same unit and never wait for each other. All
+//! times come from the coordinate's [`coordinate_api::Clock`].
 #![warn(missing_docs)]
+
+#[macro_use]
+mod status;
+
+mod attempt;
+mod claim;
+mod connect_error;
+mod connection;
+mod coordinate;
+mod expiry;
+mod history;
+mod migrations;
+mod namespace;
+/// Diesel's view of the tables: `diesel print-schema` output for a database
+/// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
+mod schema;
+pub mod test_support;
+mod transaction;
+mod unit_query;
+mod work_spec;
+mod work_spec_meta;
+mod work_unit;
+mod worker;
+
+pub use crate::connect_error::{ConnectError, ConnectErrorKind};
+pub use crate::coordinate::{
+    PostgresCoordinate, PostgresCoordinateBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_POOL_SIZE,
+};
+pub use crate::migrations::{drop, upgrade};

@@ -1,0 +1,1 @@
+ALTER TABLE work_spec DROP COLUMN runtime;

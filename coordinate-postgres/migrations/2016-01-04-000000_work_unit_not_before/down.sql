@@ -1,0 +1,1 @@
+ALTER TABLE work_unit DROP COLUMN not_before;

@@ -1,0 +1,1 @@
+DROP INDEX attempt_work_unit;

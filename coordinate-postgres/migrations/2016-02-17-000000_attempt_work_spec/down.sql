@@ -1,0 +1,1 @@
+ALTER TABLE attempt DROP COLUMN work_spec_id;

@@ -1,0 +1,1 @@
+DROP INDEX worker_parent_idx;

@@ -1,0 +1,161 @@
+//! Connection errors: what libpq said, sorted into kinds a caller can act
+//! on, with every secret scrubbed out.
+
+use std::fmt;
+
+use crate::connection::ConnInfo;
+
+/// What went wrong while connecting, for callers that want to react.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectErrorKind {
+    /// The connection string could not be understood.
+    InvalidConnectionString,
+    /// No server answered at the address (refused, unknown host, timeout).
+    Unreachable,
+    /// The server rejected the user name or password.
+    AuthenticationFailed,
+    /// The server has no database of that name.
+    NoSuchDatabase,
+    /// Any other failure to connect.
+    Other,
+}
+
+/// A failure to connect to PostgreSQL, carried inside
+/// [`coordinate_api::Error::Backend`]. Its text never holds the password.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    kind: ConnectErrorKind,
+    detail: String,
+}
+
+impl ConnectError {
+    /// Which kind of failure this is.
+    pub fn kind(&self) -> ConnectErrorKind {
+        self.kind
+    }
+
+    pub(crate) fn new(kind: ConnectErrorKind, detail: impl Into<String>) -> Self {
+        ConnectError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// Classifies a libpq (or pool) message, scrubbing secrets first.
+    pub(crate) fn from_message(info: &ConnInfo, message: &str) -> Self {
+        let detail = tidy(&info.redact(message));
+        ConnectError::new(classify(&detail), detail)
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ConnectErrorKind::InvalidConnectionString => "invalid PostgreSQL connection string",
+            ConnectErrorKind::Unreachable => "cannot reach the PostgreSQL server",
+            ConnectErrorKind::AuthenticationFailed => "PostgreSQL rejected the user or password",
+            ConnectErrorKind::NoSuchDatabase => "the PostgreSQL database does not exist",
+            ConnectErrorKind::Other => "cannot connect to PostgreSQL",
+        };
+        write!(f, "{what}: {}", self.detail)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// Joins libpq's multi-line messages into one line.
+pub(crate) fn tidy(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Sorts a libpq message into a [`ConnectErrorKind`]. libpq has no error
+/// codes for connection failures, so this reads its (English) text.
+fn classify(message: &str) -> ConnectErrorKind {
+    const INVALID: &[&str] = &[
+        "missing \"=\" after",
+        "invalid connection option",
+        "invalid URI",
+        "invalid percent-encoded token",
+        "unterminated quoted string",
+        "invalid integer value",
+        "invalid port number",
+        "invalid sslmode value",
+        "invalid value for",
+        "extra key/value separator",
+        "end of string reached",
+        "unexpected spaces found",
+        "could not match",
+        "forbidden value",
+    ];
+    const UNREACHABLE: &[&str] = &[
+        "Connection refused",
+        "could not translate host name",
+        "Name or service not known",
+        "nodename nor servname",
+        "Temporary failure in name resolution",
+        "timeout expired",
+        "timed out",
+        "No route to host",
+        "Network is unreachable",
+        "No such file or directory",
+        "could not connect to server",
+    ];
+    let has = |needles: &[&str]| needles.iter().any(|n| message.contains(n));
+    if has(INVALID) {
+        ConnectErrorKind::InvalidConnectionString
+    } else if message.contains("database \"") && message.contains("does not exist") {
+        ConnectErrorKind::NoSuchDatabase
+    } else if has(&[
+        "password authentication failed",
+        "authentication failed",
+        "no password supplied",
+        "role \"",
+        "pg_hba.conf",
+    ]) {
+        ConnectErrorKind::AuthenticationFailed
+    } else if has(UNREACHABLE) {
+        ConnectErrorKind::Unreachable
+    } else {
+        ConnectErrorKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_messages_are_classified() {
+        for (message, kind) in [
+            (
+                "missing \"=\" after \"x\" in connection info string",
+                ConnectErrorKind::InvalidConnectionString,
+            ),
+            (
+                "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running",
+                ConnectErrorKind::Unreachable,
+            ),
+            (
+                "could not translate host name \"nope\" to address: Name or service not known",
+                ConnectErrorKind::Unreachable,
+            ),
+            (
+                "connection to server failed: FATAL:  password authentication failed for user \"u\"",
+                ConnectErrorKind::AuthenticationFailed,
+            ),
+            (
+                "connection to server failed: FATAL:  database \"nope\" does not exist",
+                ConnectErrorKind::NoSuchDatabase,
+            ),
+            ("something else", ConnectErrorKind::Other),
+        ] {
+            assert_eq!(classify(&tidy(message)), kind, "{message}");
+        }
+    }
+}

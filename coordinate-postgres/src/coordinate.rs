@@ -1,0 +1,249 @@
+//! The entry point: connecting, the shared pool, and the `Coordinate` trait.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use coordinate_api::validate::validate_name;
+use coordinate_api::{Clock, Coordinate, Error, Namespace, Result, Summary, SystemClock};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+
+use crate::connect_error::{ConnectError, ConnectErrorKind};
+use crate::connection::ConnInfo;
+use crate::namespace::PgNamespace;
+use crate::schema::namespace;
+use crate::status::summarize;
+use crate::transaction::{with_retry, Isolation, TxError};
+
+/// Connections a coordinate keeps at most, unless the builder says otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+/// How long to wait for a connection, unless the builder says otherwise.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handle made from one coordinate shares: the pool and clock.
+pub(crate) struct Shared {
+    pool: Pool<ConnectionManager<PgConnection>>,
+    clock: Arc<dyn Clock>,
+    info: ConnInfo,
+}
+
+impl Shared {
+    /// A connection from the pool.
+    pub(crate) fn connection(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>> {
+        self.pool
+            .get()
+            .map_err(|e| Error::backend(ConnectError::from_message(&self.info, &e.to_string())))
+    }
+
+    /// The time by the coordinate's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// A coordinate stored in PostgreSQL.
+///
+/// Cloning is cheap and shares the connection pool; so do all handles made
+/// from it. See the crate documentation for connection strings.
+#[derive(Clone)]
+pub struct PostgresCoordinate {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl PostgresCoordinate {
+    /// Connects with the system clock and default pool settings, applying
+    /// any pending migrations.
+    ///
+    /// Errors: [`Error::Backend`] holding a [`ConnectError`] when the
+    /// string is invalid or the server cannot be reached or refuses us, or
+    /// the migration error.
+    pub fn new(conn: &str) -> Result<Self> {
+        Self::builder(conn).build()
+    }
+
+    /// Connects like [`PostgresCoordinate::new`], with the given clock.
+    pub fn new_with_clock(conn: &str, clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::builder(conn).clock(clock).build()
+    }
+
+    /// Starts configuring a connection to `conn`.
+    pub fn builder(conn: &str) -> PostgresCoordinateBuilder {
+        PostgresCoordinateBuilder {
+            conn: conn.to_owned(),
+            clock: Arc::new(SystemClock),
+            pool_size: DEFAULT_POOL_SIZE,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Debug for PostgresCoordinate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresCoordinate")
+            .field("connection", &self.shared.info.display())
+            .field("pool_size", &self.shared.pool.max_size())
+            .field("clock", &self.shared.clock)
+            .finish()
+    }
+}
+
+/// Settings for [`PostgresCoordinate`]; made by
+/// [`PostgresCoordinate::builder`].
+pub struct PostgresCoordinateBuilder {
+    conn: String,
+    clock: Arc<dyn Clock>,
+    pool_size: u32,
+    connection_timeout: Duration,
+}
+
+impl PostgresCoordinateBuilder {
+    /// The clock every timestamp comes from (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Most connections open at once (default [`DEFAULT_POOL_SIZE`]).
+    /// Connections are opened when first needed.
+    pub fn pool_size(mut self, size: u32) -> Self {
+        self.pool_size = size;
+        self
+    }
+
+    /// How long to wait for a connection, both for the server to answer and
+    /// for a free pool slot (default [`DEFAULT_CONNECTION_TIMEOUT`]).
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Connects once to check the server and apply pending migrations, then
+    /// sets up the pool.
+    ///
+    /// Errors: [`Error::InvalidInput`] for a zero pool size or timeout;
+    /// otherwise as [`PostgresCoordinate::new`].
+    pub fn build(self) -> Result<PostgresCoordinate> {
+        if self.pool_size == 0 {
+            return Err(Error::invalid("pool size", "must be at least 1"));
+        }
+        if self.connection_timeout.is_zero() {
+            return Err(Error::invalid("connection timeout", "must be positive"));
+        }
+        let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(Error::backend)?;
+        let mut conn = establish(&info)?;
+        crate::migrations::apply(&mut conn)?;
+        std::mem::drop(conn);
+
+        let pool = Pool::builder()
+            .max_size(self.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(self.connection_timeout)
+            // Every operation ends its transaction, and a broken connection
+            // is noticed by Diesel and dropped; a `SELECT 1` before every
+            // checkout would only add a round trip.
+            .test_on_check_out(false)
+            // Failures reach the caller through `get`; do not log them.
+            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+            .build_unchecked(ConnectionManager::new(info.libpq()));
+        Ok(PostgresCoordinate {
+            shared: Arc::new(Shared {
+                pool,
+                clock: self.clock,
+                info,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for PostgresCoordinateBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let connection = ConnInfo::parse(&self.conn, self.connection_timeout)
+            .map_or_else(|_| "<not understood, hidden>".to_owned(), |i| i.display());
+        f.debug_struct("PostgresCoordinateBuilder")
+            .field("connection", &connection)
+            .field("pool_size", &self.pool_size)
+            .field("connection_timeout", &self.connection_timeout)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+/// Opens one connection outside the pool, with a precise error.
+pub(crate) fn establish(info: &ConnInfo) -> Result<PgConnection> {
+    PgConnection::establish(info.libpq()).map_err(|error| {
+        let error = match error {
+            diesel::ConnectionError::BadConnection(message) => {
+                ConnectError::from_message(info, &message)
+            }
+            diesel::ConnectionError::InvalidCString(_)
+            | diesel::ConnectionError::InvalidConnectionUrl(_) => ConnectError::new(
+                ConnectErrorKind::InvalidConnectionString,
+                info.redact(&error.to_string()),
+            ),
+            other => ConnectError::new(ConnectErrorKind::Other, info.redact(&other.to_string())),
+        };
+        Error::backend(error)
+    })
+}
+
+/// Parses `conn` and opens one connection, for the migration functions.
+pub(crate) fn connect_once(conn: &str) -> Result<PgConnection> {
+    let info = ConnInfo::parse(conn, DEFAULT_CONNECTION_TIMEOUT).map_err(Error::backend)?;
+    establish(&info)
+}
+
+impl Coordinate for PostgresCoordinate {
+    fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>> {
+        validate_name("namespace name", name)?;
+        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+            let existing = namespace::table
+                .filter(namespace::name.eq(name))
+                .select(namespace::id)
+                .first::<i32>(conn)
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+            // A concurrent insert of the same name makes this fail with a
+            // serialization error (retried), so nothing here means a
+            // concurrent delete: try again.
+            diesel::insert_into(namespace::table)
+                .values(namespace::name.eq(name))
+                .on_conflict_do_nothing()
+                .returning(namespace::id)
+                .get_result::<i32>(conn)
+                .optional()?
+                .ok_or(TxError::Retry)
+        })?;
+        Ok(Arc::new(PgNamespace::new(
+            self.shared.clone(),
+            id,
+            name.to_owned(),
+        )))
+    }
+
+    fn namespaces(&self) -> Result<Vec<Arc<dyn Namespace>>> {
+        let rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            Ok(namespace::table
+                .select((namespace::id, namespace::name))
+                .order(namespace::name)
+                .load::<(i32, String)>(conn)?)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| {
+                Arc::new(PgNamespace::new(self.shared.clone(), id, name)) as Arc<dyn Namespace>
+            })
+            .collect())
+    }
+
+    fn summarize(&self) -> Result<Summary> {
+        let now = self.shared.now();
+        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            summarize(conn, now, None, None)
+        })
+    }
+}

@@ -1,0 +1,39 @@
+//! Expiring attempts whose lease ran out, one namespace at a time.
+//!
+//! Every namespace may run on its own clock (tests give each one a mock
+//! clock), so expiry only ever looks at the namespace being worked on. It
+//! is one statement, served by the `attempt_pending` index: its cost follows
+//! the namespace's pending attempts, not its history.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::sql_types::{Integer, Timestamptz};
+use diesel::{sql_query, RunQueryDsl};
+
+use crate::transaction::TxResult;
+
+/// Marks the namespace's overdue pending attempts expired (ended now, off
+/// their workers' active lists) and releases their units, keeping the
+/// invariant that an expired attempt is never a unit's active attempt.
+/// Returns how many units were released.
+pub(crate) fn expire_namespace(
+    conn: &mut PgConnection,
+    namespace_id: i32,
+    now: DateTime<Utc>,
+) -> TxResult<usize> {
+    let count = sql_query(
+        "WITH overdue AS ( \
+             UPDATE attempt SET status = 'expired', end_time = $2, active = FALSE \
+              WHERE status = 'pending' AND expiration_time < $2 \
+                AND work_spec_id IN (SELECT id FROM work_spec WHERE namespace_id = $1) \
+             RETURNING id, work_unit_id) \
+         UPDATE work_unit SET active_attempt_id = NULL \
+           FROM overdue \
+          WHERE work_unit.id = overdue.work_unit_id \
+            AND work_unit.active_attempt_id = overdue.id",
+    )
+    .bind::<Integer, _>(namespace_id)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)?;
+    Ok(count)
+}

@@ -1,0 +1,232 @@
+//! The schema's embedded Diesel migrations, applying and reverting them,
+//! and adopting databases that go-coordinate migrated.
+//!
+//! The first fifteen migrations mirror go-coordinate's, one for one, so a
+//! database either tool built has the same tables. go-coordinate records
+//! its migrations in `gorp_migrations`; when that table lists one of them,
+//! the matching Diesel migration is recorded as applied instead of run.
+//!
+//! Many processes may connect to a new database at once: migrations run in
+//! one transaction holding a transaction-level advisory lock (never a
+//! session-level one, which would not survive PgBouncer's transaction
+//! pooling), so they apply exactly once and others wait, then find nothing
+//! to do.
+
+use std::error::Error as StdError;
+
+use coordinate_api::{Error, Result};
+use diesel::migration::{Migration, MigrationConnection, MigrationSource};
+use diesel::pg::{Pg, PgConnection};
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::coordinate::connect_once;
+
+/// Every migration in `migrations/`, compiled into the crate.
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Key of the advisory lock that serialises migrations ("coordina").
+const LOCK_KEY: i64 = 0x636f_6f72_6469_6e61;
+
+/// go-coordinate's migration ids (as in `gorp_migrations`) and the versions
+/// of the Diesel migrations that do the same.
+pub(crate) const GO_COORDINATE_MIGRATIONS: [(&str, &str); 15] = [
+    ("20150927-core.sql", "20150927000000"),
+    ("20151002-mingb.sql", "20151002000000"),
+    ("20151006-work-unit-type.sql", "20151006000000"),
+    ("20151013-index.sql", "20151013000000"),
+    ("20151014-index.sql", "20151014000000"),
+    ("20151019-worker-mode.sql", "20151019000000"),
+    ("20151028-index.sql", "20151028000000"),
+    ("20151216-work-spec-runtime.sql", "20151216000000"),
+    ("20160104-not-before.sql", "20160104000000"),
+    ("20160125-index.sql", "20160125000000"),
+    ("20160217-attempt-spec.sql", "20160217000000"),
+    ("20160328-index.sql", "20160328000000"),
+    ("20160329-index.sql", "20160329000000"),
+    ("20170316-index.sql", "20170316000000"),
+    ("20170523-work-unit-max-retries.sql", "20170523000000"),
+];
+
+type Failure = Box<dyn StdError + Send + Sync>;
+
+/// Brings the database at `conn` up to the current schema: adopts a
+/// go-coordinate database, then applies pending migrations. Connecting a
+/// [`PostgresCoordinate`](crate::PostgresCoordinate) does this too.
+///
+/// Errors: as [`PostgresCoordinate::new`](crate::PostgresCoordinate::new).
+pub fn upgrade(conn: &str) -> Result<()> {
+    apply(&mut connect_once(conn)?)
+}
+
+/// Reverts every migration of this crate, newest first, leaving none of its
+/// tables or types behind (and no migration bookkeeping, unless other
+/// migrations share it). Data is lost.
+///
+/// Errors: as [`PostgresCoordinate::new`](crate::PostgresCoordinate::new).
+pub fn drop(conn: &str) -> Result<()> {
+    let mut conn = connect_once(conn)?;
+    locked(&mut conn, |conn| {
+        let applied = conn.applied_migrations()?;
+        let mut ours = MIGRATIONS.migrations()?;
+        ours.sort_by_key(|m| std::cmp::Reverse(m.name().version().to_string()));
+        for migration in ours
+            .iter()
+            .filter(|m| applied.contains(&m.name().version()))
+        {
+            conn.revert_migration(migration.as_ref())?;
+        }
+        forget_go_coordinate(conn)?;
+        if !has_rows(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM __diesel_schema_migrations) AS found",
+        )? {
+            sql_query("DROP TABLE __diesel_schema_migrations").execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Applies pending migrations on an open connection.
+pub(crate) fn apply(conn: &mut PgConnection) -> Result<()> {
+    // Cheap check first, so connecting to an up-to-date database takes no
+    // lock and waits for nobody.
+    let current = up_to_date(conn).map_err(failure)?;
+    if current {
+        return Ok(());
+    }
+    locked(conn, |conn| {
+        adopt_go_coordinate(conn)?;
+        conn.run_pending_migrations(MIGRATIONS)?;
+        Ok(())
+    })
+}
+
+/// Runs `work` in a READ COMMITTED transaction holding the migration lock.
+/// READ COMMITTED matters: each statement after the lock sees what an
+/// earlier holder committed.
+fn locked(
+    conn: &mut PgConnection,
+    work: impl FnOnce(&mut PgConnection) -> std::result::Result<(), Failure>,
+) -> Result<()> {
+    conn.build_transaction()
+        .read_committed()
+        .run(|conn| {
+            sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<BigInt, _>(LOCK_KEY)
+                .execute(conn)?;
+            work(conn)
+        })
+        .map_err(failure)
+}
+
+fn failure(error: Failure) -> Error {
+    Error::backend(format!("could not migrate the database schema: {error}"))
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+}
+
+fn has_rows(conn: &mut PgConnection, query: &'static str) -> QueryResult<bool> {
+    Ok(sql_query(query).get_result::<Found>(conn)?.found)
+}
+
+fn table_exists(conn: &mut PgConnection, table: &str) -> QueryResult<bool> {
+    Ok(sql_query("SELECT to_regclass($1) IS NOT NULL AS found")
+        .bind::<Text, _>(table)
+        .get_result::<Found>(conn)?
+        .found)
+}
+
+/// Whether every migration of ours is recorded as applied.
+fn up_to_date(conn: &mut PgConnection) -> std::result::Result<bool, Failure> {
+    if !table_exists(conn, "__diesel_schema_migrations")? {
+        return Ok(false);
+    }
+    let applied = conn.applied_migrations()?;
+    let ours: Vec<Box<dyn Migration<Pg>>> = MIGRATIONS.migrations()?;
+    Ok(ours.iter().all(|m| applied.contains(&m.name().version())))
+}
+
+#[derive(QueryableByName)]
+struct GorpId {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// The go-coordinate migrations `gorp_migrations` lists, if it exists.
+fn go_coordinate_applied(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
+    if !table_exists(conn, "gorp_migrations")? {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<GorpId> = sql_query("SELECT id FROM gorp_migrations").load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Records go-coordinate's applied migrations as applied Diesel migrations,
+/// so they are not run again over existing tables.
+fn adopt_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
+    let applied = go_coordinate_applied(conn)?;
+    if applied.is_empty() {
+        return Ok(());
+    }
+    conn.setup()?;
+    for (id, version) in GO_COORDINATE_MIGRATIONS {
+        if applied.iter().any(|a| a == id) {
+            sql_query(
+                "INSERT INTO __diesel_schema_migrations (version) VALUES ($1) \
+                 ON CONFLICT (version) DO NOTHING",
+            )
+            .bind::<Text, _>(version)
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// After reverting, makes go-coordinate's bookkeeping agree that its
+/// migrations are gone too (dropping its table once empty).
+fn forget_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
+    if go_coordinate_applied(conn)?.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = GO_COORDINATE_MIGRATIONS.iter().map(|(id, _)| *id).collect();
+    sql_query("DELETE FROM gorp_migrations WHERE id = ANY($1)")
+        .bind::<diesel::sql_types::Array<Text>, _>(ids)
+        .execute(conn)?;
+    if !has_rows(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM gorp_migrations) AS found",
+    )? {
+        sql_query("DROP TABLE gorp_migrations").execute(conn)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_coordinate_migrations_map_onto_ours() {
+        let ours: Vec<String> = MigrationSource::<Pg>::migrations(&MIGRATIONS)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        for (id, version) in GO_COORDINATE_MIGRATIONS {
+            assert!(ours.iter().any(|v| v == version), "{id}");
+            assert_eq!(
+                &id[..8],
+                &version[..8],
+                "{id} and {version} are the same day"
+            );
+        }
+        assert_eq!(ours.len(), GO_COORDINATE_MIGRATIONS.len() + 1);
+    }
+}

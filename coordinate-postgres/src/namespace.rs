@@ -1,0 +1,81 @@
+//! Namespaces: the `namespace` table and the `Namespace` trait.
+
+use std::sync::Arc;
+
+use coordinate_api::{Data, Namespace, Result, Summary, WorkSpec, Worker};
+use diesel::dsl::exists;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+
+use crate::coordinate::Shared;
+use crate::schema::namespace;
+use crate::status::summarize;
+use crate::transaction::{with_retry, Isolation, TxResult};
+
+/// Handle to one namespace: its id and name, and the shared pool.
+#[derive(Clone)]
+pub(crate) struct PgNamespace {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) id: i32,
+    pub(crate) name: Arc<str>,
+}
+
+impl PgNamespace {
+    pub(crate) fn new(shared: Arc<Shared>, id: i32, name: String) -> Self {
+        PgNamespace {
+            shared,
+            id,
+            name: name.into(),
+        }
+    }
+
+    /// Whether the namespace still exists.
+    pub(crate) fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
+        Ok(diesel::select(exists(namespace::table.find(self.id))).get_result(conn)?)
+    }
+}
+
+impl Namespace for PgNamespace {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn destroy(&self) -> Result<()> {
+        // Everything below the namespace goes with it (ON DELETE CASCADE).
+        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            diesel::delete(namespace::table.find(self.id)).execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn set_work_spec(&self, data: Data) -> Result<Arc<dyn WorkSpec>> {
+        Ok(Arc::new(self.put_work_spec(data)?))
+    }
+
+    fn work_spec(&self, name: &str) -> Result<Arc<dyn WorkSpec>> {
+        Ok(Arc::new(self.find_work_spec(name)?))
+    }
+
+    fn destroy_work_spec(&self, name: &str) -> Result<()> {
+        self.delete_work_spec(name)
+    }
+
+    fn work_spec_names(&self) -> Result<Vec<String>> {
+        self.list_work_spec_names()
+    }
+
+    fn worker(&self, name: &str) -> Result<Arc<dyn Worker>> {
+        Ok(Arc::new(self.get_or_create_worker(name)?))
+    }
+
+    fn workers(&self) -> Result<Vec<Arc<dyn Worker>>> {
+        self.list_workers()
+    }
+
+    fn summarize(&self) -> Result<Summary> {
+        let now = self.shared.now();
+        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            summarize(conn, now, Some(self.id), None)
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! Finding the test database, for this crate's tests and for other crates
+//! that test against PostgreSQL.
+
+/// The connection string of the test database: `DATABASE_URL`, or the
+/// empty string (libpq's environment) when only `PGHOST` is set.
+///
+/// # Panics
+///
+/// When neither is set: tests must not pass silently without a database.
+/// `cargo xtask conformance` starts a throwaway server and sets
+/// `DATABASE_URL`.
+pub fn database_url() -> String {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return url;
+    }
+    if std::env::var_os("PGHOST").is_some() {
+        return String::new();
+    }
+    panic!(
+        "no PostgreSQL configured for the tests: set DATABASE_URL (or PGHOST), \
+         or run `cargo xtask conformance`, which starts a throwaway server"
+    );
+}

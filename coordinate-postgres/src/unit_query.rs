@@ -1,0 +1,153 @@
+//! Selecting work units with a `WorkUnitQuery`: listing them, changing
+//! their priorities, deleting them.
+
+use std::sync::Arc;
+
+use coordinate_api::validate::validate_priority;
+use coordinate_api::{Result, WorkUnit, WorkUnitQuery};
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, Timestamptz};
+
+use crate::transaction::{with_retry, Isolation};
+use crate::work_spec::PgWorkSpec;
+use crate::work_unit::{PgWorkUnit, UnitRow};
+
+/// Units deleted per transaction when a deletion has no limit.
+const DELETE_BATCH: i64 = 10_000;
+
+/// The units of work spec `$2` a [`WorkUnitQuery`] selects, in name order:
+/// names `$3` (all if empty), statuses `$4` (all if empty), names after `$5`
+/// (if not null), at most `$6` (all if null); `$1` is the time.
+macro_rules! unit_selection_sql {
+    () => {
+        concat!(
+            "FROM work_unit u LEFT JOIN attempt a ON a.id = u.active_attempt_id \
+             WHERE u.work_spec_id = $2 \
+               AND (cardinality($3::bytea[]) = 0 OR u.name = ANY($3)) \
+               AND (cardinality($4::text[]) = 0 OR (",
+            unit_status_sql!(),
+            ") = ANY($4)) \
+               AND ($5::bytea IS NULL OR u.name > $5) \
+             ORDER BY u.name LIMIT $6"
+        )
+    };
+}
+
+/// A [`WorkUnitQuery`] as bind values for [`unit_selection_sql!`].
+struct Selection {
+    names: Vec<Vec<u8>>,
+    statuses: Vec<&'static str>,
+    after: Option<Vec<u8>>,
+    limit: Option<i64>,
+}
+
+impl Selection {
+    fn new(query: &WorkUnitQuery) -> Self {
+        Selection {
+            names: query.names.iter().map(|n| n.as_bytes().to_vec()).collect(),
+            statuses: query.statuses.iter().map(|s| s.as_str()).collect(),
+            after: query.previous_name.as_ref().map(|n| n.as_bytes().to_vec()),
+            limit: query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+/// Binds `$1`..`$6` of [`unit_selection_sql!`] onto an `sql_query`.
+macro_rules! bind_selection {
+    ($query:expr, $spec:expr, $now:expr, $sel:expr) => {
+        $query
+            .bind::<Timestamptz, _>($now)
+            .bind::<Integer, _>($spec)
+            .bind::<Array<Bytea>, _>(&$sel.names)
+            .bind::<Array<Text>, _>(&$sel.statuses)
+            .bind::<Nullable<Bytea>, _>(&$sel.after)
+            .bind::<Nullable<BigInt>, _>($sel.limit)
+    };
+}
+
+/// Query functions of a work spec.
+impl PgWorkSpec {
+    pub(crate) fn query_work_units(&self, query: &WorkUnitQuery) -> Result<Vec<Arc<dyn WorkUnit>>> {
+        let selection = Selection::new(query);
+        let now = self.shared().now();
+        let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            let query = sql_query(concat!("SELECT u.id, u.name ", unit_selection_sql!()));
+            let rows: Vec<UnitRow> = bind_selection!(query, self.id, now, selection).load(conn)?;
+            if rows.is_empty() {
+                return self.empty_or_gone(conn);
+            }
+            Ok(rows)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Arc::new(PgWorkUnit::new(self.clone(), row.id, &row.name)) as _)
+            .collect())
+    }
+
+    pub(crate) fn change_priorities(
+        &self,
+        query: &WorkUnitQuery,
+        value: f64,
+        relative: bool,
+    ) -> Result<()> {
+        validate_priority("priority", value)?;
+        let selection = Selection::new(query);
+        let now = self.shared().now();
+        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            let statement = if relative {
+                concat!(
+                    "UPDATE work_unit SET priority = priority + $7 WHERE id IN (SELECT u.id ",
+                    unit_selection_sql!(),
+                    ")"
+                )
+            } else {
+                concat!(
+                    "UPDATE work_unit SET priority = $7 WHERE id IN (SELECT u.id ",
+                    unit_selection_sql!(),
+                    ")"
+                )
+            };
+            let changed = bind_selection!(sql_query(statement), self.id, now, selection)
+                .bind::<Double, _>(value)
+                .execute(conn)?;
+            if changed == 0 {
+                self.empty_or_gone::<()>(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn delete_units(&self, query: &WorkUnitQuery) -> Result<usize> {
+        let mut selection = Selection::new(query);
+        // Without a limit, delete in batches (each its own transaction) so a
+        // huge deletion neither holds locks for long nor restarts from
+        // scratch on a conflict; each batch continues after the last name.
+        let batched = selection.limit.is_none();
+        if batched {
+            selection.limit = Some(DELETE_BATCH);
+        }
+        let mut total = 0;
+        loop {
+            let now = self.shared().now();
+            let names = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+                let statement = concat!(
+                    "DELETE FROM work_unit WHERE id IN (SELECT u.id ",
+                    unit_selection_sql!(),
+                    ") RETURNING id, name"
+                );
+                let rows: Vec<UnitRow> =
+                    bind_selection!(sql_query(statement), self.id, now, selection).load(conn)?;
+                if rows.is_empty() && total == 0 {
+                    self.empty_or_gone::<()>(conn)?;
+                }
+                Ok(rows.into_iter().map(|r| r.name).collect::<Vec<_>>())
+            })?;
+            total += names.len();
+            if !batched || (names.len() as i64) < DELETE_BATCH {
+                return Ok(total);
+            }
+            selection.after = names.into_iter().max();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Work specs: the `work_spec` table and the `WorkSpec` trait.
+//!
+//! The definition is stored as CBOR in `data`; the scheduling metadata
+//! derived from it lives in its own columns so it can change (`set_meta`)
+//! without rewriting the definition.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use coordinate_api::data::decode;
+use coordinate_api::{
+    Data, Error, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit, WorkUnitMeta, WorkUnitQuery,
+    WorkUnitStatus,
+};
+use diesel::dsl::exists;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::IntoSql;
+
+use crate::expiry::expire_namespace;
+use crate::namespace::PgNamespace;
+use crate::schema::{attempt, work_spec, work_unit};
+use crate::status::summarize;
+use crate::transaction::{with_retry, Isolation, TxError, TxResult};
+use crate::work_spec_meta::{interval_to_sql, Definition, MetaRow};
+
+/// Handle to one work spec.
+#[derive(Clone)]
+pub(crate) struct PgWorkSpec {
+    pub(crate) namespace: PgNamespace,
+    pub(crate) id: i32,
+    pub(crate) name: Arc<str>,
+}
+
+impl PgWorkSpec {
+    pub(crate) fn new(namespace: PgNamespace, id: i32, name: String) -> Self {
+        PgWorkSpec {
+            namespace,
+            id,
+            name: name.into(),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
+        &self.namespace.shared
+    }
+
+    /// Whether the work spec still exists.
+    pub(crate) fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
+        Ok(diesel::select(exists(work_spec::table.find(self.id))).get_result(conn)?)
+    }
+
+    /// `Ok(empty)` when the spec exists, else [`Error::Gone`]: list calls
+    /// only check existence when they found nothing.
+    pub(crate) fn empty_or_gone<T>(&self, conn: &mut PgConnection) -> TxResult<Vec<T>> {
+        if self.exists(conn)? {
+            Ok(Vec::new())
+        } else {
+            Err(Error::Gone.into())
+        }
+    }
+}
+
+/// Work spec functions of a namespace.
+impl PgNamespace {
+    pub(crate) fn put_work_spec(&self, data: Data) -> Result<PgWorkSpec> {
+        let definition = Definition::new(&data)?;
+        let now = self.shared.now();
+        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+            let existing = work_spec::table
+                .filter(work_spec::namespace_id.eq(self.id))
+                .filter(work_spec::name.eq(&definition.name))
+                .select(work_spec::id)
+                .first::<i32>(conn)
+                .optional()?;
+            match existing {
+                Some(id) if definition.store(conn, id, now)? > 0 => Ok(id),
+                Some(_) => Err(TxError::Retry),
+                // A foreign key violation here means the namespace is gone.
+                None => definition.insert(conn, self.id)?.ok_or(TxError::Retry),
+            }
+        })?;
+        Ok(PgWorkSpec::new(self.clone(), id, definition.name))
+    }
+
+    pub(crate) fn find_work_spec(&self, name: &str) -> Result<PgWorkSpec> {
+        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+            let id = work_spec::table
+                .filter(work_spec::namespace_id.eq(self.id))
+                .filter(work_spec::name.eq(name))
+                .select(work_spec::id)
+                .first::<i32>(conn)
+                .optional()?;
+            self.found_or_missing(conn, id, name)
+        })?;
+        Ok(PgWorkSpec::new(self.clone(), id, name.to_owned()))
+    }
+
+    pub(crate) fn delete_work_spec(&self, name: &str) -> Result<()> {
+        with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+            let deleted = diesel::delete(
+                work_spec::table
+                    .filter(work_spec::namespace_id.eq(self.id))
+                    .filter(work_spec::name.eq(name)),
+            )
+            .returning(work_spec::id)
+            .get_result::<i32>(conn)
+            .optional()?;
+            self.found_or_missing(conn, deleted, name).map(|_| ())
+        })
+    }
+
+    /// A found id, or why there is none: the namespace is gone, or it has
+    /// no work spec of that name.
+    fn found_or_missing(
+        &self,
+        conn: &mut PgConnection,
+        id: Option<i32>,
+        name: &str,
+    ) -> TxResult<i32> {
+        match id {
+            Some(id) => Ok(id),
+            None if self.exists(conn)? => Err(Error::no_such_work_spec(name).into()),
+            None => Err(Error::Gone.into()),
+        }
+    }
+
+    pub(crate) fn list_work_spec_names(&self) -> Result<Vec<String>> {
+        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            Ok(work_spec::table
+                .filter(work_spec::namespace_id.eq(self.id))
+                .select(work_spec::name)
+                .order(work_spec::name)
+                .load(conn)?)
+        })
+    }
+}
+
+impl WorkSpec for PgWorkSpec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn data(&self) -> Result<Data> {
+        let bytes: Vec<u8> = with_retry(&self.namespace.shared, Isolation::SingleStatement, |c| {
+            Ok(work_spec::table
+                .find(self.id)
+                .select(work_spec::data)
+                .first(c)?)
+        })?;
+        decode(&bytes)
+    }
+
+    fn set_data(&self, data: Data) -> Result<()> {
+        let definition = Definition::new(&data)?;
+        if definition.name != *self.name {
+            return Err(Error::ChangedName);
+        }
+        let now = self.namespace.shared.now();
+        with_retry(
+            &self.namespace.shared,
+            Isolation::RepeatableRead,
+            |conn| match definition.store(conn, self.id, now)? {
+                0 => Err(Error::Gone.into()),
+                _ => Ok(()),
+            },
+        )
+    }
+
+    fn meta(&self, with_counts: bool) -> Result<WorkSpecMeta> {
+        let shared = &self.namespace.shared;
+        let now = shared.now();
+        with_retry(shared, Isolation::RepeatableRead, |conn| {
+            let row: MetaRow = work_spec::table
+                .find(self.id)
+                .select(MetaRow::as_select())
+                .first(conn)?;
+            if !with_counts {
+                return Ok(row.into_meta(0, 0));
+            }
+            expire_namespace(conn, self.namespace.id, now)?;
+            let available: i64 = work_unit::table
+                .filter(work_unit::work_spec_id.eq(self.id))
+                .filter(work_unit::active_attempt_id.is_null())
+                .filter(
+                    work_unit::not_before
+                        .is_null()
+                        .or(work_unit::not_before.le(now)),
+                )
+                .count()
+                .get_result(conn)?;
+            let pending: i64 = attempt::table
+                .inner_join(
+                    work_unit::table.on(work_unit::active_attempt_id.eq(attempt::id.nullable())),
+                )
+                .filter(attempt::work_spec_id.eq(self.id))
+                .filter(attempt::status.eq(crate::attempt::DbStatus::PENDING))
+                .count()
+                .get_result(conn)?;
+            let count = |n: i64| usize::try_from(n).unwrap_or(0);
+            Ok(row.into_meta(count(available), count(pending)))
+        })
+    }
+
+    fn set_meta(&self, meta: WorkSpecMeta) -> Result<()> {
+        if meta.interval.as_micros() > i64::MAX as u128 {
+            return Err(Error::invalid("interval", "is too long"));
+        }
+        with_retry(&self.namespace.shared, Isolation::RepeatableRead, |conn| {
+            // Only a spec defined as continuous may become continuous; the
+            // filter leaves the row alone otherwise.
+            let updated = diesel::update(
+                work_spec::table.find(self.id).filter(
+                    work_spec::can_be_continuous
+                        .or((!meta.continuous).into_sql::<diesel::sql_types::Bool>()),
+                ),
+            )
+            .set((
+                work_spec::priority.eq(meta.priority),
+                work_spec::weight.eq(meta.weight),
+                work_spec::paused.eq(meta.paused),
+                work_spec::continuous.eq(meta.continuous),
+                work_spec::interval.eq(interval_to_sql(meta.interval)),
+                work_spec::next_continuous.eq(meta.next_continuous),
+                work_spec::max_running.eq(meta.max_running),
+                work_spec::max_attempts_returned.eq(meta.max_attempts_returned),
+                work_spec::max_retries.eq(meta.max_retries),
+            ))
+            .execute(conn)?;
+            match updated {
+                0 if self.exists(conn)? => Err(Error::CannotBecomeContinuous.into()),
+                0 => Err(Error::Gone.into()),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn add_work_unit(
+        &self,
+        name: &str,
+        data: Data,
+        meta: WorkUnitMeta,
+    ) -> Result<Arc<dyn WorkUnit>> {
+        Ok(Arc::new(self.put_work_unit(name, data, meta)?))
+    }
+
+    fn work_unit(&self, name: &str) -> Result<Arc<dyn WorkUnit>> {
+        Ok(Arc::new(self.find_work_unit(name)?))
+    }
+
+    fn work_units(&self, query: &WorkUnitQuery) -> Result<Vec<Arc<dyn WorkUnit>>> {
+        self.query_work_units(query)
+    }
+
+    fn count_work_unit_status(&self) -> Result<BTreeMap<WorkUnitStatus, usize>> {
+        let summary = self.summarize()?;
+        let mut counts = BTreeMap::new();
+        for record in summary {
+            *counts.entry(record.status).or_insert(0) += record.count;
+        }
+        Ok(counts)
+    }
+
+    fn set_work_unit_priorities(&self, query: &WorkUnitQuery, priority: f64) -> Result<()> {
+        self.change_priorities(query, priority, false)
+    }
+
+    fn adjust_work_unit_priorities(&self, query: &WorkUnitQuery, adjustment: f64) -> Result<()> {
+        self.change_priorities(query, adjustment, true)
+    }
+
+    fn delete_work_units(&self, query: &WorkUnitQuery) -> Result<usize> {
+        self.delete_units(query)
+    }
+
+    fn summarize(&self) -> Result<Summary> {
+        let now = self.namespace.shared.now();
+        with_retry(&self.namespace.shared, Isolation::RepeatableRead, |conn| {
+            let summary = summarize(conn, now, None, Some(self.id))?;
+            if summary.is_empty() {
+                return self.empty_or_gone(conn);
+            }
+            Ok(summary)
+        })
+    }
+}

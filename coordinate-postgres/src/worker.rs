@@ -1,0 +1,279 @@
+//! Workers: the `worker` table and the `Worker` trait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use coordinate_api::data::{decode, encode};
+use coordinate_api::query::DEFAULT_LIFETIME;
+use coordinate_api::validate::{add_duration, validate_name};
+use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
+use diesel::dsl::exists;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+
+use crate::attempt::PgAttempt;
+use crate::claim::insert_attempt;
+use crate::history::WorkerAttempts;
+use crate::namespace::PgNamespace;
+use crate::schema::worker;
+use crate::transaction::{with_retry, Isolation, TxError, TxResult};
+use crate::work_unit::{gone_if_zero, PgWorkUnit};
+
+/// Reads one column of a worker's row.
+macro_rules! read_column {
+    ($worker:expr, $column:expr) => {
+        with_retry($worker.shared(), Isolation::SingleStatement, |conn| {
+            Ok(worker::table.find($worker.id).select($column).first(conn)?)
+        })
+    };
+}
+
+/// Handle to one worker.
+#[derive(Clone)]
+pub(crate) struct PgWorker {
+    pub(crate) namespace: PgNamespace,
+    pub(crate) id: i32,
+    pub(crate) name: Arc<str>,
+}
+
+impl PgWorker {
+    pub(crate) fn new(namespace: PgNamespace, id: i32, name: String) -> Self {
+        PgWorker {
+            namespace,
+            id,
+            name: name.into(),
+        }
+    }
+
+    fn shared(&self) -> &crate::coordinate::Shared {
+        &self.namespace.shared
+    }
+
+    /// Whether the worker still exists.
+    pub(crate) fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
+        Ok(diesel::select(exists(worker::table.find(self.id))).get_result(conn)?)
+    }
+
+    /// Runs an update of the worker's row; no row means it is gone.
+    fn change<U>(&self, changes: U) -> Result<()>
+    where
+        U: diesel::AsChangeset<Target = worker::table> + Clone,
+        U::Changeset: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    {
+        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+            let changed = diesel::update(worker::table.find(self.id))
+                .set(changes.clone())
+                .execute(conn)?;
+            gone_if_zero(changed)
+        })
+    }
+}
+
+/// Worker functions of a namespace.
+impl PgNamespace {
+    pub(crate) fn get_or_create_worker(&self, name: &str) -> Result<PgWorker> {
+        validate_name("worker name", name)?;
+        let now = self.shared.now();
+        let expiration = add_duration("worker expiration", now, DEFAULT_LIFETIME)?;
+        let empty = encode(&Data::new())?;
+        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+            let existing = worker::table
+                .filter(worker::namespace_id.eq(self.id))
+                .filter(worker::name.eq(name))
+                .select(worker::id)
+                .first::<i32>(conn)
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+            // A deleted namespace fails the foreign key: Error::Gone.
+            diesel::insert_into(worker::table)
+                .values((
+                    worker::namespace_id.eq(self.id),
+                    worker::name.eq(name),
+                    worker::active.eq(true),
+                    worker::mode.eq(""),
+                    worker::data.eq(&empty),
+                    worker::expiration.eq(expiration),
+                    worker::last_update.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .returning(worker::id)
+                .get_result::<i32>(conn)
+                .optional()?
+                .ok_or(TxError::Retry)
+        })?;
+        Ok(PgWorker::new(self.clone(), id, name.to_owned()))
+    }
+
+    pub(crate) fn list_workers(&self) -> Result<Vec<Arc<dyn Worker>>> {
+        let rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            Ok(worker::table
+                .filter(worker::namespace_id.eq(self.id))
+                .select((worker::id, worker::name))
+                .order(worker::name)
+                .load::<(i32, String)>(conn)?)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Arc::new(PgWorker::new(self.clone(), id, name)) as _)
+            .collect())
+    }
+}
+
+impl Worker for PgWorker {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn parent(&self) -> Result<Option<Arc<dyn Worker>>> {
+        let parents = diesel::alias!(worker as parents);
+        let row: Option<(i32, String)> =
+            with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+                let found: (i32, Option<(i32, String)>) = worker::table
+                    .left_join(parents.on(parents.field(worker::id).nullable().eq(worker::parent)))
+                    .filter(worker::id.eq(self.id))
+                    .select((
+                        worker::id,
+                        (parents.field(worker::id), parents.field(worker::name)).nullable(),
+                    ))
+                    .first(conn)?;
+                Ok(found.1)
+            })?;
+        Ok(row.map(|(id, name)| {
+            Arc::new(PgWorker::new(self.namespace.clone(), id, name)) as Arc<dyn Worker>
+        }))
+    }
+
+    fn set_parent(&self, parent: Option<Arc<dyn Worker>>) -> Result<()> {
+        let parent_id = match &parent {
+            None => None,
+            Some(parent) => {
+                let parent = downcast::<PgWorker>(parent.as_ref())?;
+                if parent.namespace.id != self.namespace.id {
+                    return Err(Error::invalid(
+                        "parent",
+                        "the worker belongs to another namespace",
+                    ));
+                }
+                if parent.id == self.id {
+                    return Err(Error::invalid(
+                        "parent",
+                        "a worker cannot be its own parent",
+                    ));
+                }
+                Some(parent.id)
+            }
+        };
+        // A deleted parent fails the foreign key: Error::Gone.
+        self.change(worker::parent.eq(parent_id))
+    }
+
+    fn children(&self) -> Result<Vec<Arc<dyn Worker>>> {
+        let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            let rows: Vec<(i32, String)> = worker::table
+                .filter(worker::parent.eq(self.id))
+                .select((worker::id, worker::name))
+                .order(worker::name)
+                .load(conn)?;
+            if rows.is_empty() && !self.exists(conn)? {
+                return Err(Error::Gone.into());
+            }
+            Ok(rows)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Arc::new(PgWorker::new(self.namespace.clone(), id, name)) as _)
+            .collect())
+    }
+
+    fn active(&self) -> Result<bool> {
+        read_column!(self, worker::active)
+    }
+
+    fn deactivate(&self) -> Result<()> {
+        self.change(worker::active.eq(false))
+    }
+
+    fn mode(&self) -> Result<String> {
+        read_column!(self, worker::mode)
+    }
+
+    fn data(&self) -> Result<Data> {
+        let bytes: Vec<u8> = read_column!(self, worker::data)?;
+        // go-coordinate writes empty bytes for a worker without data.
+        if bytes.is_empty() {
+            return Ok(Data::new());
+        }
+        decode(&bytes)
+    }
+
+    fn expiration(&self) -> Result<DateTime<Utc>> {
+        read_column!(self, worker::expiration)
+    }
+
+    fn last_update(&self) -> Result<DateTime<Utc>> {
+        read_column!(self, worker::last_update)
+    }
+
+    fn update(
+        &self,
+        data: Data,
+        now: DateTime<Utc>,
+        expiration: DateTime<Utc>,
+        mode: &str,
+    ) -> Result<()> {
+        if mode.contains('\0') {
+            return Err(Error::invalid("mode", "must not contain a NUL character"));
+        }
+        let bytes = encode(&data)?;
+        self.change((
+            worker::active.eq(true),
+            worker::mode.eq(mode),
+            worker::data.eq(&bytes),
+            worker::expiration.eq(expiration),
+            worker::last_update.eq(now),
+        ))
+    }
+
+    fn request_attempts(&self, request: &AttemptRequest) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.claim(request)
+    }
+
+    fn make_attempt(
+        &self,
+        unit: Arc<dyn WorkUnit>,
+        lifetime: Duration,
+    ) -> Result<Arc<dyn Attempt>> {
+        let unit = downcast::<PgWorkUnit>(unit.as_ref())?;
+        if unit.spec.namespace.id != self.namespace.id {
+            return Err(Error::invalid(
+                "work unit",
+                "the unit belongs to another namespace",
+            ));
+        }
+        let now = self.shared().now();
+        let expiration = add_duration("lifetime", now, lifetime)?;
+        let id = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            insert_attempt(conn, unit.id, self.id, now, expiration)?.ok_or(Error::Gone.into())
+        })?;
+        Ok(Arc::new(PgAttempt {
+            unit: unit.clone(),
+            worker: self.clone(),
+            id,
+        }))
+    }
+
+    fn active_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts(WorkerAttempts::Active)
+    }
+
+    fn all_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts(WorkerAttempts::All)
+    }
+
+    fn child_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts(WorkerAttempts::Children)
+    }
+}

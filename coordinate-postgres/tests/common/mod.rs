@@ -1,0 +1,179 @@
+//! Helpers shared by the backend-only tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use coordinate_api::{Coordinate, Data, Error, Value};
+use coordinate_postgres::test_support::database_url;
+use coordinate_postgres::{ConnectError, PostgresCoordinate};
+use diesel::pg::PgConnection;
+use diesel::{sql_query, Connection, RunQueryDsl};
+
+/// A coordinate on the shared test database, with a small pool.
+pub fn coordinate() -> Arc<dyn Coordinate> {
+    Arc::new(
+        PostgresCoordinate::builder(&database_url())
+            .pool_size(4)
+            .build()
+            .expect("connect to the test database"),
+    )
+}
+
+/// A namespace name no other test (or test run) uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// The parts of the test database's connection string, from the URL or
+/// (when it is empty) from libpq's environment.
+pub struct Params {
+    pub user: String,
+    pub password: String,
+    pub host: String,
+    pub port: String,
+    pub dbname: String,
+}
+
+impl Params {
+    pub fn get() -> Params {
+        let url = database_url();
+        if url.is_empty() {
+            let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+            return Params {
+                user: env("PGUSER", "postgres"),
+                password: env("PGPASSWORD", ""),
+                host: env("PGHOST", "localhost"),
+                port: env("PGPORT", "5432"),
+                dbname: env("PGDATABASE", "postgres"),
+            };
+        }
+        let rest = url
+            .split_once("://")
+            .expect("DATABASE_URL is a postgres:// URL")
+            .1;
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let (userinfo, hostpart) = rest.rsplit_once('@').unwrap_or(("", rest));
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        let (hostport, dbname) = hostpart.split_once('/').unwrap_or((hostpart, "postgres"));
+        let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
+        Params {
+            user: decode(user),
+            password: decode(password),
+            host: host.to_owned(),
+            port: port.to_owned(),
+            dbname: decode(dbname),
+        }
+    }
+
+    /// `postgres://` URL for `dbname` (the test database's own by default).
+    pub fn url(&self, dbname: Option<&str>) -> String {
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            encode(&self.user),
+            encode(&self.password),
+            self.host,
+            self.port,
+            encode(dbname.unwrap_or(&self.dbname))
+        )
+    }
+}
+
+fn decode(text: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A new, empty database that is dropped with this value.
+pub struct FreshDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl FreshDatabase {
+    pub fn new(prefix: &str) -> FreshDatabase {
+        let name = unique(prefix);
+        let mut admin =
+            PgConnection::establish(&Params::get().url(None)).expect("admin connection");
+        sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .expect("create database");
+        let url = Params::get().url(Some(&name));
+        FreshDatabase { name, url }
+    }
+
+    pub fn connection(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connect to the fresh database")
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&Params::get().url(None)) {
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// The [`ConnectError`] inside a connection failure.
+pub fn connect_error(error: &Error) -> &ConnectError {
+    match error {
+        Error::Backend(cause) => cause
+            .downcast_ref::<ConnectError>()
+            .unwrap_or_else(|| panic!("not a connection error: {error}")),
+        other => panic!("not a backend error: {other}"),
+    }
+}
+
+/// Data with one text entry.
+pub fn data(key: &str, value: &str) -> Data {
+    let mut data = Data::new();
+    data.insert(key.into(), Value::Text(value.into()));
+    data
+}
+
+/// A work spec definition with just a name (plus `extra`).
+pub fn spec(name: &str, extra: &[(&str, Value)]) -> Data {
+    let mut data = data("name", name);
+    for (key, value) in extra {
+        data.insert((*key).into(), value.clone());
+    }
+    data
+}
