@@ -19,7 +19,8 @@ use crate::data::{as_data, as_f64, as_list, as_name, Data, Value};
 use crate::meta::WorkUnitMeta;
 use crate::validate::{add_duration, validate_name, validate_priority};
 
-/// One unit to create in the next work spec.
+/// One unit to create: an item of chaining output, or an entry for
+/// [`WorkSpec::add_work_units`](crate::WorkSpec::add_work_units).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWorkUnit {
     /// The unit's name.

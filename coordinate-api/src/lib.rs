@@ -63,6 +63,7 @@ pub mod work_unit;
 pub mod worker;
 
 pub use crate::attempt::Attempt;
+pub use crate::chaining::NewWorkUnit;
 pub use crate::clock::{Clock, MockClock, SystemClock};
 pub use crate::coordinate::Coordinate;
 pub use crate::data::{Data, Value};

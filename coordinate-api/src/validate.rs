@@ -6,8 +6,11 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 
-/// Longest name accepted for namespaces, work specs, work units and workers.
-pub const MAX_NAME_BYTES: usize = 1 << 20;
+/// Longest name accepted for namespaces, work specs, work units and workers,
+/// in bytes. PostgreSQL's B-tree indexes refuse entries over about 2,700
+/// bytes, and every name is indexed; one limit for every backend keeps the
+/// memory backend from accepting what production would refuse.
+pub const MAX_NAME_BYTES: usize = 2048;
 
 /// Rejects names that are empty, hold a NUL character (PostgreSQL text
 /// cannot store one) or are over [`MAX_NAME_BYTES`].

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::chaining::NewWorkUnit;
 use crate::data::Data;
 use crate::error::Result;
 use crate::meta::{WorkSpecMeta, WorkUnitMeta};
@@ -60,6 +61,32 @@ pub trait WorkSpec: Send + Sync + std::any::Any {
         data: Data,
         meta: WorkUnitMeta,
     ) -> Result<Arc<dyn WorkUnit>>;
+
+    /// Adds or replaces many work units at once, exactly as calling
+    /// [`add_work_unit`](WorkSpec::add_work_unit) for each in turn would
+    /// (when a name appears twice, the later entry wins), and returns the
+    /// number of distinct names written.
+    ///
+    /// Every name and priority is checked before anything is written, so
+    /// invalid input changes nothing. The default implementation calls
+    /// `add_work_unit` in a loop; backends override it to write in bulk
+    /// (PostgreSQL: multi-row statements in one transaction). Whether a
+    /// backend error can leave part of the batch written depends on the
+    /// backend.
+    ///
+    /// Errors: as [`add_work_unit`](WorkSpec::add_work_unit).
+    fn add_work_units(&self, units: Vec<NewWorkUnit>) -> Result<usize> {
+        for unit in &units {
+            crate::validate::validate_name("work unit name", &unit.name)?;
+            crate::validate::validate_priority("priority", unit.meta.priority)?;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for unit in units {
+            self.add_work_unit(&unit.name, unit.data, unit.meta)?;
+            names.insert(unit.name);
+        }
+        Ok(names.len())
+    }
 
     /// The work unit called `name`.
     ///
