@@ -1,0 +1,377 @@
+//! Deleted objects: every call on a handle whose object (or an ancestor)
+//! was deleted fails with `Error::Gone`; list calls on a deleted
+//! namespace come back empty, as the trait docs say.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use coordinate_api::{
+    Attempt, AttemptRequest, Clock, Data, Error, Result, WorkSpec, WorkSpecMeta, WorkUnit,
+    WorkUnitMeta, WorkUnitQuery, Worker,
+};
+
+use crate::attempt::request_one;
+use crate::{definition, unique_name, Backend, Fixture};
+
+/// Insists that `result` is `Err(Error::Gone)`.
+fn gone<T>(what: &str, result: Result<T>) {
+    match result {
+        Err(Error::Gone) => {}
+        Err(other) => panic!("{what}: expected Gone, got {other:?}"),
+        Ok(_) => panic!("{what}: expected Gone, got Ok"),
+    }
+}
+
+/// Every work spec call fails with Gone.
+fn spec_is_gone(spec: &dyn WorkSpec) {
+    let all = WorkUnitQuery::all();
+    gone("data", spec.data());
+    gone("set_data", spec.set_data(definition(spec.name(), &[])));
+    gone("meta", spec.meta(false));
+    gone("meta with counts", spec.meta(true));
+    gone("set_meta", spec.set_meta(WorkSpecMeta::default()));
+    gone(
+        "add_work_unit",
+        spec.add_work_unit("foo", Data::new(), WorkUnitMeta::default()),
+    );
+    gone("work_unit", spec.work_unit("unit"));
+    gone("work_units", spec.work_units(&all));
+    gone("count_work_unit_status", spec.count_work_unit_status());
+    gone(
+        "set_work_unit_priorities",
+        spec.set_work_unit_priorities(&all, 1.0),
+    );
+    gone(
+        "adjust_work_unit_priorities",
+        spec.adjust_work_unit_priorities(&all, 1.0),
+    );
+    gone("delete_work_units", spec.delete_work_units(&all));
+    gone("summarize", spec.summarize());
+}
+
+/// Every work unit call fails with Gone.
+fn unit_is_gone(unit: &dyn WorkUnit) {
+    gone("data", unit.data());
+    gone("status", unit.status());
+    gone("meta", unit.meta());
+    gone("set_meta", unit.set_meta(WorkUnitMeta::default()));
+    gone("priority", unit.priority());
+    gone("set_priority", unit.set_priority(1.0));
+    gone("active_attempt", unit.active_attempt());
+    gone("clear_active_attempt", unit.clear_active_attempt());
+    gone("attempts", unit.attempts());
+    gone("num_attempts", unit.num_attempts());
+}
+
+/// Every attempt call fails with Gone.
+fn attempt_is_gone(attempt: &dyn Attempt) {
+    let minute = Duration::from_secs(60);
+    gone("status", attempt.status());
+    gone("data", attempt.data());
+    gone("start_time", attempt.start_time());
+    gone("end_time", attempt.end_time());
+    gone("expiration_time", attempt.expiration_time());
+    gone("renew", attempt.renew(minute, None));
+    gone("expire", attempt.expire(None));
+    gone("finish", attempt.finish(None));
+    gone("fail", attempt.fail(None));
+    gone("retry", attempt.retry(None, minute));
+}
+
+/// Every worker call fails with Gone.
+fn worker_is_gone(
+    worker: &dyn Worker,
+    unit: Arc<dyn WorkUnit>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    gone("parent", worker.parent());
+    gone("set_parent", worker.set_parent(None));
+    gone("children", worker.children());
+    gone("active", worker.active());
+    gone("deactivate", worker.deactivate());
+    gone("mode", worker.mode());
+    gone("data", worker.data());
+    gone("expiration", worker.expiration());
+    gone("last_update", worker.last_update());
+    gone("update", worker.update(Data::new(), now, now, "mode"));
+    gone(
+        "request_attempts",
+        worker.request_attempts(&AttemptRequest::default()),
+    );
+    gone(
+        "make_attempt",
+        worker.make_attempt(unit, Duration::from_secs(60)),
+    );
+    gone("active_attempts", worker.active_attempts());
+    gone("all_attempts", worker.all_attempts());
+    gone("child_attempts", worker.child_attempts());
+}
+
+/// A spec handle is gone after `destroy_work_spec` (go: TestSpecDeletedGone).
+pub fn spec_deleted_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    fx.unit(&spec, "unit");
+    fx.namespace.destroy_work_spec("spec").expect("destroy");
+    assert_eq!(spec.name(), "spec");
+    spec_is_gone(spec.as_ref());
+}
+
+/// A spec handle is gone after its namespace is destroyed (go: TestSpecInNamespaceGone).
+pub fn spec_in_namespace_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    fx.unit(&spec, "unit");
+    fx.namespace.destroy().expect("destroy");
+    spec_is_gone(spec.as_ref());
+}
+
+/// A unit handle is gone after `delete_work_units` (go: TestUnitDeletedGone).
+pub fn unit_deleted_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let unit = fx.unit(&spec, "unit");
+    assert_eq!(
+        spec.delete_work_units(&WorkUnitQuery::all())
+            .expect("delete"),
+        1
+    );
+    assert_eq!(unit.name(), "unit");
+    unit_is_gone(unit.as_ref());
+}
+
+/// A unit handle is gone after its work spec is destroyed (go: TestUnitSpecDeletedGone).
+pub fn unit_spec_deleted_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let unit = fx.unit(&spec, "unit");
+    fx.namespace.destroy_work_spec("spec").expect("destroy");
+    unit_is_gone(unit.as_ref());
+}
+
+/// A unit handle is gone after its namespace is destroyed.
+pub fn unit_namespace_destroyed_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let unit = fx.unit(&spec, "unit");
+    fx.namespace.destroy().expect("destroy");
+    unit_is_gone(unit.as_ref());
+}
+
+/// An attempt is gone once its unit is deleted (go: TestAttemptGone).
+pub fn attempt_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    fx.unit(&spec, "unit");
+    let attempt = request_one(fx.worker("worker").as_ref());
+    spec.delete_work_units(&WorkUnitQuery::all())
+        .expect("delete");
+    attempt_is_gone(attempt.as_ref());
+}
+
+/// An attempt is gone once its work spec is destroyed.
+pub fn attempt_spec_destroyed_gone(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    fx.unit(&spec, "unit");
+    let attempt = request_one(fx.worker("worker").as_ref());
+    fx.namespace.destroy_work_spec("spec").expect("destroy");
+    attempt_is_gone(attempt.as_ref());
+}
+
+/// Attempts, workers, units and specs are all gone once the namespace is destroyed.
+pub fn everything_gone_with_namespace(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let unit = fx.unit(&spec, "unit");
+    fx.unit(&spec, "other");
+    let parent = fx.worker("parent");
+    let worker = fx.worker("worker");
+    worker.set_parent(Some(parent.clone())).expect("set_parent");
+    let attempt = request_one(worker.as_ref());
+    fx.namespace.destroy().expect("destroy");
+
+    attempt_is_gone(attempt.as_ref());
+    // The attempt's own handles are gone too.
+    unit_is_gone(attempt.work_unit().as_ref());
+    let now = fx.clock.now();
+    worker_is_gone(attempt.worker().as_ref(), unit.clone(), now);
+    worker_is_gone(worker.as_ref(), unit.clone(), now);
+    worker_is_gone(parent.as_ref(), unit.clone(), now);
+    unit_is_gone(unit.as_ref());
+    spec_is_gone(spec.as_ref());
+}
+
+/// A destroyed namespace refuses changes and lookups, lists nothing, and may be destroyed again.
+pub fn namespace_destroyed(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    fx.unit(&spec, "unit");
+    fx.worker("worker");
+    let ns = fx.namespace.clone();
+    ns.destroy().expect("destroy");
+
+    assert_eq!(ns.name(), fx.namespace.name());
+    gone("set_work_spec", ns.set_work_spec(definition("new", &[])));
+    gone("work_spec", ns.work_spec("spec"));
+    gone("destroy_work_spec", ns.destroy_work_spec("spec"));
+    gone("worker", ns.worker("worker"));
+    gone("new worker", ns.worker("new"));
+    assert!(ns.work_spec_names().expect("work_spec_names").is_empty());
+    assert!(ns.workers().expect("workers").is_empty());
+    assert!(ns.summarize().expect("summarize").is_empty());
+    ns.destroy().expect("destroy twice");
+
+    let names: Vec<String> = fx
+        .coordinate
+        .namespaces()
+        .expect("namespaces")
+        .iter()
+        .map(|n| n.name().to_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n == ns.name()));
+    let summary = fx.coordinate.summarize().expect("summarize");
+    assert!(!summary.iter().any(|r| r.namespace == ns.name()));
+}
+
+/// A namespace re-created under the same name is a new, empty one; old handles stay gone.
+pub fn recreated_namespace_is_new(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let old_spec = fx.spec("spec", &[]);
+    fx.namespace.destroy().expect("destroy");
+    let again = fx
+        .coordinate
+        .namespace(fx.namespace.name())
+        .expect("recreate");
+    let fresh = again.work_spec_names();
+    let old = fx
+        .namespace
+        .set_work_spec(definition("spec", &[]))
+        .map(|_| ());
+    let old_spec_meta = old_spec.meta(false);
+    again.destroy().expect("destroy the new one");
+    assert!(fresh.expect("names").is_empty());
+    gone("old namespace handle", old);
+    gone("old spec handle", old_spec_meta);
+}
+
+/// A work spec re-created under the same name is new; the old handle stays gone.
+pub fn recreated_spec_is_new(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let old = fx.spec("spec", &[]);
+    fx.unit(&old, "unit");
+    fx.namespace.destroy_work_spec("spec").expect("destroy");
+    let new = fx.spec("spec", &[]);
+    gone("old meta", old.meta(false));
+    gone("old work_units", old.work_units(&WorkUnitQuery::all()));
+    assert!(new
+        .work_units(&WorkUnitQuery::all())
+        .expect("units")
+        .is_empty());
+    let looked_up = fx.namespace.work_spec("spec").expect("work_spec");
+    assert!(looked_up.meta(false).is_ok());
+}
+
+/// A unit re-added under the same name is new; the old handle stays gone.
+pub fn recreated_unit_is_new(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let old = fx.unit(&spec, "unit");
+    spec.delete_work_units(&WorkUnitQuery::names(["unit"]))
+        .expect("delete");
+    let new = fx.unit(&spec, "unit");
+    gone("old status", old.status());
+    assert!(new.status().is_ok());
+}
+
+/// After deletion, lookups by name report the missing name, not Gone.
+pub fn lookups_after_delete_are_no_such(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    fx.unit(&spec, "unit");
+    spec.delete_work_units(&WorkUnitQuery::all())
+        .expect("delete");
+    assert!(matches!(
+        spec.work_unit("unit"),
+        Err(Error::NoSuchWorkUnit { name }) if name == "unit"
+    ));
+    fx.namespace.destroy_work_spec("spec").expect("destroy");
+    assert!(matches!(
+        fx.namespace.work_spec("spec"),
+        Err(Error::NoSuchWorkSpec { name }) if name == "spec"
+    ));
+    assert!(matches!(
+        fx.namespace.destroy_work_spec("spec"),
+        Err(Error::NoSuchWorkSpec { name }) if name == "spec"
+    ));
+}
+
+/// Deleting units takes their attempts off worker lists; the worker itself carries on.
+pub fn deleted_units_leave_worker_lists(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let doomed = fx.spec("doomed", &[]);
+    let kept = fx.spec("kept", &[]);
+    fx.unit(&doomed, "d1");
+    fx.unit(&doomed, "d2");
+    let worker = fx.worker("worker");
+    let parent = fx.worker("parent");
+    worker.set_parent(Some(parent.clone())).expect("set_parent");
+    request_one(worker.as_ref());
+    request_one(worker.as_ref());
+    doomed
+        .delete_work_units(&WorkUnitQuery::names(["d1"]))
+        .expect("delete d1");
+    fx.namespace.destroy_work_spec("doomed").expect("destroy");
+
+    assert!(worker.active_attempts().expect("active").is_empty());
+    assert!(worker.all_attempts().expect("all").is_empty());
+    assert!(parent.child_attempts().expect("child").is_empty());
+    crate::attempt::request_none(worker.as_ref());
+    fx.unit(&kept, "k");
+    assert_eq!(request_one(worker.as_ref()).work_unit().name(), "k");
+}
+
+/// `make_attempt` on a deleted unit is Gone, and creates nothing.
+pub fn make_attempt_on_deleted_unit(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let unit = fx.unit(&spec, "unit");
+    spec.delete_work_units(&WorkUnitQuery::all())
+        .expect("delete");
+    let worker = fx.worker("worker");
+    gone(
+        "make_attempt",
+        worker.make_attempt(unit, Duration::from_secs(60)),
+    );
+    assert!(worker.all_attempts().expect("all").is_empty());
+    assert!(spec
+        .work_units(&WorkUnitQuery::all())
+        .expect("units")
+        .is_empty());
+}
+
+/// Work units queued in another namespace are unaffected by destroying this one.
+pub fn destroy_touches_only_its_namespace(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let other = fx
+        .coordinate
+        .namespace(&unique_name("other"))
+        .expect("namespace");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let theirs = other.set_work_spec(definition("spec", &[])).expect("spec");
+        theirs
+            .add_work_unit("unit", Data::new(), WorkUnitMeta::default())
+            .expect("add");
+        fx.spec("spec", &[]);
+        fx.namespace.destroy().expect("destroy");
+        assert_eq!(other.work_spec_names().expect("names"), ["spec"]);
+        let unit = theirs.work_unit("unit").expect("unit");
+        assert!(unit.status().is_ok());
+        let worker = other.worker("worker").expect("worker");
+        assert_eq!(request_one(worker.as_ref()).work_unit().name(), "unit");
+    }));
+    other.destroy().expect("destroy other");
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
