@@ -1,0 +1,218 @@
+//! Handing out work: `Worker::request_attempts`, and making attempts.
+//!
+//! A request expires overdue attempts, reads each admissible work spec's
+//! metadata with its available and pending counts (kept by the spec's
+//! index, so no unit is looked at), lets `coordinate_api`'s scheduler pick
+//! a spec, then takes the best available units from the front of that
+//! spec's index: O(log n) per unit handed out. The store lock is held
+//! throughout, so no unit can be handed out twice.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use coordinate_api::scheduler::{
+    batch_size, can_start_continuous, choose_work_spec, continuous_unit_name, request_admits,
+    retries_exhausted, TOO_MANY_RETRIES,
+};
+use coordinate_api::validate::add_duration;
+use coordinate_api::{
+    Attempt, AttemptRequest, AttemptStatus, Data, Result, Value, WorkSpecMeta, WorkUnitMeta,
+};
+
+use crate::attempt::{AttemptRec, MemAttempt};
+use crate::coordinate::Id;
+use crate::namespace::NamespaceState;
+use crate::worker::MemWorker;
+
+impl NamespaceState {
+    /// Makes an attempt by `worker` on a unit and makes it the unit's
+    /// active attempt. With `failure`, the attempt is born failed with that
+    /// data (a unit that used up its retries); otherwise it is pending
+    /// until `expiration`.
+    pub(crate) fn add_attempt(
+        &mut self,
+        spec: Id,
+        unit: Id,
+        worker: Id,
+        now: DateTime<Utc>,
+        expiration: DateTime<Utc>,
+        failure: Option<Data>,
+    ) -> Id {
+        let id = self.new_id();
+        let pending = failure.is_none();
+        self.attempts.insert(
+            id,
+            AttemptRec {
+                spec,
+                unit,
+                worker,
+                status: if pending {
+                    AttemptStatus::Pending
+                } else {
+                    AttemptStatus::Failed
+                },
+                data: failure,
+                start: now,
+                end: (!pending).then_some(now),
+                expiration,
+            },
+        );
+        if let Some(worker) = self.workers.get_mut(&worker) {
+            worker.all_attempts.insert(id);
+            if pending {
+                worker.active_attempts.insert(id);
+            }
+        }
+        if pending {
+            self.expiry.insert((expiration, id));
+        }
+        if let Some(spec) = self.specs.get_mut(&spec) {
+            if let Some(unit) = spec.units.get_mut(&unit) {
+                unit.active = Some(id);
+                unit.attempts.push(id);
+            }
+            spec.reindex(&self.attempts, unit, now);
+        }
+        id
+    }
+
+    /// The work specs the request admits that are not paused and have
+    /// weight, by name, with current counts.
+    fn candidates(
+        &mut self,
+        request: &AttemptRequest,
+        now: DateTime<Utc>,
+    ) -> Vec<(String, WorkSpecMeta)> {
+        let mut candidates = Vec::new();
+        for (name, id) in &self.spec_ids {
+            let Some(spec) = self.specs.get_mut(id) else {
+                continue;
+            };
+            if spec.meta.paused
+                || spec.meta.weight <= 0
+                || !request_admits(request, name, &spec.meta)
+            {
+                continue;
+            }
+            spec.refresh(now);
+            candidates.push((name.to_string(), spec.meta_with_counts()));
+        }
+        candidates
+    }
+}
+
+/// The data of an attempt failed for using up its retries.
+fn too_many_retries() -> Data {
+    let mut data = Data::new();
+    data.insert("traceback".into(), Value::Text(TOO_MANY_RETRIES.into()));
+    data
+}
+
+impl MemWorker {
+    /// `Worker::request_attempts`.
+    pub(crate) fn claim(&self, request: &AttemptRequest) -> Result<Vec<Arc<dyn Attempt>>> {
+        let claimed = self.with(|namespace, now| {
+            let expiration = add_duration("lifetime", now, request.lifetime)?;
+            namespace.expire(now);
+            let mut rng = rand::rng();
+            // Each round hands out work, or finds none, or fails at least
+            // one unit that used up its retries; so this ends.
+            loop {
+                let candidates = namespace.candidates(request, now);
+                let Some(chosen) = choose_work_spec(&candidates, request, now, &mut rng) else {
+                    return Ok(Vec::new());
+                };
+                let Some(&spec) = namespace.spec_ids.get(chosen) else {
+                    return Ok(Vec::new());
+                };
+                let Some((_, meta)) = candidates.iter().find(|(name, _)| name == chosen) else {
+                    return Ok(Vec::new());
+                };
+                if meta.available_count == 0 {
+                    if !can_start_continuous(meta, now) {
+                        return Ok(Vec::new());
+                    }
+                    let (unit, attempt) =
+                        self.start_continuous(namespace, spec, meta, now, expiration)?;
+                    return named(namespace, vec![(spec, unit, attempt)]);
+                }
+                let mut claimed = Vec::new();
+                let mut failed_any = false;
+                for _ in 0..batch_size(meta, request.number_of_work_units) {
+                    let state = namespace.spec(spec)?;
+                    let Some(unit) = state.index.best() else {
+                        break;
+                    };
+                    let previous = state.units.get(&unit).map_or(0, |u| u.attempts.len());
+                    if retries_exhausted(meta, previous) {
+                        let failure = Some(too_many_retries());
+                        namespace.add_attempt(spec, unit, self.id, now, expiration, failure);
+                        failed_any = true;
+                    } else {
+                        let attempt =
+                            namespace.add_attempt(spec, unit, self.id, now, expiration, None);
+                        claimed.push((spec, unit, attempt));
+                    }
+                }
+                if !claimed.is_empty() || !failed_any {
+                    return named(namespace, claimed);
+                }
+            }
+        })?;
+        Ok(claimed
+            .into_iter()
+            .map(|(spec, spec_name, unit, unit_name, id)| {
+                Arc::new(MemAttempt {
+                    unit: self
+                        .namespace
+                        .spec_handle(spec, spec_name)
+                        .unit_handle(unit, unit_name),
+                    worker: self.clone(),
+                    id,
+                }) as Arc<dyn Attempt>
+            })
+            .collect())
+    }
+
+    /// Creates the next unit of a continuous spec (or reuses the one of
+    /// the same name, made in the same millisecond) and an attempt on it.
+    /// Returns the unit's and the attempt's ids.
+    fn start_continuous(
+        &self,
+        namespace: &mut NamespaceState,
+        spec: Id,
+        meta: &WorkSpecMeta,
+        now: DateTime<Utc>,
+        expiration: DateTime<Utc>,
+    ) -> Result<(Id, Id)> {
+        let next = add_duration("interval", now, meta.interval).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        namespace.spec_mut(spec)?.meta.next_continuous = Some(next);
+        let name = continuous_unit_name(now);
+        let existing = namespace.spec(spec)?.unit_ids.get(name.as_str()).copied();
+        let unit = match existing {
+            Some(unit) => unit,
+            None => {
+                namespace
+                    .upsert_unit(spec, &name, Data::new(), WorkUnitMeta::default(), now)?
+                    .0
+            }
+        };
+        let attempt = namespace.add_attempt(spec, unit, self.id, now, expiration, None);
+        Ok((unit, attempt))
+    }
+}
+
+/// A claimed (spec, unit, attempt) with the names its handle needs.
+type Claimed = (Id, Arc<str>, Id, Arc<str>, Id);
+
+/// Adds the spec and unit names to claimed ids, under the same lock.
+fn named(namespace: &NamespaceState, claimed: Vec<(Id, Id, Id)>) -> Result<Vec<Claimed>> {
+    claimed
+        .into_iter()
+        .map(|(spec, unit, attempt)| {
+            let spec_name = namespace.spec(spec)?.name.clone();
+            let unit_name = namespace.unit(spec, unit)?.name.clone();
+            Ok((spec, spec_name, unit, unit_name, attempt))
+        })
+        .collect()
+}

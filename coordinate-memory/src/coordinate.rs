@@ -1,0 +1,147 @@
+//! The entry point: the shared state behind every handle, and the
+//! `Coordinate` trait.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use coordinate_api::clock::truncate_to_micros;
+use coordinate_api::summary::normalize_summary;
+use coordinate_api::validate::validate_name;
+use coordinate_api::{Clock, Coordinate, Namespace, Result, Summary, SystemClock};
+
+use crate::namespace::{MemNamespace, NamespaceState};
+
+/// Identifier of a namespace, work spec, work unit, worker or attempt.
+///
+/// Ids are never reused, so a handle to something deleted cannot reach a
+/// newer object of the same name: it finds nothing and reports `Gone`.
+pub(crate) type Id = u64;
+
+/// What every handle made from one coordinate shares.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Shared {
+    /// Locks the whole store. One lock keeps every operation atomic, which
+    /// is all the isolation an in-memory store needs.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // Store operations do not panic; should one ever do so, the state
+        // is still memory-safe, and serving it beats failing every later
+        // call of every thread.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The time by the coordinate's clock, at microsecond precision (as the
+    /// PostgreSQL backend stores it).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        truncate_to_micros(self.clock.now())
+    }
+}
+
+/// All namespaces of one coordinate.
+#[derive(Default)]
+pub(crate) struct State {
+    last_id: Id,
+    pub(crate) namespaces: HashMap<Id, NamespaceState>,
+    pub(crate) namespace_ids: BTreeMap<Arc<str>, Id>,
+}
+
+impl State {
+    /// The namespace called `name`, created if needed.
+    fn get_or_create(&mut self, name: &str) -> Id {
+        if let Some(&id) = self.namespace_ids.get(name) {
+            return id;
+        }
+        self.last_id += 1;
+        let id = self.last_id;
+        let name: Arc<str> = Arc::from(name);
+        self.namespaces
+            .insert(id, NamespaceState::new(name.clone()));
+        self.namespace_ids.insert(name, id);
+        id
+    }
+}
+
+/// A coordinate whose whole state lives in this process's memory.
+///
+/// It is thread-safe, and cloning it is cheap: clones (and every handle
+/// made from them) share the same state. Use [`MemoryCoordinate::new`] for
+/// the system clock, or [`MemoryCoordinate::with_clock`] to drive time by
+/// hand in tests.
+#[derive(Clone)]
+pub struct MemoryCoordinate {
+    shared: Arc<Shared>,
+}
+
+impl MemoryCoordinate {
+    /// An empty coordinate on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty coordinate reading time from `clock` (for example a
+    /// [`MockClock`](coordinate_api::MockClock) that a test advances).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        MemoryCoordinate {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                clock,
+            }),
+        }
+    }
+}
+
+impl Default for MemoryCoordinate {
+    /// The same as [`MemoryCoordinate::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryCoordinate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let namespaces = self.shared.lock().namespaces.len();
+        f.debug_struct("MemoryCoordinate")
+            .field("namespaces", &namespaces)
+            .field("clock", &self.shared.clock)
+            .finish()
+    }
+}
+
+impl Coordinate for MemoryCoordinate {
+    fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>> {
+        validate_name("namespace name", name)?;
+        let id = self.shared.lock().get_or_create(name);
+        Ok(Arc::new(MemNamespace::new(
+            self.shared.clone(),
+            id,
+            Arc::from(name),
+        )))
+    }
+
+    fn namespaces(&self) -> Result<Vec<Arc<dyn Namespace>>> {
+        let state = self.shared.lock();
+        Ok(state
+            .namespace_ids
+            .iter()
+            .map(|(name, &id)| {
+                Arc::new(MemNamespace::new(self.shared.clone(), id, name.clone()))
+                    as Arc<dyn Namespace>
+            })
+            .collect())
+    }
+
+    fn summarize(&self) -> Result<Summary> {
+        let mut state = self.shared.lock();
+        let now = self.shared.now();
+        let mut summary = Summary::new();
+        for namespace in state.namespaces.values_mut() {
+            summary.extend(namespace.summarize(now));
+        }
+        Ok(normalize_summary(summary))
+    }
+}

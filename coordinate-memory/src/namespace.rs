@@ -1,0 +1,272 @@
+//! Namespaces: the state of one namespace, and the `Namespace` trait.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use coordinate_api::validate::validate_name;
+use coordinate_api::{
+    Data, Error, Namespace, Result, Summary, SummaryRecord, WorkSpec, WorkUnitStatus, Worker,
+};
+
+use crate::attempt::AttemptRec;
+use crate::coordinate::{Id, Shared};
+use crate::work_spec::{definition, MemWorkSpec, SpecState};
+use crate::worker::{MemWorker, WorkerRec};
+
+/// Everything in one namespace. Attempts live here rather than under their
+/// units because workers and expiry reach them across work specs.
+pub(crate) struct NamespaceState {
+    pub(crate) name: Arc<str>,
+    last_id: Id,
+    pub(crate) specs: HashMap<Id, SpecState>,
+    pub(crate) spec_ids: BTreeMap<Arc<str>, Id>,
+    pub(crate) workers: HashMap<Id, WorkerRec>,
+    pub(crate) worker_ids: BTreeMap<Arc<str>, Id>,
+    pub(crate) attempts: HashMap<Id, AttemptRec>,
+    /// Pending attempts by expiration time, so that expiry only looks at
+    /// the attempts that are actually overdue.
+    pub(crate) expiry: BTreeSet<(DateTime<Utc>, Id)>,
+}
+
+impl NamespaceState {
+    pub(crate) fn new(name: Arc<str>) -> Self {
+        NamespaceState {
+            name,
+            last_id: 0,
+            specs: HashMap::new(),
+            spec_ids: BTreeMap::new(),
+            workers: HashMap::new(),
+            worker_ids: BTreeMap::new(),
+            attempts: HashMap::new(),
+            expiry: BTreeSet::new(),
+        }
+    }
+
+    /// A fresh id for something in this namespace.
+    pub(crate) fn new_id(&mut self) -> Id {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// The work spec with this id, or [`Error::Gone`].
+    pub(crate) fn spec(&self, id: Id) -> Result<&SpecState> {
+        self.specs.get(&id).ok_or(Error::Gone)
+    }
+
+    /// The work spec with this id, or [`Error::Gone`].
+    pub(crate) fn spec_mut(&mut self, id: Id) -> Result<&mut SpecState> {
+        self.specs.get_mut(&id).ok_or(Error::Gone)
+    }
+
+    /// The worker with this id, or [`Error::Gone`].
+    pub(crate) fn worker(&self, id: Id) -> Result<&WorkerRec> {
+        self.workers.get(&id).ok_or(Error::Gone)
+    }
+
+    /// The worker with this id, or [`Error::Gone`].
+    pub(crate) fn worker_mut(&mut self, id: Id) -> Result<&mut WorkerRec> {
+        self.workers.get_mut(&id).ok_or(Error::Gone)
+    }
+
+    /// The attempt with this id, or [`Error::Gone`].
+    pub(crate) fn attempt(&self, id: Id) -> Result<&AttemptRec> {
+        self.attempts.get(&id).ok_or(Error::Gone)
+    }
+
+    /// Expires overdue attempts, then counts every work spec's units by
+    /// status.
+    pub(crate) fn summarize(&mut self, now: DateTime<Utc>) -> Summary {
+        self.expire(now);
+        let mut summary = Summary::new();
+        for spec in self.specs.values_mut() {
+            spec.refresh(now);
+            summary.extend(spec.summary(&self.name));
+        }
+        summary
+    }
+
+    /// Deletes a work spec with its units and their attempts.
+    fn remove_spec(&mut self, id: Id) {
+        let Some(spec) = self.specs.remove(&id) else {
+            return;
+        };
+        self.spec_ids.remove(&spec.name);
+        for unit in spec.units.into_values() {
+            for attempt in unit.attempts {
+                self.forget_attempt(attempt);
+            }
+        }
+    }
+}
+
+/// Builds a [`SummaryRecord`].
+pub(crate) fn record(
+    namespace: &str,
+    work_spec: &str,
+    status: WorkUnitStatus,
+    count: usize,
+) -> SummaryRecord {
+    SummaryRecord {
+        namespace: namespace.to_owned(),
+        work_spec: work_spec.to_owned(),
+        status,
+        count,
+    }
+}
+
+/// Handle to one namespace: its id and name, and the shared state.
+#[derive(Clone)]
+pub(crate) struct MemNamespace {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) id: Id,
+    pub(crate) name: Arc<str>,
+}
+
+impl MemNamespace {
+    pub(crate) fn new(shared: Arc<Shared>, id: Id, name: Arc<str>) -> Self {
+        MemNamespace { shared, id, name }
+    }
+
+    /// Runs `f` on this namespace's state under the store lock, with the
+    /// clock's time; [`Error::Gone`] if the namespace was destroyed.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut NamespaceState, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let mut state = self.shared.lock();
+        let now = self.shared.now();
+        let namespace = state.namespaces.get_mut(&self.id).ok_or(Error::Gone)?;
+        f(namespace, now)
+    }
+
+    /// Like [`MemNamespace::with`], but a destroyed namespace gives the
+    /// default value (for list calls, which return nothing then).
+    fn with_or_default<T: Default>(
+        &self,
+        f: impl FnOnce(&mut NamespaceState, DateTime<Utc>) -> T,
+    ) -> T {
+        self.with(|namespace, now| Ok(f(namespace, now)))
+            .unwrap_or_default()
+    }
+
+    /// A handle to a work spec of this namespace.
+    pub(crate) fn spec_handle(&self, id: Id, name: Arc<str>) -> MemWorkSpec {
+        MemWorkSpec {
+            namespace: self.clone(),
+            id,
+            name,
+        }
+    }
+
+    /// A handle to a worker of this namespace.
+    pub(crate) fn worker_handle(&self, id: Id, name: Arc<str>) -> MemWorker {
+        MemWorker {
+            namespace: self.clone(),
+            id,
+            name,
+        }
+    }
+}
+
+impl Namespace for MemNamespace {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn destroy(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        if state.namespaces.remove(&self.id).is_some() {
+            state.namespace_ids.remove(&self.name);
+        }
+        Ok(())
+    }
+
+    fn set_work_spec(&self, data: Data) -> Result<Arc<dyn WorkSpec>> {
+        let (name, meta) = definition(&data)?;
+        let (id, name) = self.with(|namespace, now| {
+            if let Some((name, &id)) = namespace.spec_ids.get_key_value(name.as_str()) {
+                let name = name.clone();
+                namespace.spec_mut(id)?.redefine(data, meta, now);
+                return Ok((id, name));
+            }
+            let id = namespace.new_id();
+            let name: Arc<str> = Arc::from(name);
+            namespace
+                .specs
+                .insert(id, SpecState::new(name.clone(), data, meta));
+            namespace.spec_ids.insert(name.clone(), id);
+            Ok((id, name))
+        })?;
+        Ok(Arc::new(self.spec_handle(id, name)))
+    }
+
+    fn work_spec(&self, name: &str) -> Result<Arc<dyn WorkSpec>> {
+        let (id, name) = self.with(|namespace, _| {
+            namespace
+                .spec_ids
+                .get_key_value(name)
+                .map(|(name, &id)| (id, name.clone()))
+                .ok_or_else(|| Error::no_such_work_spec(name))
+        })?;
+        Ok(Arc::new(self.spec_handle(id, name)))
+    }
+
+    fn destroy_work_spec(&self, name: &str) -> Result<()> {
+        self.with(|namespace, _| {
+            let id = *namespace
+                .spec_ids
+                .get(name)
+                .ok_or_else(|| Error::no_such_work_spec(name))?;
+            namespace.remove_spec(id);
+            Ok(())
+        })
+    }
+
+    fn work_spec_names(&self) -> Result<Vec<String>> {
+        Ok(self.with_or_default(|namespace, _| {
+            namespace
+                .spec_ids
+                .keys()
+                .map(|name| name.to_string())
+                .collect()
+        }))
+    }
+
+    fn worker(&self, name: &str) -> Result<Arc<dyn Worker>> {
+        validate_name("worker name", name)?;
+        let (id, name) = self.with(|namespace, now| {
+            if let Some((name, &id)) = namespace.worker_ids.get_key_value(name) {
+                return Ok((id, name.clone()));
+            }
+            let id = namespace.new_id();
+            let name: Arc<str> = Arc::from(name);
+            namespace
+                .workers
+                .insert(id, WorkerRec::new(name.clone(), now)?);
+            namespace.worker_ids.insert(name.clone(), id);
+            Ok((id, name))
+        })?;
+        Ok(Arc::new(self.worker_handle(id, name)))
+    }
+
+    fn workers(&self) -> Result<Vec<Arc<dyn Worker>>> {
+        let workers: Vec<(Id, Arc<str>)> = self.with_or_default(|namespace, _| {
+            namespace
+                .worker_ids
+                .iter()
+                .map(|(name, &id)| (id, name.clone()))
+                .collect()
+        });
+        Ok(workers
+            .into_iter()
+            .map(|(id, name)| Arc::new(self.worker_handle(id, name)) as Arc<dyn Worker>)
+            .collect())
+    }
+
+    fn summarize(&self) -> Result<Summary> {
+        Ok(coordinate_api::summary::normalize_summary(
+            self.with_or_default(|namespace, now| namespace.summarize(now)),
+        ))
+    }
+}
