@@ -20,7 +20,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_query;
 use diesel::sql_types::{Integer, Timestamptz};
 
-use crate::expiry::expire_namespace;
+use crate::expiry::with_expiry;
 use crate::schema::{attempt, sql_types, work_spec, work_unit};
 use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_unit::{gone_if_zero, upsert_units, PgWorkUnit};
@@ -32,6 +32,7 @@ use crate::worker::PgWorker;
 pub(crate) struct DbStatus(pub(crate) AttemptStatus);
 
 impl DbStatus {
+    /// The status of a live lease.
     pub(crate) const PENDING: DbStatus = DbStatus(AttemptStatus::Pending);
 }
 
@@ -126,9 +127,7 @@ impl PgAttempt {
         read: impl Fn(&mut PgConnection) -> QueryResult<T>,
     ) -> Result<T> {
         let now = self.shared().now();
-        let namespace = self.worker.namespace.id;
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
-            expire_namespace(conn, namespace, now)?;
+        with_expiry(self.shared(), self.worker.namespace.id, now, |conn| {
             Ok(read(conn)?)
         })
     }

@@ -5,12 +5,12 @@
 //!
 //! 1. REPEATABLE READ: expire the namespace's overdue attempts, check the
 //!    worker still exists, and read each candidate work spec's metadata with
-//!    its pending count (from the `attempt_pending` index) and whether it has
-//!    an available unit (one `EXISTS` probe of the `work_unit_claim` index).
-//!    The scheduler in `coordinate_api` picks a work spec from that.
-//! 2. READ COMMITTED: lock the best available units of that spec with
-//!    `FOR UPDATE SKIP LOCKED`, then in one statement insert their attempts
-//!    and point the units at them.
+//!    its pending count and whether it has an available unit (see
+//!    `candidates.rs`). The scheduler in `coordinate_api` picks a work spec
+//!    from that.
+//! 2. READ COMMITTED: lock the spec's row against deletion, lock the best
+//!    available units of that spec with `FOR UPDATE SKIP LOCKED`, then in
+//!    one statement insert their attempts and point the units at them.
 //!
 //! Why no unit can be claimed twice: step 2's `SELECT … FOR UPDATE SKIP
 //! LOCKED` returns only rows this transaction has locked, and PostgreSQL
@@ -43,11 +43,11 @@ use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 
 use crate::attempt::PgAttempt;
+use crate::candidates::{candidates, locked_candidate, pending_units};
 use crate::expiry::expire_namespace;
 use crate::schema::work_spec;
 use crate::transaction::{with_retry, Isolation, TxError, TxResult};
 use crate::work_spec::PgWorkSpec;
-use crate::work_spec_meta::MetaRow;
 use crate::work_unit::PgWorkUnit;
 use crate::worker::PgWorker;
 
@@ -55,78 +55,6 @@ use crate::worker::PgWorker;
 /// nothing; every round either returns work, fails units that used up
 /// their retries, or lost a race for the last units.
 const MAX_ROUNDS: usize = 100;
-
-/// A candidate work spec with what the scheduler needs to know.
-#[derive(QueryableByName)]
-struct Candidate {
-    #[diesel(sql_type = Integer)]
-    id: i32,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(embed)]
-    meta: MetaRow,
-    #[diesel(sql_type = BigInt)]
-    pending: i64,
-    #[diesel(sql_type = Bool)]
-    available: bool,
-}
-
-/// The pending units of work spec `s.id`: units whose active attempt is
-/// pending, found from the `attempt_pending` index.
-macro_rules! pending_units_sql {
-    () => {
-        "(SELECT count(*) FROM attempt p JOIN work_unit pu ON pu.active_attempt_id = p.id \
-           WHERE p.work_spec_id = s.id AND p.status = 'pending')"
-    };
-}
-
-/// A work spec's metadata with its pending units and whether it has an
-/// available unit (`$2` is the time); a `WHERE` clause on `s` follows.
-macro_rules! candidate_sql {
-    () => {
-        concat!(
-            "SELECT s.id, s.name, s.priority, s.weight, s.paused, s.continuous, \
-                    s.can_be_continuous, s.min_memory_gb, s.interval, s.next_continuous, \
-                    s.max_running, s.max_attempts_returned, s.max_retries, \
-                    s.next_work_spec_name, s.runtime, ",
-            pending_units_sql!(),
-            " AS pending, \
-                    EXISTS (SELECT 1 FROM work_unit u \
-                             WHERE u.work_spec_id = s.id AND u.active_attempt_id IS NULL \
-                               AND (u.not_before IS NULL OR u.not_before <= $2)) AS available \
-               FROM work_spec s"
-        )
-    };
-}
-
-/// Reads the namespace's work specs that pass the request's filters and
-/// are not paused, with pending counts and 0/1 available counts.
-fn candidates(
-    conn: &mut PgConnection,
-    namespace_id: i32,
-    now: DateTime<Utc>,
-    request: &AttemptRequest,
-) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
-    let rows: Vec<Candidate> = sql_query(concat!(
-        candidate_sql!(),
-        " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
-            AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
-            AND (cardinality($4::text[]) = 0 OR s.runtime = ANY($4))"
-    ))
-    .bind::<Integer, _>(namespace_id)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Array<Text>, _>(&request.work_specs)
-    .bind::<Array<Text>, _>(&request.runtimes)
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let pending = usize::try_from(row.pending).unwrap_or(0);
-            let meta = row.meta.into_meta(usize::from(row.available), pending);
-            (row.id, row.name, meta)
-        })
-        .collect())
-}
 
 /// A unit locked for claiming.
 #[derive(QueryableByName)]
@@ -206,34 +134,29 @@ impl PgWorker {
         expiration: DateTime<Utc>,
     ) -> TxResult<Vec<Arc<dyn Attempt>>> {
         let mut meta = meta.clone();
+        // The spec's row is locked before any unit. Deleting a spec or its
+        // namespace locks that row first and its units after (ON DELETE
+        // CASCADE); a claimer holding units that then needed the spec's row
+        // (the new attempts' foreign key) would deadlock with it, again on
+        // every retry while the deletion waits. A key-share lock stops only
+        // deletion, not other claimers or spec updates.
+        //
+        // Claimers of a capped spec take a stronger lock and so take turns
+        // on the row, which keeps the cap under concurrency. Their pending
+        // count is a separate statement so that, at READ COMMITTED, its
+        // snapshot is taken after the lock and sees the previous holder's
+        // claims.
+        let row = work_spec::table.find(spec.id).select(work_spec::id);
+        let locked = if meta.max_running > 0 {
+            row.for_no_key_update().first::<i32>(conn).optional()?
+        } else {
+            row.for_key_share().first::<i32>(conn).optional()?
+        };
+        if locked.is_none() {
+            return Ok(Vec::new());
+        }
         if meta.max_running > 0 {
-            // Claimers of a capped spec take turns on its row, so the cap
-            // holds under concurrency; others never wait for each other.
-            // The count is a separate statement so that, at READ COMMITTED,
-            // its snapshot is taken after the lock and sees the previous
-            // holder's claims.
-            let locked = work_spec::table
-                .find(spec.id)
-                .select(work_spec::id)
-                .for_no_key_update()
-                .first::<i32>(conn)
-                .optional()?;
-            if locked.is_none() {
-                return Ok(Vec::new());
-            }
-            #[derive(QueryableByName)]
-            struct Pending {
-                #[diesel(sql_type = BigInt)]
-                pending: i64,
-            }
-            let fresh: Pending = sql_query(concat!(
-                "SELECT ",
-                pending_units_sql!(),
-                " AS pending FROM work_spec s WHERE s.id = $1"
-            ))
-            .bind::<Integer, _>(spec.id)
-            .get_result(conn)?;
-            meta.pending_count = usize::try_from(fresh.pending).unwrap_or(0);
+            meta.pending_count = pending_units(conn, spec.id)?;
         }
         let batch = batch_size(&meta, wanted);
         if batch == 0 {
@@ -258,6 +181,13 @@ impl PgWorker {
         if locked.is_empty() {
             return Ok(Vec::new());
         }
+        // Date the new attempts after the row locks are held, not when the
+        // request began: a unit freed meanwhile by another worker's expiry
+        // pass (which read the clock later than we did) must not get an
+        // attempt that starts before the previous lease ran out.
+        let lease = expiration - now;
+        let now = self.namespace.shared.now().max(now);
+        let expiration = now + lease;
 
         let exhausted: Vec<bool> = locked
             .iter()
@@ -330,19 +260,9 @@ impl PgWorker {
         now: DateTime<Utc>,
         expiration: DateTime<Utc>,
     ) -> TxResult<Vec<Arc<dyn Attempt>>> {
-        let row: Option<Candidate> = sql_query(concat!(
-            candidate_sql!(),
-            " WHERE s.id = $1 FOR NO KEY UPDATE"
-        ))
-        .bind::<Integer, _>(spec.id)
-        .bind::<Timestamptz, _>(now)
-        .get_result(conn)
-        .optional()?;
-        let Some(row) = row else {
+        let Some(meta) = locked_candidate(conn, spec.id, now)? else {
             return Ok(Vec::new());
         };
-        let pending = usize::try_from(row.pending).unwrap_or(0);
-        let meta = row.meta.into_meta(usize::from(row.available), pending);
         if !can_start_continuous(&meta, now) {
             return Ok(Vec::new());
         }

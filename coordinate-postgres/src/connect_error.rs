@@ -17,6 +17,9 @@ pub enum ConnectErrorKind {
     AuthenticationFailed,
     /// The server has no database of that name.
     NoSuchDatabase,
+    /// Every connection of the pool stayed busy for the whole connection
+    /// timeout: the server is fine, the pool is too small for the load.
+    PoolExhausted,
     /// Any other failure to connect.
     Other,
 }
@@ -35,6 +38,7 @@ impl ConnectError {
         self.kind
     }
 
+    /// An error of `kind` whose `detail` holds no secret.
     pub(crate) fn new(kind: ConnectErrorKind, detail: impl Into<String>) -> Self {
         ConnectError {
             kind,
@@ -56,6 +60,7 @@ impl fmt::Display for ConnectError {
             ConnectErrorKind::Unreachable => "cannot reach the PostgreSQL server",
             ConnectErrorKind::AuthenticationFailed => "PostgreSQL rejected the user or password",
             ConnectErrorKind::NoSuchDatabase => "the PostgreSQL database does not exist",
+            ConnectErrorKind::PoolExhausted => "no PostgreSQL connection free in the pool",
             ConnectErrorKind::Other => "cannot connect to PostgreSQL",
         };
         write!(f, "{what}: {}", self.detail)

@@ -50,6 +50,14 @@ impl ConnInfo {
         let (mut libpq, keys) = match url {
             Some(url) => {
                 let keys = scan_url(&url, &mut secrets);
+                if has_unencoded_at(&url) {
+                    // libpq would read the rest of the password as the host
+                    // name and quote it in its error.
+                    return Err(invalid(
+                        &secrets,
+                        "the user name or password holds an unencoded '@'; write it as %40".into(),
+                    ));
+                }
                 (url, keys)
             }
             None => {
@@ -130,6 +138,14 @@ impl ConnInfo {
     }
 }
 
+/// Whether a URL's authority holds more than one '@': a password with an
+/// unencoded '@' in it.
+fn has_unencoded_at(url: &str) -> bool {
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or("");
+    authority.matches('@').count() > 1
+}
+
 /// Notes the password of a `postgres://` URL (user info or `password`
 /// query parameter) and returns the query parameter names.
 fn scan_url(url: &str, secrets: &mut Vec<String>) -> Vec<String> {
@@ -160,10 +176,14 @@ fn scan_url(url: &str, secrets: &mut Vec<String>) -> Vec<String> {
 /// Notes the `password` of a libpq `key=value` string and returns the keys.
 /// Follows libpq's quoting: values may be single-quoted, and a backslash
 /// escapes the next character. On malformed input everything after a
-/// `password` key counts as secret; libpq reports the syntax error.
+/// `password` key counts as secret; libpq reports the syntax error. So does
+/// a word without `=` right after an unquoted password, as in
+/// `password=two words`: libpq would quote that word, a piece of the
+/// password, in its error.
 fn scan_pairs(pairs: &str, secrets: &mut Vec<String>) -> Vec<String> {
     let mut keys = Vec::new();
     let mut chars = pairs.char_indices().peekable();
+    let mut after_bare_password = false;
     loop {
         while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
         let Some(&(key_start, _)) = chars.peek() else {
@@ -183,6 +203,10 @@ fn scan_pairs(pairs: &str, secrets: &mut Vec<String>) -> Vec<String> {
         if chars.next_if(|(_, c)| *c == '=').is_none() {
             if key == "password" {
                 secrets.push(pairs[key_end..].trim().to_owned());
+            }
+            if after_bare_password {
+                secrets.push(pairs[key_start..].trim().to_owned());
+                secrets.push(key.to_owned());
             }
             break;
         }
@@ -206,6 +230,7 @@ fn scan_pairs(pairs: &str, secrets: &mut Vec<String>) -> Vec<String> {
                 c => value.push(c),
             }
         }
+        after_bare_password = key == "password" && !quoted;
         if key == "password" {
             let value_end = chars.peek().map_or(pairs.len(), |(i, _)| *i);
             secrets.push(value);
@@ -276,6 +301,7 @@ mod tests {
             ("postgres:host=h password=pa55 user=u", "pa55"),
             ("postgres:password = 'a \\'secret\\'' host=h", "a 'secret'"),
             ("postgres:host=h password='unterminated", "unterminated"),
+            ("postgres:password=two words host=h", "words"),
         ] {
             let info = parse(conn);
             let shown = info.display();
@@ -296,6 +322,13 @@ mod tests {
         assert_eq!(err.kind(), ConnectErrorKind::InvalidConnectionString);
         assert!(err.to_string().contains("mysql"));
         assert!(ConnInfo::parse("postgres:host=a\0b", Duration::from_secs(1)).is_err());
+        let err = match ConnInfo::parse("postgres://u:top@secret@h/db", Duration::from_secs(1)) {
+            Err(err) => err,
+            Ok(_) => panic!("accepted a password with a bare '@'"),
+        };
+        assert_eq!(err.kind(), ConnectErrorKind::InvalidConnectionString);
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(ConnInfo::parse("postgres://u:top%40secret@h/db", Duration::from_secs(1)).is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::connect_error::{ConnectError, ConnectErrorKind};
 use crate::connection::ConnInfo;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
-use crate::status::summarize;
+use crate::status::{summarize, Scope};
 use crate::transaction::{with_retry, Isolation, TxError};
 
 /// Connections a coordinate keeps at most, unless the builder says otherwise.
@@ -33,9 +33,22 @@ pub(crate) struct Shared {
 impl Shared {
     /// A connection from the pool.
     pub(crate) fn connection(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>> {
-        self.pool
-            .get()
-            .map_err(|e| Error::backend(ConnectError::from_message(&self.info, &e.to_string())))
+        self.pool.get().map_err(|e| {
+            let message = e.to_string();
+            // r2d2 appends the last connection failure when there was one;
+            // its bare message means every pooled connection was busy.
+            if message == "timed out waiting for connection" {
+                Error::backend(ConnectError::new(
+                    ConnectErrorKind::PoolExhausted,
+                    format!(
+                        "all {} connections stayed busy for the connection timeout",
+                        self.pool.max_size()
+                    ),
+                ))
+            } else {
+                Error::backend(ConnectError::from_message(&self.info, &message))
+            }
+        })
     }
 
     /// The time by the coordinate's clock.
@@ -226,12 +239,14 @@ impl Coordinate for PostgresCoordinate {
     }
 
     fn namespaces(&self) -> Result<Vec<Arc<dyn Namespace>>> {
-        let rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        let mut rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
             Ok(namespace::table
                 .select((namespace::id, namespace::name))
-                .order(namespace::name)
                 .load::<(i32, String)>(conn)?)
         })?;
+        // Byte order, as the memory backend sorts: ORDER BY would follow the
+        // database's collation, which differs between servers.
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
             .map(|(id, name)| {
@@ -243,7 +258,7 @@ impl Coordinate for PostgresCoordinate {
     fn summarize(&self) -> Result<Summary> {
         let now = self.shared.now();
         with_retry(&self.shared, Isolation::SingleStatement, |conn| {
-            summarize(conn, now, None, None)
+            summarize(conn, now, Scope::Everything)
         })
     }
 }

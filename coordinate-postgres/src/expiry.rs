@@ -3,14 +3,40 @@
 //! Every namespace may run on its own clock (tests give each one a mock
 //! clock), so expiry only ever looks at the namespace being worked on. It
 //! is one statement, served by the `attempt_pending` index: its cost follows
-//! the namespace's pending attempts, not its history.
+//! the namespace's overdue attempts, not its history.
+//!
+//! The namespace's work specs are given as an array (`= ANY (ARRAY(…))`)
+//! rather than `IN (SELECT …)` so that both columns of `attempt_pending`
+//! bound the index scan. With `IN`, PostgreSQL may scan the index by
+//! expiration time alone and join the work specs afterwards, reading the
+//! overdue attempts of every namespace (and namespaces can run on clocks
+//! far apart).
 
 use chrono::{DateTime, Utc};
+use coordinate_api::Result;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Integer, Timestamptz};
 use diesel::{sql_query, RunQueryDsl};
 
-use crate::transaction::TxResult;
+use crate::coordinate::Shared;
+use crate::transaction::{with_retry, Isolation, TxResult};
+
+/// Runs `read` in one REPEATABLE READ transaction, after expiring the
+/// namespace's overdue attempts as of `now`. Every call whose answer
+/// depends on units' statuses goes through here (as in the memory
+/// backend): once a lease that ran out has shown its unit as available,
+/// the attempt is expired for good, and finishing it later is refused.
+pub(crate) fn with_expiry<T>(
+    shared: &Shared,
+    namespace_id: i32,
+    now: DateTime<Utc>,
+    mut read: impl FnMut(&mut PgConnection) -> TxResult<T>,
+) -> Result<T> {
+    with_retry(shared, Isolation::RepeatableRead, |conn| {
+        expire_namespace(conn, namespace_id, now)?;
+        read(conn)
+    })
+}
 
 /// Marks the namespace's overdue pending attempts expired (ended now, off
 /// their workers' active lists) and releases their units, keeping the
@@ -25,7 +51,7 @@ pub(crate) fn expire_namespace(
         "WITH overdue AS ( \
              UPDATE attempt SET status = 'expired', end_time = $2, active = FALSE \
               WHERE status = 'pending' AND expiration_time < $2 \
-                AND work_spec_id IN (SELECT id FROM work_spec WHERE namespace_id = $1) \
+                AND work_spec_id = ANY (ARRAY(SELECT id FROM work_spec WHERE namespace_id = $1)) \
              RETURNING id, work_unit_id) \
          UPDATE work_unit SET active_attempt_id = NULL \
            FROM overdue \

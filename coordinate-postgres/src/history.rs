@@ -12,7 +12,7 @@ use diesel::sql_query;
 use diesel::sql_types::{BigInt, Bytea, Integer, Text};
 
 use crate::attempt::PgAttempt;
-use crate::expiry::expire_namespace;
+use crate::expiry::with_expiry;
 use crate::namespace::PgNamespace;
 use crate::schema::work_unit;
 use crate::transaction::{with_retry, Isolation, TxResult};
@@ -90,8 +90,7 @@ impl PgWorkUnit {
     pub(crate) fn find_active_attempt(&self) -> Result<Option<Arc<dyn Attempt>>> {
         let namespace = &self.spec.namespace;
         let now = namespace.shared.now();
-        let rows = with_retry(&namespace.shared, Isolation::RepeatableRead, |conn| {
-            expire_namespace(conn, namespace.id, now)?;
+        let rows = with_expiry(&namespace.shared, namespace.id, now, |conn| {
             let rows = load(
                 conn,
                 attempts_sql!("a.id = (SELECT active_attempt_id FROM work_unit WHERE id = $1)"),

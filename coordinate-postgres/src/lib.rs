@@ -67,6 +67,8 @@
 mod status;
 
 mod attempt;
+mod batch_add;
+mod candidates;
 mod claim;
 mod connect_error;
 mod connection;
@@ -91,3 +93,9 @@ pub use crate::coordinate::{
     PostgresCoordinate, PostgresCoordinateBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_POOL_SIZE,
 };
 pub use crate::migrations::{drop, upgrade};
+
+// The README's code example runs as a doc test of this crate, so it cannot
+// rot (the memory backend it uses is a dev-dependency here).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;

@@ -8,8 +8,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 use crate::coordinate::Shared;
+use crate::expiry::with_expiry;
 use crate::schema::namespace;
-use crate::status::summarize;
+use crate::status::{summarize, Scope};
 use crate::transaction::{with_retry, Isolation, TxResult};
 
 /// Handle to one namespace: its id and name, and the shared pool.
@@ -21,6 +22,7 @@ pub(crate) struct PgNamespace {
 }
 
 impl PgNamespace {
+    /// A handle to namespace `id`, called `name`.
     pub(crate) fn new(shared: Arc<Shared>, id: i32, name: String) -> Self {
         PgNamespace {
             shared,
@@ -74,8 +76,8 @@ impl Namespace for PgNamespace {
 
     fn summarize(&self) -> Result<Summary> {
         let now = self.shared.now();
-        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
-            summarize(conn, now, Some(self.id), None)
+        with_expiry(&self.shared, self.id, now, |conn| {
+            summarize(conn, now, Scope::Namespace(self.id))
         })
     }
 }

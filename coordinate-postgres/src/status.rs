@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use coordinate_api::summary::normalize_summary;
 use coordinate_api::{Error, Summary, SummaryRecord, WorkUnitStatus};
 use diesel::pg::PgConnection;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
 
+use crate::schema::work_spec;
 use crate::transaction::TxResult;
 
 /// SQL expression for a unit's status, for queries that count or filter
@@ -47,29 +49,68 @@ struct SummaryRow {
     count: i64,
 }
 
-/// Unit counts per namespace, work spec and status: everything, or one
-/// namespace, or one work spec. One grouped query.
+/// Counts units by namespace, work spec and status; `WHERE` and `GROUP BY`
+/// clauses follow.
+macro_rules! summary_sql {
+    () => {
+        concat!(
+            "SELECT n.name AS namespace, s.name AS work_spec, ",
+            unit_status_sql!(),
+            " AS status, count(*) AS count \
+               FROM work_unit u \
+               JOIN work_spec s ON s.id = u.work_spec_id \
+               JOIN namespace n ON n.id = s.namespace_id \
+               LEFT JOIN attempt a ON a.id = u.active_attempt_id "
+        )
+    };
+}
+
+/// What a summary covers.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope {
+    /// Every namespace.
+    Everything,
+    /// One namespace.
+    Namespace(i32),
+    /// One work spec.
+    WorkSpec(i32),
+}
+
+/// Unit counts per namespace, work spec and status. Run it in a REPEATABLE
+/// READ transaction: a namespace or work spec summary takes two statements.
+///
+/// Those first look up the scope's work spec ids and then pass them as a
+/// constant array, so PostgreSQL plans with the statistics of exactly those
+/// specs: an index scan for a small namespace, a hash join for a huge one.
+/// With the ids behind a join or subquery it can only guess from the
+/// average over all specs, and next to one huge spec it then scans the
+/// whole `work_unit` and `attempt` tables to summarise a handful of units.
 pub(crate) fn summarize(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
-    namespace_id: Option<i32>,
-    work_spec_id: Option<i32>,
+    scope: Scope,
 ) -> TxResult<Summary> {
-    let rows: Vec<SummaryRow> = sql_query(concat!(
-        "SELECT n.name AS namespace, s.name AS work_spec, ",
-        unit_status_sql!(),
-        " AS status, count(*) AS count \
-           FROM work_unit u \
-           JOIN work_spec s ON s.id = u.work_spec_id \
-           JOIN namespace n ON n.id = s.namespace_id \
-           LEFT JOIN attempt a ON a.id = u.active_attempt_id \
-          WHERE ($2::int4 IS NULL OR n.id = $2) AND ($3::int4 IS NULL OR s.id = $3) \
-          GROUP BY 1, 2, 3"
-    ))
-    .bind::<Timestamptz, _>(now)
-    .bind::<Nullable<Integer>, _>(namespace_id)
-    .bind::<Nullable<Integer>, _>(work_spec_id)
-    .load(conn)?;
+    let spec_ids: Vec<i32> = match scope {
+        Scope::Everything => Vec::new(),
+        Scope::Namespace(id) => work_spec::table
+            .filter(work_spec::namespace_id.eq(id))
+            .select(work_spec::id)
+            .load(conn)?,
+        Scope::WorkSpec(id) => work_spec::table.find(id).select(work_spec::id).load(conn)?,
+    };
+    let rows: Vec<SummaryRow> = match scope {
+        Scope::Everything => sql_query(concat!(summary_sql!(), "GROUP BY 1, 2, 3"))
+            .bind::<Timestamptz, _>(now)
+            .load(conn)?,
+        _ if spec_ids.is_empty() => Vec::new(),
+        _ => sql_query(concat!(
+            summary_sql!(),
+            "WHERE u.work_spec_id = ANY ($2) GROUP BY 1, 2, 3"
+        ))
+        .bind::<Timestamptz, _>(now)
+        .bind::<Array<Integer>, _>(&spec_ids)
+        .load(conn)?,
+    };
     let records = rows
         .into_iter()
         .map(|row| {

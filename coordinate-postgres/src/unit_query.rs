@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, Timestamptz};
 
-use crate::transaction::{with_retry, Isolation};
+use crate::expiry::with_expiry;
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::{PgWorkUnit, UnitRow};
 
@@ -68,10 +68,11 @@ macro_rules! bind_selection {
 
 /// Query functions of a work spec.
 impl PgWorkSpec {
+    /// `WorkSpec::work_units`: the selected units, in name order.
     pub(crate) fn query_work_units(&self, query: &WorkUnitQuery) -> Result<Vec<Arc<dyn WorkUnit>>> {
         let selection = Selection::new(query);
         let now = self.shared().now();
-        let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        let rows = with_expiry(self.shared(), self.namespace.id, now, |conn| {
             let query = sql_query(concat!("SELECT u.id, u.name ", unit_selection_sql!()));
             let rows: Vec<UnitRow> = bind_selection!(query, self.id, now, selection).load(conn)?;
             if rows.is_empty() {
@@ -85,6 +86,8 @@ impl PgWorkSpec {
             .collect())
     }
 
+    /// `WorkSpec::set_work_unit_priorities` (`relative` false) and
+    /// `adjust_work_unit_priorities` (`relative` true).
     pub(crate) fn change_priorities(
         &self,
         query: &WorkUnitQuery,
@@ -94,7 +97,7 @@ impl PgWorkSpec {
         validate_priority("priority", value)?;
         let selection = Selection::new(query);
         let now = self.shared().now();
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        with_expiry(self.shared(), self.namespace.id, now, |conn| {
             let statement = if relative {
                 concat!(
                     "UPDATE work_unit SET priority = priority + $7 WHERE id IN (SELECT u.id ",
@@ -118,6 +121,8 @@ impl PgWorkSpec {
         })
     }
 
+    /// `WorkSpec::delete_work_units`: deletes the selected units and returns
+    /// how many there were.
     pub(crate) fn delete_units(&self, query: &WorkUnitQuery) -> Result<usize> {
         let mut selection = Selection::new(query);
         // Without a limit, delete in batches (each its own transaction) so a
@@ -130,7 +135,7 @@ impl PgWorkSpec {
         let mut total = 0;
         loop {
             let now = self.shared().now();
-            let names = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            let names = with_expiry(self.shared(), self.namespace.id, now, |conn| {
                 let statement = concat!(
                     "DELETE FROM work_unit WHERE id IN (SELECT u.id ",
                     unit_selection_sql!(),

@@ -9,19 +9,19 @@ use std::sync::Arc;
 
 use coordinate_api::data::decode;
 use coordinate_api::{
-    Data, Error, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit, WorkUnitMeta, WorkUnitQuery,
-    WorkUnitStatus,
+    Data, Error, NewWorkUnit, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit, WorkUnitMeta,
+    WorkUnitQuery, WorkUnitStatus,
 };
 use diesel::dsl::exists;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::IntoSql;
 
-use crate::expiry::expire_namespace;
+use crate::expiry::{expire_namespace, with_expiry};
 use crate::namespace::PgNamespace;
 use crate::schema::{attempt, work_spec, work_unit};
-use crate::status::summarize;
-use crate::transaction::{with_retry, Isolation, TxError, TxResult};
+use crate::status::{summarize, Scope};
+use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_spec_meta::{interval_to_sql, Definition, MetaRow};
 
 /// Handle to one work spec.
@@ -33,6 +33,7 @@ pub(crate) struct PgWorkSpec {
 }
 
 impl PgWorkSpec {
+    /// A handle to work spec `id` of `namespace`, called `name`.
     pub(crate) fn new(namespace: PgNamespace, id: i32, name: String) -> Self {
         PgWorkSpec {
             namespace,
@@ -41,6 +42,7 @@ impl PgWorkSpec {
         }
     }
 
+    /// The pool and clock of the coordinate this spec came from.
     pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
         &self.namespace.shared
     }
@@ -63,26 +65,20 @@ impl PgWorkSpec {
 
 /// Work spec functions of a namespace.
 impl PgNamespace {
+    /// `Namespace::set_work_spec`: creates the work spec or replaces its
+    /// definition.
     pub(crate) fn put_work_spec(&self, data: Data) -> Result<PgWorkSpec> {
         let definition = Definition::new(&data)?;
         let now = self.shared.now();
-        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
-            let existing = work_spec::table
-                .filter(work_spec::namespace_id.eq(self.id))
-                .filter(work_spec::name.eq(&definition.name))
-                .select(work_spec::id)
-                .first::<i32>(conn)
-                .optional()?;
-            match existing {
-                Some(id) if definition.store(conn, id, now)? > 0 => Ok(id),
-                Some(_) => Err(TxError::Retry),
-                // A foreign key violation here means the namespace is gone.
-                None => definition.insert(conn, self.id)?.ok_or(TxError::Retry),
-            }
+        // One upsert statement (see `Definition::upsert`); a foreign key
+        // violation means the namespace is gone.
+        let id = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+            definition.upsert(conn, self.id, now)
         })?;
         Ok(PgWorkSpec::new(self.clone(), id, definition.name))
     }
 
+    /// `Namespace::work_spec`: the work spec called `name`.
     pub(crate) fn find_work_spec(&self, name: &str) -> Result<PgWorkSpec> {
         let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
             let id = work_spec::table
@@ -96,6 +92,8 @@ impl PgNamespace {
         Ok(PgWorkSpec::new(self.clone(), id, name.to_owned()))
     }
 
+    /// `Namespace::destroy_work_spec`: deletes the spec with its units and
+    /// attempts.
     pub(crate) fn delete_work_spec(&self, name: &str) -> Result<()> {
         with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
             let deleted = diesel::delete(
@@ -125,14 +123,19 @@ impl PgNamespace {
         }
     }
 
+    /// `Namespace::work_spec_names`, in name order.
     pub(crate) fn list_work_spec_names(&self) -> Result<Vec<String>> {
-        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
-            Ok(work_spec::table
-                .filter(work_spec::namespace_id.eq(self.id))
-                .select(work_spec::name)
-                .order(work_spec::name)
-                .load(conn)?)
-        })
+        let mut names: Vec<String> =
+            with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+                Ok(work_spec::table
+                    .filter(work_spec::namespace_id.eq(self.id))
+                    .select(work_spec::name)
+                    .load(conn)?)
+            })?;
+        // Byte order, as the memory backend sorts: ORDER BY would follow the
+        // database's collation, which differs between servers.
+        names.sort();
+        Ok(names)
     }
 }
 
@@ -157,9 +160,10 @@ impl WorkSpec for PgWorkSpec {
             return Err(Error::ChangedName);
         }
         let now = self.namespace.shared.now();
+        // One statement, like `set_work_spec`.
         with_retry(
             &self.namespace.shared,
-            Isolation::RepeatableRead,
+            Isolation::SingleStatement,
             |conn| match definition.store(conn, self.id, now)? {
                 0 => Err(Error::Gone.into()),
                 _ => Ok(()),
@@ -206,7 +210,10 @@ impl WorkSpec for PgWorkSpec {
         if meta.interval.as_micros() > i64::MAX as u128 {
             return Err(Error::invalid("interval", "is too long"));
         }
-        with_retry(&self.namespace.shared, Isolation::RepeatableRead, |conn| {
+        // A single UPDATE needs no snapshot: at READ COMMITTED concurrent
+        // writers of the spec queue on its row instead of failing. The
+        // follow-up existence check only names the error.
+        with_retry(&self.namespace.shared, Isolation::SingleStatement, |conn| {
             // Only a spec defined as continuous may become continuous; the
             // filter leaves the row alone otherwise.
             let updated = diesel::update(
@@ -244,6 +251,10 @@ impl WorkSpec for PgWorkSpec {
         Ok(Arc::new(self.put_work_unit(name, data, meta)?))
     }
 
+    fn add_work_units(&self, units: Vec<NewWorkUnit>) -> Result<usize> {
+        self.put_work_units(units)
+    }
+
     fn work_unit(&self, name: &str) -> Result<Arc<dyn WorkUnit>> {
         Ok(Arc::new(self.find_work_unit(name)?))
     }
@@ -275,8 +286,8 @@ impl WorkSpec for PgWorkSpec {
 
     fn summarize(&self) -> Result<Summary> {
         let now = self.namespace.shared.now();
-        with_retry(&self.namespace.shared, Isolation::RepeatableRead, |conn| {
-            let summary = summarize(conn, now, None, Some(self.id))?;
+        with_expiry(&self.namespace.shared, self.namespace.id, now, |conn| {
+            let summary = summarize(conn, now, Scope::WorkSpec(self.id))?;
             if summary.is_empty() {
                 return self.empty_or_gone(conn);
             }

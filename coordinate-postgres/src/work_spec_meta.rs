@@ -80,6 +80,30 @@ fn check_text(what: &'static str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// The columns a definition sets, as a tuple of assignments for `insert`
+/// values and `update` changesets alike (the next-continuous time aside).
+macro_rules! definition_columns {
+    ($definition:expr) => {{
+        let d = $definition;
+        let m = &d.meta;
+        (
+            work_spec::data.eq(&d.bytes),
+            work_spec::priority.eq(m.priority),
+            work_spec::weight.eq(m.weight),
+            work_spec::paused.eq(m.paused),
+            work_spec::continuous.eq(m.continuous),
+            work_spec::can_be_continuous.eq(m.can_be_continuous),
+            work_spec::min_memory_gb.eq(m.min_memory_gb),
+            work_spec::interval.eq(interval_to_sql(m.interval)),
+            work_spec::max_running.eq(m.max_running),
+            work_spec::max_attempts_returned.eq(m.max_attempts_returned),
+            work_spec::max_retries.eq(m.max_retries),
+            work_spec::next_work_spec_name.eq(&m.next_work_spec_name),
+            work_spec::runtime.eq(&m.runtime),
+        )
+    }};
+}
+
 /// A definition checked, encoded and split into name and metadata.
 pub(crate) struct Definition {
     pub(crate) name: String,
@@ -88,6 +112,7 @@ pub(crate) struct Definition {
 }
 
 impl Definition {
+    /// Checks and encodes a definition; errors as `set_work_spec`.
     pub(crate) fn new(data: &Data) -> Result<Self> {
         let (name, meta) = extract_work_spec_meta(data)?;
         check_text("then", &meta.next_work_spec_name)?;
@@ -99,73 +124,69 @@ impl Definition {
         })
     }
 
-    /// Writes definition and derived metadata to an existing row, keeping a
-    /// next-continuous time that is still in the future.
+    /// Creates the work spec called by the definition's name in
+    /// `namespace_id`, or replaces the definition and derived metadata of
+    /// the one already there (keeping a next-continuous time that is still
+    /// in the future), and returns its id.
+    ///
+    /// One statement at READ COMMITTED: writers of the same spec queue on
+    /// its row and each sees the previous one's write. Read-then-write at
+    /// REPEATABLE READ made every writer but the first fail with a
+    /// serialization error, and under steady contention the retries ran out.
+    pub(crate) fn upsert(
+        &self,
+        conn: &mut PgConnection,
+        namespace_id: i32,
+        now: DateTime<Utc>,
+    ) -> TxResult<i32> {
+        let m = &self.meta;
+        Ok(diesel::insert_into(work_spec::table)
+            .values((
+                work_spec::namespace_id.eq(namespace_id),
+                work_spec::name.eq(&self.name),
+                work_spec::next_continuous.eq(m.next_continuous),
+                work_spec::next_work_spec_preempts.eq(false),
+                definition_columns!(self),
+            ))
+            .on_conflict((work_spec::namespace_id, work_spec::name))
+            .do_update()
+            .set((
+                definition_columns!(self),
+                work_spec::next_continuous.eq(future_next_continuous(now)),
+            ))
+            .returning(work_spec::id)
+            .get_result(conn)?)
+    }
+
+    /// Writes the definition and derived metadata to work spec `id` like
+    /// [`Definition::upsert`], in one statement; returns the rows changed
+    /// (0: the spec is gone).
     pub(crate) fn store(
         &self,
         conn: &mut PgConnection,
         id: i32,
         now: DateTime<Utc>,
     ) -> TxResult<usize> {
-        let kept: Option<Option<DateTime<Utc>>> = work_spec::table
-            .find(id)
-            .select(work_spec::next_continuous)
-            .for_no_key_update()
-            .first(conn)
-            .optional()?;
-        let Some(kept) = kept else { return Ok(0) };
-        let next_continuous = kept.filter(|next| *next > now);
-        let m = &self.meta;
         Ok(diesel::update(work_spec::table.find(id))
             .set((
-                work_spec::data.eq(&self.bytes),
-                work_spec::priority.eq(m.priority),
-                work_spec::weight.eq(m.weight),
-                work_spec::paused.eq(m.paused),
-                work_spec::continuous.eq(m.continuous),
-                work_spec::can_be_continuous.eq(m.can_be_continuous),
-                work_spec::min_memory_gb.eq(m.min_memory_gb),
-                work_spec::interval.eq(interval_to_sql(m.interval)),
-                work_spec::next_continuous.eq(next_continuous),
-                work_spec::max_running.eq(m.max_running),
-                work_spec::max_attempts_returned.eq(m.max_attempts_returned),
-                work_spec::max_retries.eq(m.max_retries),
-                work_spec::next_work_spec_name.eq(&m.next_work_spec_name),
-                work_spec::runtime.eq(&m.runtime),
+                definition_columns!(self),
+                work_spec::next_continuous.eq(future_next_continuous(now)),
             ))
             .execute(conn)?)
     }
+}
 
-    /// Inserts a new row; `None` when a concurrent insert won the name.
-    pub(crate) fn insert(
-        &self,
-        conn: &mut PgConnection,
-        namespace_id: i32,
-    ) -> TxResult<Option<i32>> {
-        let m = &self.meta;
-        Ok(diesel::insert_into(work_spec::table)
-            .values((
-                work_spec::namespace_id.eq(namespace_id),
-                work_spec::name.eq(&self.name),
-                work_spec::data.eq(&self.bytes),
-                work_spec::priority.eq(m.priority),
-                work_spec::weight.eq(m.weight),
-                work_spec::paused.eq(m.paused),
-                work_spec::continuous.eq(m.continuous),
-                work_spec::can_be_continuous.eq(m.can_be_continuous),
-                work_spec::min_memory_gb.eq(m.min_memory_gb),
-                work_spec::interval.eq(interval_to_sql(m.interval)),
-                work_spec::next_continuous.eq(m.next_continuous),
-                work_spec::max_running.eq(m.max_running),
-                work_spec::max_attempts_returned.eq(m.max_attempts_returned),
-                work_spec::max_retries.eq(m.max_retries),
-                work_spec::next_work_spec_name.eq(&m.next_work_spec_name),
-                work_spec::next_work_spec_preempts.eq(false),
-                work_spec::runtime.eq(&m.runtime),
-            ))
-            .on_conflict_do_nothing()
-            .returning(work_spec::id)
-            .get_result(conn)
-            .optional()?)
-    }
+/// The stored next-continuous time if it is after `now`, else NULL: what a
+/// new definition keeps of it.
+fn future_next_continuous(
+    now: DateTime<Utc>,
+) -> diesel::dsl::case_when<
+    diesel::dsl::Gt<work_spec::next_continuous, DateTime<Utc>>,
+    work_spec::next_continuous,
+    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+> {
+    diesel::dsl::case_when(
+        work_spec::next_continuous.gt(now),
+        work_spec::next_continuous,
+    )
 }

@@ -19,6 +19,7 @@ use diesel::sql_types::{Array, Bytea, Double, Integer, Nullable, Timestamptz};
 use diesel::{sql_query, QueryableByName};
 
 use crate::attempt::DbStatus;
+use crate::expiry::with_expiry;
 use crate::schema::{attempt, work_unit};
 use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_spec::PgWorkSpec;
@@ -32,6 +33,7 @@ pub(crate) struct PgWorkUnit {
 }
 
 impl PgWorkUnit {
+    /// A handle to unit `id` of `spec`, whose stored name is `name`.
     pub(crate) fn new(spec: PgWorkSpec, id: i32, name: &[u8]) -> Self {
         PgWorkUnit {
             spec,
@@ -86,6 +88,8 @@ pub(crate) fn upsert_units(
 
 /// Work unit functions of a work spec.
 impl PgWorkSpec {
+    /// `WorkSpec::add_work_unit`: adds the unit, or replaces it as the
+    /// trait describes.
     pub(crate) fn put_work_unit(
         &self,
         name: &str,
@@ -107,6 +111,7 @@ impl PgWorkSpec {
         Ok(PgWorkUnit::new(self.clone(), row.id, &row.name))
     }
 
+    /// `WorkSpec::work_unit`: the unit called `name`.
     pub(crate) fn find_work_unit(&self, name: &str) -> Result<PgWorkUnit> {
         let id = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             let id = work_unit::table
@@ -144,7 +149,8 @@ impl WorkUnit for PgWorkUnit {
 
     fn data(&self) -> Result<Data> {
         let now = self.spec.namespace.shared.now();
-        let bytes: Vec<u8> = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        let namespace = self.spec.namespace.id;
+        let bytes: Vec<u8> = with_expiry(self.shared(), namespace, now, |conn| {
             // The active attempt's data wins unless its lease ran out.
             Ok(work_unit::table
                 .left_join(
@@ -165,7 +171,8 @@ impl WorkUnit for PgWorkUnit {
 
     fn status(&self) -> Result<WorkUnitStatus> {
         let now = self.spec.namespace.shared.now();
-        let facts: StatusFacts = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        let namespace = self.spec.namespace.id;
+        let facts: StatusFacts = with_expiry(self.shared(), namespace, now, |conn| {
             Ok(work_unit::table
                 .left_join(
                     attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id)),
@@ -244,6 +251,7 @@ impl WorkUnit for PgWorkUnit {
 }
 
 impl PgWorkUnit {
+    /// The pool and clock of the coordinate this unit came from.
     pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
         &self.spec.namespace.shared
     }

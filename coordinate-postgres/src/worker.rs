@@ -38,6 +38,7 @@ pub(crate) struct PgWorker {
 }
 
 impl PgWorker {
+    /// A handle to worker `id` of `namespace`, called `name`.
     pub(crate) fn new(namespace: PgNamespace, id: i32, name: String) -> Self {
         PgWorker {
             namespace,
@@ -72,6 +73,7 @@ impl PgWorker {
 
 /// Worker functions of a namespace.
 impl PgNamespace {
+    /// `Namespace::worker`: the worker called `name`, created if needed.
     pub(crate) fn get_or_create_worker(&self, name: &str) -> Result<PgWorker> {
         validate_name("worker name", name)?;
         let now = self.shared.now();
@@ -107,14 +109,17 @@ impl PgNamespace {
         Ok(PgWorker::new(self.clone(), id, name.to_owned()))
     }
 
+    /// `Namespace::workers`, in name order.
     pub(crate) fn list_workers(&self) -> Result<Vec<Arc<dyn Worker>>> {
-        let rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        let mut rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
             Ok(worker::table
                 .filter(worker::namespace_id.eq(self.id))
                 .select((worker::id, worker::name))
-                .order(worker::name)
                 .load::<(i32, String)>(conn)?)
         })?;
+        // Byte order, as the memory backend sorts: ORDER BY would follow the
+        // database's collation, which differs between servers.
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
             .map(|(id, name)| Arc::new(PgWorker::new(self.clone(), id, name)) as _)
@@ -171,17 +176,19 @@ impl Worker for PgWorker {
     }
 
     fn children(&self) -> Result<Vec<Arc<dyn Worker>>> {
-        let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        let mut rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             let rows: Vec<(i32, String)> = worker::table
                 .filter(worker::parent.eq(self.id))
                 .select((worker::id, worker::name))
-                .order(worker::name)
                 .load(conn)?;
             if rows.is_empty() && !self.exists(conn)? {
                 return Err(Error::Gone.into());
             }
             Ok(rows)
         })?;
+        // Byte order, as the memory backend sorts: ORDER BY would follow the
+        // database's collation, which differs between servers.
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
             .map(|(id, name)| Arc::new(PgWorker::new(self.namespace.clone(), id, name)) as _)

@@ -111,11 +111,36 @@ fn connect(conn: &str) -> Error {
         .expect_err("connecting should fail")
 }
 
+/// Fails if `text` shows `password`. An empty password (a server that
+/// trusts its clients) is in every text, so there is nothing to check.
+fn assert_hidden(text: &str, password: &str) {
+    assert!(
+        password.is_empty() || !text.contains(password),
+        "password shown: {text}"
+    );
+}
+
+/// Whether the test server checks passwords at all: one that trusts its
+/// clients accepts any password, so a wrong one cannot be rejected.
+fn server_checks_passwords(wrong: &str) -> bool {
+    let p = Params::get();
+    let conn = Params {
+        password: wrong.to_owned(),
+        ..p
+    }
+    .url(None);
+    PostgresCoordinate::builder(&conn)
+        .pool_size(1)
+        .connection_timeout(Duration::from_secs(5))
+        .build()
+        .is_err()
+}
+
 #[test]
 fn failures_are_distinct_and_never_show_the_password() {
     let p = Params::get();
     let secret = "N0t-The-Real-Passw0rd!";
-    let cases = [
+    let mut cases = vec![
         (
             format!("postgres:host={} password={secret} dbname", p.host),
             ConnectErrorKind::InvalidConnectionString,
@@ -145,22 +170,43 @@ fn failures_are_distinct_and_never_show_the_password() {
         (
             format!(
                 "postgres://{}:{secret}@{}:{}/{}",
-                p.user, p.host, p.port, p.dbname
+                unique("no_such_role"),
+                p.host,
+                p.port,
+                p.dbname
             ),
             ConnectErrorKind::AuthenticationFailed,
+        ),
+        (
+            format!("postgres:host={} password=two {secret}", p.host),
+            ConnectErrorKind::InvalidConnectionString,
+        ),
+        (
+            format!("postgres://{}:two@{secret}@{}/db", p.user, p.host),
+            ConnectErrorKind::InvalidConnectionString,
         ),
         (
             p.url(Some(&unique("no_such_database"))),
             ConnectErrorKind::NoSuchDatabase,
         ),
     ];
+    if server_checks_passwords(secret) {
+        cases.push((
+            format!(
+                "postgres://{}:{secret}@{}:{}/{}",
+                p.user, p.host, p.port, p.dbname
+            ),
+            ConnectErrorKind::AuthenticationFailed,
+        ));
+    } else {
+        eprintln!("the test server trusts every password: wrong-password case skipped");
+    }
     for (conn, kind) in cases {
         let error = connect(&conn);
         let text = format!("{error} | {error:?} | {}", connect_error(&error));
         assert_eq!(connect_error(&error).kind(), kind, "{text}");
-        for hidden in [secret, p.password.as_str()] {
-            assert!(!text.contains(hidden), "password shown: {text}");
-        }
+        assert_hidden(&text, secret);
+        assert_hidden(&text, &p.password);
         assert!(text.len() > 40, "not much of an explanation: {text}");
     }
 }
@@ -175,10 +221,23 @@ fn debug_output_hides_the_password() {
         .unwrap();
     let shown = format!("{coordinate:?} {:?}", PostgresCoordinate::builder(&url));
     assert!(shown.contains(&p.host), "{shown}");
-    assert!(!shown.contains(&p.password), "{shown}");
-    let pairs = format!("postgres:password={} host=x", quote(&p.password));
-    let shown = format!("{:?}", PostgresCoordinate::builder(&pairs));
-    assert!(!shown.contains(&p.password), "{shown}");
+    assert_hidden(&shown, &p.password);
+    // A made-up password checks the builder even when the server has none.
+    let secret = "N0t-The-Real-Passw0rd!";
+    for password in [p.password.as_str(), secret] {
+        let url = Params {
+            password: password.to_owned(),
+            ..Params::get()
+        }
+        .url(None);
+        let pairs = format!("postgres:password={} host=x", quote(password));
+        let shown = format!(
+            "{:?} {:?}",
+            PostgresCoordinate::builder(&url),
+            PostgresCoordinate::builder(&pairs)
+        );
+        assert_hidden(&shown, password);
+    }
 }
 
 #[test]
@@ -211,4 +270,129 @@ fn a_pool_of_one_serves_many_threads() {
     });
     assert_eq!(namespace.workers().unwrap().len(), 40);
     namespace.destroy().unwrap();
+}
+
+/// Everything an error can show: `Display`, `Debug` (plain and pretty) of
+/// the error and of every error in its `source()` chain.
+fn all_text(error: &Error) -> String {
+    let mut text = format!("{error} | {error:?} | {error:#?}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(" | {cause} | {cause:?} | {cause:#?}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// The three spellings of one connection: URL, URL without scheme, and
+/// libpq key=value pairs. `port` may be anything, to spell a bad string.
+fn three_forms(user: &str, password: &str, host: &str, port: &str, dbname: &str) -> [String; 3] {
+    let url = format!("postgres://{user}:{password}@{host}:{port}/{dbname}");
+    [
+        url.clone(),
+        url.replacen("postgres://", "//", 1),
+        format!(
+            "postgres:host={host} port={port} user={} password={} dbname={}",
+            quote(user),
+            quote(password),
+            quote(dbname)
+        ),
+    ]
+}
+
+#[test]
+fn every_form_hides_the_password_in_the_whole_error_chain() {
+    let p = Params::get();
+    // URL-safe, so every form carries it verbatim.
+    let secret = "S3cret-Passw0rd-In-Every-Form";
+    let mut cases = Vec::new();
+    let mut add = |forms: [String; 3], kind: ConnectErrorKind| {
+        cases.extend(forms.into_iter().map(|conn| (conn, kind)));
+    };
+    add(
+        three_forms(&p.user, secret, &p.host, "not-a-port", &p.dbname),
+        ConnectErrorKind::InvalidConnectionString,
+    );
+    add(
+        three_forms(&p.user, secret, "127.0.0.1", "1", &p.dbname),
+        ConnectErrorKind::Unreachable,
+    );
+    add(
+        three_forms(&unique("no_such_role"), secret, &p.host, &p.port, &p.dbname),
+        ConnectErrorKind::AuthenticationFailed,
+    );
+    if server_checks_passwords(secret) {
+        add(
+            three_forms(&p.user, secret, &p.host, &p.port, &p.dbname),
+            ConnectErrorKind::AuthenticationFailed,
+        );
+    } else {
+        eprintln!("the test server trusts every password: wrong-password cases skipped");
+    }
+    // The real password, where there is one, must not show either.
+    add(
+        three_forms(
+            &p.user,
+            &p.password,
+            &p.host,
+            &p.port,
+            &unique("no_such_db"),
+        ),
+        ConnectErrorKind::NoSuchDatabase,
+    );
+    for (conn, kind) in cases {
+        let error = connect(&conn);
+        let text = all_text(&error);
+        assert_eq!(connect_error(&error).kind(), kind, "{conn:?}: {text}");
+        assert_hidden(&text, secret);
+        assert_hidden(&text, &p.password);
+    }
+}
+
+/// Percent-encodes everything but letters and digits, for URL userinfo.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn escaped_passwords_stay_hidden_raw_and_escaped() {
+    let p = Params::get();
+    // Characters that need escaping in a URL and quoting in key=value form.
+    let secret = "sp3c!al p@ss/w:rd'q";
+    let escaped = percent_encode(secret);
+    let cases = [
+        (
+            format!("postgres://{}:{escaped}@127.0.0.1:1/{}", p.user, p.dbname),
+            ConnectErrorKind::Unreachable,
+        ),
+        (
+            format!("//{}:{escaped}@127.0.0.1:1/{}", p.user, p.dbname),
+            ConnectErrorKind::Unreachable,
+        ),
+        (
+            format!(
+                "postgres:host=127.0.0.1 port=1 user={} password={}",
+                quote(&p.user),
+                quote(secret)
+            ),
+            ConnectErrorKind::Unreachable,
+        ),
+        (
+            format!("postgres://{}:{escaped}@{}:x/{}", p.user, p.host, p.dbname),
+            ConnectErrorKind::InvalidConnectionString,
+        ),
+    ];
+    for (conn, kind) in cases {
+        let error = connect(&conn);
+        let text = all_text(&error);
+        assert_eq!(connect_error(&error).kind(), kind, "{text}");
+        for shown in [secret, escaped.as_str(), "p@ss", "p%40ss"] {
+            assert_hidden(&text, shown);
+        }
+    }
 }

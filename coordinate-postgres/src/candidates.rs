@@ -1,0 +1,129 @@
+//! Choosing a work spec, the first step of a claim: the namespace's work
+//! specs as the scheduler in `coordinate_api` sees them.
+//!
+//! A candidate's cost does not depend on its history: its pending count
+//! walks the `attempt_pending` index (pending attempts only) and checks each
+//! one is still its unit's active attempt, and "has an available unit" is
+//! one `EXISTS` probe of a partial index on units without an active
+//! attempt.
+
+use chrono::{DateTime, Utc};
+use coordinate_api::{AttemptRequest, WorkSpecMeta};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Text, Timestamptz};
+
+use crate::transaction::TxResult;
+use crate::work_spec_meta::MetaRow;
+
+/// A candidate work spec with what the scheduler needs to know.
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(embed)]
+    meta: MetaRow,
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = Bool)]
+    available: bool,
+}
+
+/// The pending units of work spec `s.id`: units whose active attempt is
+/// pending, found from the `attempt_pending` index.
+macro_rules! pending_units_sql {
+    () => {
+        "(SELECT count(*) FROM attempt p JOIN work_unit pu ON pu.active_attempt_id = p.id \
+           WHERE p.work_spec_id = s.id AND p.status = 'pending')"
+    };
+}
+
+/// A work spec's metadata with its pending units and whether it has an
+/// available unit (`$2` is the time); a `WHERE` clause on `s` follows.
+macro_rules! candidate_sql {
+    () => {
+        concat!(
+            "SELECT s.id, s.name, s.priority, s.weight, s.paused, s.continuous, \
+                    s.can_be_continuous, s.min_memory_gb, s.interval, s.next_continuous, \
+                    s.max_running, s.max_attempts_returned, s.max_retries, \
+                    s.next_work_spec_name, s.runtime, ",
+            pending_units_sql!(),
+            " AS pending, \
+                    EXISTS (SELECT 1 FROM work_unit u \
+                             WHERE u.work_spec_id = s.id AND u.active_attempt_id IS NULL \
+                               AND (u.not_before IS NULL OR u.not_before <= $2)) AS available \
+               FROM work_spec s"
+        )
+    };
+}
+
+/// Reads the namespace's work specs that pass the request's filters and
+/// are not paused, with pending counts and 0/1 available counts.
+pub(crate) fn candidates(
+    conn: &mut PgConnection,
+    namespace_id: i32,
+    now: DateTime<Utc>,
+    request: &AttemptRequest,
+) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
+    let rows: Vec<Candidate> = sql_query(concat!(
+        candidate_sql!(),
+        " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
+            AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
+            AND (cardinality($4::text[]) = 0 OR s.runtime = ANY($4))"
+    ))
+    .bind::<Integer, _>(namespace_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Text>, _>(&request.work_specs)
+    .bind::<Array<Text>, _>(&request.runtimes)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let pending = usize::try_from(row.pending).unwrap_or(0);
+            let meta = row.meta.into_meta(usize::from(row.available), pending);
+            (row.id, row.name, meta)
+        })
+        .collect())
+}
+
+/// One work spec's metadata with counts, its row locked against
+/// concurrent changes (`FOR NO KEY UPDATE`) until the transaction ends;
+/// `None` when the spec is gone.
+pub(crate) fn locked_candidate(
+    conn: &mut PgConnection,
+    spec_id: i32,
+    now: DateTime<Utc>,
+) -> TxResult<Option<WorkSpecMeta>> {
+    let row: Option<Candidate> = sql_query(concat!(
+        candidate_sql!(),
+        " WHERE s.id = $1 FOR NO KEY UPDATE"
+    ))
+    .bind::<Integer, _>(spec_id)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .optional()?;
+    Ok(row.map(|row| {
+        let pending = usize::try_from(row.pending).unwrap_or(0);
+        row.meta.into_meta(usize::from(row.available), pending)
+    }))
+}
+
+/// How many units of a work spec are pending now.
+pub(crate) fn pending_units(conn: &mut PgConnection, spec_id: i32) -> TxResult<usize> {
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = BigInt)]
+        pending: i64,
+    }
+    let fresh: Pending = sql_query(concat!(
+        "SELECT ",
+        pending_units_sql!(),
+        " AS pending FROM work_spec s WHERE s.id = $1"
+    ))
+    .bind::<Integer, _>(spec_id)
+    .get_result(conn)?;
+    Ok(usize::try_from(fresh.pending).unwrap_or(0))
+}

@@ -1,0 +1,24 @@
+//! The shared behaviour suite, run against PostgreSQL through
+//! `Arc<dyn Coordinate>`, the way applications hold a backend.
+
+use std::sync::Arc;
+
+use coordinate_api::{Coordinate, MockClock};
+use coordinate_postgres::test_support::database_url;
+use coordinate_postgres::PostgresCoordinate;
+
+/// Connections per case's coordinate: enough for the concurrency cases'
+/// threads to work at once instead of queueing for a connection.
+const POOL_SIZE: u32 = 10;
+
+fn backend(clock: Arc<MockClock>) -> Arc<dyn Coordinate> {
+    Arc::new(
+        PostgresCoordinate::builder(&database_url())
+            .clock(clock)
+            .pool_size(POOL_SIZE)
+            .build()
+            .expect("connect to the test database"),
+    )
+}
+
+coordinate_conformance::conformance_tests!(backend);
