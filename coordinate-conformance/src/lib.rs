@@ -40,6 +40,7 @@ pub mod chaining_output;
 pub mod concurrency;
 pub mod data;
 pub mod gone;
+pub mod isolation;
 pub mod namespace;
 pub mod scheduling;
 pub mod scheduling_continuous;
@@ -275,6 +276,14 @@ macro_rules! __for_each_case {
                 deleted_units_leave_worker_lists,
                 make_attempt_on_deleted_unit,
                 destroy_touches_only_its_namespace,
+            }
+            isolation {
+                lookups_stay_in_namespace,
+                requests_stay_in_namespace,
+                changes_stay_in_namespace,
+                summaries_stay_in_namespace,
+                attempts_stay_in_namespace,
+                expiry_stays_in_namespace,
             }
             concurrency {
                 concurrent_execution,
