@@ -1,0 +1,173 @@
+//! The worker program behind `cargo xtask stress`: many of these processes
+//! share one PostgreSQL database while the xtask breaks connections, kills
+//! a process and restarts the server; afterwards `check` proves in SQL that
+//! nothing was lost or handed out twice.
+//!
+//! ```text
+//! stress load  --backend <conn> --namespace <ns> --units <n>
+//! stress work  --backend <conn> --namespace <ns> --name <worker> [--threads <t>] [--seed <s>]
+//! stress check --backend <conn> --namespace <ns> --units <n> [--drop]
+//! ```
+//!
+//! Modes:
+//!
+//! - `load` defines the chained work specs `stage1` (with `then: stage2`)
+//!   and `stage2`, and adds `n` units to `stage1`.
+//! - `work` runs `t` threads, each a child worker of one parent worker, that
+//!   request attempts until every unit is finished or failed. Each attempt
+//!   is finished (a `stage1` unit outputs one `stage2` unit), failed,
+//!   retried after a short delay (at most once per unit) or abandoned (its
+//!   lease runs out), chosen by a seeded random generator. Backend errors
+//!   (an outage) are counted, and the call is tried again after a pause.
+//!   Prints its counters as one JSON line.
+//! - `check` runs the invariant checks directly in SQL, prints the figures
+//!   as one JSON line and exits with status 1 when any check fails.
+//!
+//! Times come from the system clock: these are real processes.
+
+mod check;
+mod work;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use coordinate_api::{Coordinate, Data, NewWorkUnit, Value, WorkUnitMeta};
+use coordinate_postgres::PostgresCoordinate;
+
+/// The first work spec; finishing one of its units makes a `stage2` unit.
+const STAGE1: &str = "stage1";
+/// The chained work spec.
+const STAGE2: &str = "stage2";
+/// Prefix of the `stage2` unit made from a `stage1` unit.
+const OUTPUT_PREFIX: &str = "s2-";
+/// Units written per `add_work_units` call while loading.
+const LOAD_BATCH: usize = 1000;
+
+/// Command-line settings shared by the modes.
+pub struct Options {
+    mode: String,
+    backend: String,
+    namespace: String,
+    units: usize,
+    /// Worker name of a `work` process (its threads' names derive from it).
+    name: String,
+    threads: usize,
+    seed: u64,
+    lease: Duration,
+    /// A `work` process gives up (exit status 3) after this long.
+    deadline: Duration,
+    /// `check` destroys the namespace when every check passed.
+    drop: bool,
+}
+
+const USAGE: &str = "\
+usage: stress <load|work|check> --backend <conn> --namespace <ns> [options]
+
+  --units <n>        units in stage1 (load, check; default 2000)
+  --name <worker>    parent worker name (work; default: worker-<pid>)
+  --threads <t>      worker threads (work; default 4)
+  --seed <s>         seed of the outcome generator (work; default 1)
+  --lease-ms <ms>    lease per attempt (work; default 2000)
+  --deadline-s <s>   give up after this long (work; default 600)
+  --drop             destroy the namespace if every check passed (check)
+";
+
+fn parse_options() -> Result<Options> {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_default();
+    if matches!(mode.as_str(), "" | "-h" | "--help") {
+        print!("{USAGE}");
+        std::process::exit(0);
+    }
+    let mut options = Options {
+        mode,
+        backend: String::new(),
+        namespace: String::new(),
+        units: 2000,
+        name: format!("worker-{}", std::process::id()),
+        threads: 4,
+        seed: 1,
+        lease: Duration::from_secs(2),
+        deadline: Duration::from_secs(600),
+        drop: false,
+    };
+    let mut backend = None;
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--backend" => backend = Some(value()?),
+            "--namespace" => options.namespace = value()?,
+            "--units" => options.units = value()?.parse().context("--units")?,
+            "--name" => options.name = value()?,
+            "--threads" => options.threads = value()?.parse().context("--threads")?,
+            "--seed" => options.seed = value()?.parse().context("--seed")?,
+            "--lease-ms" => {
+                options.lease = Duration::from_millis(value()?.parse().context("--lease-ms")?)
+            }
+            "--deadline-s" => {
+                options.deadline = Duration::from_secs(value()?.parse().context("--deadline-s")?)
+            }
+            "--drop" => options.drop = true,
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    options.backend = backend.context("--backend is required (\"\" for the PG* variables)")?;
+    if options.namespace.is_empty() {
+        bail!("--namespace is required");
+    }
+    if options.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let result = parse_options().and_then(|options| match options.mode.as_str() {
+        "load" => load(&options).map(|()| ExitCode::SUCCESS),
+        "work" => work::run(&options),
+        "check" => check::run(&options),
+        other => bail!("unknown mode {other:?}\n\n{USAGE}"),
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("stress: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A text CBOR value.
+fn text(value: &str) -> Value {
+    Value::Text(value.to_owned())
+}
+
+/// Defines the two chained work specs and adds the `stage1` units.
+fn load(options: &Options) -> Result<()> {
+    let coordinate: Arc<dyn Coordinate> =
+        Arc::new(PostgresCoordinate::new(&options.backend).context("connecting")?);
+    let namespace = coordinate.namespace(&options.namespace)?;
+    let mut first = Data::new();
+    first.insert("name".into(), text(STAGE1));
+    first.insert("then".into(), text(STAGE2));
+    let mut second = Data::new();
+    second.insert("name".into(), text(STAGE2));
+    let stage1 = namespace.set_work_spec(first)?;
+    namespace.set_work_spec(second)?;
+    let names: Vec<String> = (0..options.units).map(|i| format!("u{i:06}")).collect();
+    for chunk in names.chunks(LOAD_BATCH) {
+        let units = chunk
+            .iter()
+            .map(|name| NewWorkUnit {
+                name: name.clone(),
+                data: Data::new(),
+                meta: WorkUnitMeta::default(),
+            })
+            .collect();
+        stage1.add_work_units(units)?;
+    }
+    println!("{{\"loaded\":{}}}", options.units);
+    Ok(())
+}
