@@ -6,11 +6,14 @@ use anyhow::{bail, Context, Result};
 
 use crate::throwaway::{self, Database};
 
-/// Runs the workspace's tests (with nextest when installed) and its doc
-/// tests against a PostgreSQL server.
+/// Runs the workspace's tests (with nextest when installed), its doc tests
+/// and the short `stress` run against a PostgreSQL server.
 pub fn run(runner_args: &[String]) -> Result<()> {
     let database = Database::from_env_or_throwaway()?;
-    let result = run_tests(database.url(), runner_args);
+    let result = run_tests(database.url(), runner_args).and_then(|()| {
+        // The short stress run with faults, on the same server.
+        crate::stress::run_on(&database, &crate::stress::Settings::short())
+    });
     drop(database);
     result
 }

@@ -21,7 +21,10 @@ pub fn run(example_args: &[String]) -> Result<()> {
             "pipeline",
             "--",
         ])
-        .args(["--backend", database.url()])
+        // Through the environment: cargo echoes the command line, and the
+        // URL holds the server's password.
+        .args(["--backend-env", "DATABASE_URL"])
+        .env("DATABASE_URL", database.url())
         .args(example_args);
     let result = run_checked(pipeline, "pipeline example");
     drop(database);

@@ -7,9 +7,17 @@
 //!   against a throwaway server started for the run and removed afterwards.
 //! - `demo`: the pipeline example (two chained work specs, several workers)
 //!   against the same kind of server.
+//! - `bench`: the throughput benchmark in release mode, against the
+//!   configured server or a throwaway one with production durability;
+//!   prints a table and writes `target/bench/results.json`.
+//! - `stress`: worker processes under injected faults (terminated
+//!   connections, a killed worker, a server restart), then invariant
+//!   checks in SQL; `--long` for the 20,000-unit run.
 
+mod bench;
 mod conformance;
 mod demo;
+mod stress;
 mod throwaway;
 
 use anyhow::{bail, Result};
@@ -18,10 +26,22 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [-- <test runner arguments>]
 
 commands:
-  conformance   run every test against both backends (starts a throwaway
-                PostgreSQL unless DATABASE_URL or PGHOST is set)
+  conformance   run every test against both backends, then the short
+                stress run (starts a throwaway PostgreSQL unless
+                DATABASE_URL or PGHOST is set)
   demo          run the pipeline example on PostgreSQL (same server rules);
                 arguments after -- go to the example (try -- --help)
+  bench         measure throughput and scale (release build; same server
+                rules, a throwaway server runs with fsync and
+                synchronous_commit on); prints a table and writes
+                target/bench/results.json. Options: --quick (about a
+                minute), --out <path>, --no-go (skip the go-coordinate
+                replay), --only <claims|add|scale|memory|profile>
+  stress        many worker processes drain chained work specs while
+                connections are terminated, a worker is SIGKILLed and the
+                (throwaway) server restarts; SQL checks afterwards. Options:
+                --long (20,000 units instead of 2,000), --units <n>,
+                --processes <p>, --threads <t>, --seed <s>, --no-faults
 ";
 
 fn main() -> Result<()> {
@@ -31,6 +51,8 @@ fn main() -> Result<()> {
     match command.as_deref() {
         Some("conformance") => conformance::run(&rest),
         Some("demo") => demo::run(&rest),
+        Some("bench") => bench::run(&rest),
+        Some("stress") => stress::run(&rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -2,9 +2,9 @@
 //!
 //! When neither `DATABASE_URL` nor `PGHOST` names a server, the run gets its
 //! own: `initdb` into a temporary directory, a free loopback port, the socket
-//! in that directory, durability off (this data is thrown away). Dropping the
-//! [`Database`] stops the server and removes the directory, also after a
-//! failed run or Ctrl-C.
+//! in that directory, durability off for tests (this data is thrown away) or
+//! on for benchmarks ([`Durability`]). Dropping the [`Database`] stops the
+//! server and removes the directory, also after a failed run or Ctrl-C.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,17 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// How a throwaway server treats commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync, synchronous_commit and full_page_writes off: tests run
+    /// faster and the data is thrown away anyway.
+    Off,
+    /// PostgreSQL's production defaults (all three on), so that
+    /// benchmark figures include the cost of making commits durable.
+    Production,
+}
+
 /// The database a run talks to.
 pub enum Database {
     /// A server the user configured; left running.
@@ -59,6 +70,12 @@ impl Database {
     /// The user's server if `DATABASE_URL` or `PGHOST` is set, otherwise a
     /// new throwaway server.
     pub fn from_env_or_throwaway() -> Result<Database> {
+        Self::from_env_or(Durability::Off)
+    }
+
+    /// Like [`Database::from_env_or_throwaway`], with the throwaway
+    /// server's durability chosen.
+    pub fn from_env_or(durability: Durability) -> Result<Database> {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             eprintln!("xtask: using the server in DATABASE_URL");
             return Ok(Database::External(url));
@@ -68,7 +85,7 @@ impl Database {
             // An empty connection string makes libpq read PGHOST and friends.
             return Ok(Database::External(String::new()));
         }
-        Ok(Database::Throwaway(Server::start()?))
+        Ok(Database::Throwaway(Server::start(durability)?))
     }
 
     /// Connection string for the tests.
@@ -91,7 +108,7 @@ pub struct Server {
 
 impl Server {
     /// Starts a fresh server and creates the test database.
-    pub fn start() -> Result<Server> {
+    pub fn start(durability: Durability) -> Result<Server> {
         let bin = find_server_binaries()?;
         let run_as = unprivileged_user()?;
         let dir = make_temp_dir()?;
@@ -109,11 +126,11 @@ impl Server {
                 "xtask: cannot catch Ctrl-C ({e}); an interrupted run may leave a server behind"
             );
         }
-        server.init_and_start()?;
+        server.init_and_start(durability)?;
         Ok(server)
     }
 
-    fn init_and_start(&mut self) -> Result<()> {
+    fn init_and_start(&mut self, durability: Durability) -> Result<()> {
         let password = random_password();
         let pwfile = self.dir.join("pwfile");
         std::fs::write(&pwfile, format!("{password}\n"))?;
@@ -128,10 +145,19 @@ impl Server {
         run_quietly(initdb, "initdb")?;
 
         let port = free_port()?;
+        let durability = match durability {
+            Durability::Off => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            // The defaults, spelled out; pg_stat_statements (when the
+            // server has it) lets a benchmark run count statements.
+            Durability::Production if self.bin.join("../lib/pg_stat_statements.so").exists() => {
+                "-c fsync=on -c synchronous_commit=on -c full_page_writes=on \
+                 -c shared_preload_libraries=pg_stat_statements"
+            }
+            Durability::Production => "-c fsync=on -c synchronous_commit=on -c full_page_writes=on",
+        };
         let options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dir} \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-             -c max_connections=400 -c shared_buffers=256MB",
+             {durability} -c max_connections=400 -c shared_buffers=256MB",
             dir = self.dir.display()
         );
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
@@ -297,4 +323,32 @@ fn run_quietly(mut command: Command, what: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Access for the stress run's fault injection.
+impl Database {
+    /// The throwaway server, when this run started one.
+    pub fn server(&self) -> Option<&Server> {
+        match self {
+            Database::External(_) => None,
+            Database::Throwaway(server) => Some(server),
+        }
+    }
+}
+
+impl Server {
+    /// Restarts the server (`pg_ctl restart -m fast`): every connection is
+    /// cut, and the server comes back on the same port with the same data.
+    pub fn restart(&self) -> Result<()> {
+        let log = self.dir.join("server.log");
+        let mut restart = self.server_command("pg_ctl");
+        restart.args(["restart", "-m", "fast", "-w", "-t", "60", "-D"]);
+        restart.arg(&self.data).arg("-l").arg(&log);
+        run_quietly(restart, "pg_ctl restart")
+    }
+
+    /// The directory of the server binaries (`psql` sits next to them).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
 }

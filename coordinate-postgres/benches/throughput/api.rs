@@ -1,0 +1,180 @@
+//! Workloads through the `coordinate` API, for either backend: claim +
+//! finish with several workers, and adding units one by one or in batches.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use coordinate_api::{
+    AttemptRequest, Coordinate, Data, Namespace, NewWorkUnit, Value, WorkSpec, WorkUnitMeta,
+};
+
+/// What one timed run did.
+pub struct Measured {
+    /// Units processed.
+    pub units: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Latency of every timed call.
+    pub latencies: Vec<Duration>,
+}
+
+/// A namespace with one work spec, unique to this process and run.
+pub fn fresh_spec(
+    coordinate: &Arc<dyn Coordinate>,
+    label: &str,
+) -> Result<(Arc<dyn Namespace>, Arc<dyn WorkSpec>)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "bench-{label}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let namespace = coordinate.namespace(&name)?;
+    let mut definition = Data::new();
+    definition.insert("name".into(), Value::Text("spec".into()));
+    let spec = namespace.set_work_spec(definition)?;
+    Ok((namespace, spec))
+}
+
+/// Unit `i` of a batch: a short name that sorts in creation order and a
+/// small data map, like a typical job.
+pub fn new_unit(prefix: &str, i: u64) -> NewWorkUnit {
+    let mut data = Data::new();
+    data.insert("n".into(), Value::Integer(i.into()));
+    NewWorkUnit {
+        name: format!("{prefix}{i:09}"),
+        data,
+        meta: WorkUnitMeta::default(),
+    }
+}
+
+/// Adds `count` units named `prefix…` with `add_work_units`, in chunks.
+pub fn preload(spec: &Arc<dyn WorkSpec>, prefix: &str, count: u64) -> Result<()> {
+    const CHUNK: u64 = 10_000;
+    let mut start = 0;
+    while start < count {
+        let end = (start + CHUNK).min(count);
+        let units = (start..end).map(|i| new_unit(prefix, i)).collect();
+        spec.add_work_units(units).context("preloading units")?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// `threads` workers each loop `request_attempts` (`batch` units of
+/// `spec`) and finish every attempt, until the spec has nothing left.
+/// Times every `request_attempts`. Fails if the workers were handed more
+/// units than `expected` (a unit claimed twice).
+pub fn claim_finish(
+    namespace: &Arc<dyn Namespace>,
+    spec: &str,
+    threads: usize,
+    batch: usize,
+    expected: u64,
+) -> Result<Measured> {
+    let request = AttemptRequest {
+        number_of_work_units: batch,
+        work_specs: vec![spec.to_owned()],
+        ..AttemptRequest::default()
+    };
+    let workers = (0..threads)
+        .map(|t| namespace.worker(&format!("worker-{t}")))
+        .collect::<coordinate_api::Result<Vec<_>>>()?;
+    let start = Instant::now();
+    let results: Vec<Result<(u64, Vec<Duration>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .iter()
+            .map(|worker| {
+                let request = &request;
+                scope.spawn(move || -> Result<(u64, Vec<Duration>)> {
+                    let mut done = 0;
+                    let mut latencies = Vec::new();
+                    loop {
+                        let asked = Instant::now();
+                        let attempts = worker.request_attempts(request)?;
+                        latencies.push(asked.elapsed());
+                        if attempts.is_empty() {
+                            return Ok((done, latencies));
+                        }
+                        for attempt in attempts {
+                            attempt.finish(None)?;
+                            done += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail!("a worker panicked")))
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut units = 0;
+    let mut latencies = Vec::new();
+    for result in results {
+        let (done, mut times) = result?;
+        units += done;
+        // The last, empty request of each worker is not work.
+        times.pop();
+        latencies.append(&mut times);
+    }
+    if units != expected {
+        bail!("claim+finish handed out {units} units, expected {expected}");
+    }
+    Ok(Measured {
+        units,
+        elapsed,
+        latencies,
+    })
+}
+
+/// `threads` threads add `count` units in total, with `add_work_unit`
+/// (`batch` = 1) or with `add_work_units` of `batch` units per call.
+pub fn add(spec: &Arc<dyn WorkSpec>, threads: usize, batch: u64, count: u64) -> Result<Measured> {
+    let per_thread = count / threads as u64;
+    let start = Instant::now();
+    let results: Vec<Result<Vec<Duration>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || -> Result<Vec<Duration>> {
+                    let prefix = format!("add-{t}-");
+                    let mut latencies = Vec::new();
+                    let mut i = 0;
+                    while i < per_thread {
+                        let end = (i + batch).min(per_thread);
+                        let called = Instant::now();
+                        if batch == 1 {
+                            let unit = new_unit(&prefix, i);
+                            spec.add_work_unit(&unit.name, unit.data, unit.meta)?;
+                        } else {
+                            spec.add_work_units((i..end).map(|j| new_unit(&prefix, j)).collect())?;
+                        }
+                        latencies.push(called.elapsed());
+                        i = end;
+                    }
+                    Ok(latencies)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| bail!("an adding thread panicked"))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut latencies = Vec::new();
+    for result in results {
+        latencies.append(&mut result?);
+    }
+    Ok(Measured {
+        units: per_thread * threads as u64,
+        elapsed,
+        latencies,
+    })
+}

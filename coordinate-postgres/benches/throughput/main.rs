@@ -1,0 +1,265 @@
+//! `cargo xtask bench`: throughput and scale of both backends, measured
+//! against what the same PostgreSQL server does with raw SQL (pgbench).
+//!
+//! Run through `cargo xtask bench [--quick]`, which provides a server; by
+//! hand: `cargo bench -p coordinate-postgres --bench throughput --
+//! --backend <connection string> [--quick] [--out <path>]`. Without
+//! `--backend` only the memory backend runs. Prints a table and writes
+//! JSON (default `target/bench/results.json`).
+
+mod api;
+mod memory;
+mod pg;
+mod profile;
+mod reference;
+mod report;
+mod rss;
+mod runs;
+mod scale;
+mod scripts;
+mod targets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use coordinate_api::Coordinate;
+use coordinate_postgres::PostgresCoordinate;
+
+use crate::api::Measured;
+use crate::report::{percentiles, Row, RunInfo};
+
+/// Sizes of one run.
+pub struct Config {
+    /// Connection string; empty with `--backend ''` means libpq's
+    /// environment. `None`-like: see `postgres`.
+    pub backend: String,
+    /// Whether the PostgreSQL parts run at all.
+    pub postgres: bool,
+    /// `--quick`.
+    pub quick: bool,
+    /// `--only`: the sections to run (all when empty).
+    pub only: Vec<String>,
+    /// Where the JSON goes.
+    pub out: PathBuf,
+    /// Units preloaded per pgbench run.
+    pub reference_units: u64,
+    /// Seconds per pgbench run.
+    pub reference_seconds: u64,
+    /// Whether to run the go-coordinate replay too.
+    pub go_script: bool,
+    /// Units per API claim + finish run.
+    pub claim_units: u64,
+    /// Units per `add_work_unit` run.
+    pub add_units: u64,
+    /// Units per `add_work_units` run.
+    pub batch_add_units: u64,
+    /// Timed cycles per scale row.
+    pub scale_cycles: u64,
+    /// The deep queue and the long history.
+    pub scale_deep: u64,
+    /// Units per memory backend run.
+    pub memory_units: u64,
+}
+
+const USAGE: &str = "\
+usage: throughput [--backend <connection string> | --backend-env <variable>] [--quick]
+                  [--out <path>] [--no-go]
+                  [--only <section>]...
+
+Without --backend, only the memory backend is measured. Sections: claims
+(pgbench references and API claim+finish), add, scale, memory, profile.";
+
+fn config() -> Result<Config> {
+    let mut backend = None;
+    let mut quick = false;
+    let mut go_script = true;
+    let mut only = Vec::new();
+    let mut out = PathBuf::from("target/bench/results.json");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--backend" => backend = Some(args.next().context("--backend needs a value")?),
+            "--backend-env" => {
+                let name = args.next().context("--backend-env needs a variable")?;
+                let conn = std::env::var(&name)
+                    .with_context(|| format!("--backend-env: {name} is not set"))?;
+                backend = Some(conn);
+            }
+            "--quick" => quick = true,
+            "--no-go" => go_script = false,
+            "--only" => only.push(args.next().context("--only needs a section")?),
+            "--out" => out = PathBuf::from(args.next().context("--out needs a value")?),
+            // cargo bench passes --bench to every bench target.
+            "--bench" => {}
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let pick = |quick_value, full_value| if quick { quick_value } else { full_value };
+    Ok(Config {
+        postgres: backend.is_some(),
+        backend: backend.unwrap_or_default(),
+        quick,
+        only,
+        out,
+        reference_units: pick(30_000, 100_000),
+        reference_seconds: pick(3, 10),
+        go_script,
+        claim_units: pick(2_000, 20_000),
+        add_units: pick(1_000, 5_000),
+        batch_add_units: pick(20_000, 100_000),
+        scale_cycles: pick(300, 2_000),
+        scale_deep: pick(100_000, 1_000_000),
+        memory_units: pick(50_000, 200_000),
+    })
+}
+
+impl Config {
+    /// Whether `--only` lets `section` run.
+    pub fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
+}
+
+/// Runs `work` with the peak RSS reset before, returning its result and
+/// the peak during it.
+pub fn measure(work: impl FnOnce() -> Result<Measured>) -> Result<(Measured, Option<f64>)> {
+    rss::reset_peak();
+    let measured = work()?;
+    Ok((measured, rss::peak_mib()))
+}
+
+/// A row from a measurement.
+pub fn row(
+    key: String,
+    what: String,
+    threads: usize,
+    batch: usize,
+    measured: &Measured,
+    rss: Option<f64>,
+) -> Row {
+    let mut latencies = measured.latencies.clone();
+    let (p50_ms, p99_ms) = percentiles(&mut latencies);
+    Row {
+        key,
+        what,
+        threads,
+        batch,
+        units: measured.units,
+        seconds: measured.elapsed.as_secs_f64(),
+        p50_ms,
+        p99_ms,
+        peak_rss_mib: rss,
+        vs_reference: None,
+        targets: Vec::new(),
+    }
+}
+
+/// Prints the newest row to stderr, so a long run shows progress.
+pub fn progress(rows: &[Row]) {
+    if let Some(row) = rows.last() {
+        eprintln!(
+            "bench: {:<18} {:>10.0} units/s  p50 {} ms  p99 {} ms",
+            row.key,
+            row.rate(),
+            row.p50_ms.map_or("-".into(), |v| format!("{v:.3}")),
+            row.p99_ms.map_or("-".into(), |v| format!("{v:.3}")),
+        );
+    }
+}
+
+fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<()> {
+    let mut conn = pg::connect(&config.backend)?;
+    let (version, durability) = pg::server_facts(&mut conn)?;
+    eprintln!("bench: PostgreSQL {version}, {durability}");
+    info.server_version = Some(version);
+    info.durability = Some(durability);
+    // Enough connections for the most workers plus a spare.
+    let coordinate: Arc<dyn Coordinate> = Arc::new(
+        PostgresCoordinate::builder(&config.backend)
+            .pool_size(10)
+            .build()?,
+    );
+    // Each concurrency level's reference and API figures are measured
+    // back to back, so that their ratio sees the same machine conditions.
+    for threads in [1, 4, 8] {
+        if config.runs("claims") {
+            reference::run(config, &coordinate, &mut conn, threads, rows)?;
+            runs::claims(config, &coordinate, &mut conn, threads, rows)?;
+        }
+    }
+    if config.runs("add") {
+        runs::adds(config, &coordinate, rows)?;
+    }
+    if config.runs("scale") {
+        scale::run(config, &coordinate, &mut conn, rows)?;
+    }
+    if !config.runs("profile") {
+        // Left out on purpose.
+    } else if profile::available(&mut conn) {
+        let profiles = profile::run(&coordinate, &mut conn, 201)?;
+        info.notes.push(format!(
+            "statement profile (pg_stat_statements):\n{}",
+            profile::describe(&profiles)
+        ));
+    } else {
+        info.notes
+            .push("pg_stat_statements not preloaded: no statement profile".into());
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let config = config()?;
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    let mut info = RunInfo {
+        quick: config.quick,
+        server_version: None,
+        durability: None,
+        notes: Vec::new(),
+    };
+    // Other work on the machine skews every figure; record how busy it was.
+    let load = || {
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "unknown".into())
+    };
+    let load_before = load();
+    if config.postgres {
+        postgres(&config, &mut rows, &mut info)?;
+    } else {
+        info.notes
+            .push("no --backend: PostgreSQL rows skipped".into());
+    }
+    if !config.go_script {
+        info.notes
+            .push("--no-go: go-coordinate replay skipped".into());
+    }
+    if config.runs("memory") {
+        memory::run(&config, &mut rows)?;
+    }
+    info.notes.push(format!(
+        "load average (1/5/15 min) at start: {load_before}; at end: {}; CPUs: {}",
+        load(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
+    targets::evaluate(&mut rows);
+    report::sort(&mut rows);
+    println!("\n{}", report::table(&rows));
+    for note in &info.notes {
+        println!("{note}");
+    }
+    report::write_json(&config.out, &info, &rows)?;
+    println!(
+        "wrote {} ({:.0} s)",
+        config.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! pgbench runs on the same server: the raw-SQL claim + finish reference
+//! and the replay of go-coordinate's statements, at 1, 4 and 8 clients.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use coordinate_api::Coordinate;
+use diesel::pg::PgConnection;
+
+use crate::api::{fresh_spec, preload};
+use crate::pg;
+use crate::report::Row;
+use crate::{scripts, Config};
+
+/// The `pgbench` binary: on `PATH`, else the newest
+/// `/usr/lib/postgresql/*/bin/pgbench`.
+pub fn find_pgbench() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(found) = std::env::split_paths(&path)
+        .map(|d| d.join("pgbench"))
+        .find(|p| p.is_file())
+    {
+        return Some(found);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
+        .map(|(v, p): (u32, PathBuf)| (v, p.join("bin/pgbench")))
+        .filter(|(_, p)| p.is_file())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, p)| p)
+}
+
+/// What one pgbench run reported.
+struct Outcome {
+    processed: u64,
+    tps: f64,
+    latency_ms: Option<f64>,
+}
+
+fn parse(output: &str) -> Result<Outcome> {
+    let after = |prefix: &str| {
+        output.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(prefix)
+                .map(str::trim)
+                .map(str::to_owned)
+        })
+    };
+    let processed = after("number of transactions actually processed:")
+        .and_then(|v| v.split(['/', ' ']).next()?.parse().ok())
+        .context("pgbench printed no transaction count")?;
+    let tps = after("tps =")
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("pgbench printed no tps")?;
+    let latency_ms =
+        after("latency average =").and_then(|v| v.split_whitespace().next()?.parse().ok());
+    if let Some(failed) = after("number of failed transactions:") {
+        if !failed.starts_with('0') {
+            bail!("pgbench reports failed transactions: {failed}");
+        }
+    }
+    Ok(Outcome {
+        processed,
+        tps,
+        latency_ms,
+    })
+}
+
+/// One pgbench run of `script` with `clients` clients for `seconds`.
+fn pgbench(
+    config: &Config,
+    pgbench: &Path,
+    script: &Path,
+    clients: usize,
+    seconds: u64,
+    vars: &[(&str, i32)],
+) -> Result<Outcome> {
+    let mut command = Command::new(pgbench);
+    command.args(["-n", "-M", "prepared", "-f"]).arg(script);
+    command.args(["-c", &clients.to_string(), "-j", &clients.to_string()]);
+    command.args(["-T", &seconds.to_string()]);
+    for (name, value) in vars {
+        command.args(["-D", &format!("{name}={value}")]);
+    }
+    if !config.backend.is_empty() {
+        command.arg(&config.backend);
+    }
+    let output = command.output().context("running pgbench")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        // The password may be in the connection string; pgbench does not
+        // print it, and we print only pgbench's own output.
+        bail!("pgbench failed ({}): {stdout}\n{stderr}", output.status);
+    }
+    parse(&stdout).with_context(|| format!("reading pgbench output:\n{stdout}\n{stderr}"))
+}
+
+/// Runs the reference script (and the go-coordinate replay unless
+/// disabled) at `clients` clients and adds their rows.
+pub fn run(
+    config: &Config,
+    coordinate: &Arc<dyn Coordinate>,
+    conn: &mut PgConnection,
+    clients: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let binary = find_pgbench().context(
+        "pgbench not found on PATH or under /usr/lib/postgresql/*/bin \
+         (Debian/Ubuntu: apt-get install postgresql-contrib or postgresql)",
+    )?;
+    let dir = config.out.parent().unwrap_or(Path::new(".")).to_path_buf();
+    std::fs::create_dir_all(&dir)?;
+    let mut scripts_to_run = vec![(
+        "ref",
+        "pgbench: raw SQL claim+finish",
+        scripts::CLAIM_FINISH,
+    )];
+    if config.go_script {
+        scripts_to_run.push((
+            "go",
+            "pgbench: go-coordinate statements",
+            scripts::GO_COORDINATE,
+        ));
+    }
+    for (label, what, text) in scripts_to_run {
+        let script = dir.join(format!("{label}.sql"));
+        std::fs::write(&script, text)?;
+        let (namespace, spec) = fresh_spec(coordinate, label)?;
+        namespace.worker("worker-0")?;
+        // The replay's cost grows with the queue (go-coordinate probes
+        // every available unit for its "any available?" flag), so it gets
+        // the same queue as the API runs; the reference's cost does not,
+        // and it gets enough units not to run dry.
+        let units = if label == "go" {
+            config.claim_units
+        } else {
+            config.reference_units
+        };
+        preload(&spec, "u", units)?;
+        let (spec_id, worker_id) = pg::ids(conn, namespace.name(), "spec", "worker-0")?;
+        let ns_id = pg::namespace_id(conn, namespace.name())?;
+        pg::vacuum(conn)?;
+        let vars = [("spec", spec_id), ("worker", worker_id), ("ns", ns_id)];
+        let outcome = pgbench(
+            config,
+            &binary,
+            &script,
+            clients,
+            config.reference_seconds,
+            &vars,
+        )?;
+        let tally = pg::tally(conn, spec_id)?;
+        // pgbench stops clients between transactions, so a client may
+        // leave its last claim unfinished; anything else is an error.
+        if tally.bad != 0
+            || tally.pending > clients as i64
+            || tally.finished_once < outcome.processed as i64
+        {
+            bail!(
+                "pgbench {label} at {clients} clients: {} processed but {tally:?}",
+                outcome.processed
+            );
+        }
+        if tally.untouched == 0 {
+            bail!("pgbench {label} ran out of units; raise reference_units");
+        }
+        let what = match outcome.latency_ms {
+            // pgbench reports the mean latency only; the percentile
+            // columns stay empty and the mean goes in the description.
+            Some(latency) => format!("{what} (mean {latency:.3} ms)"),
+            None => what.to_owned(),
+        };
+        rows.push(Row {
+            key: format!("{label}/w{clients}"),
+            what,
+            threads: clients,
+            batch: 1,
+            units: outcome.processed,
+            seconds: outcome.processed as f64 / outcome.tps.max(f64::MIN_POSITIVE),
+            ..Row::default()
+        });
+        crate::progress(rows);
+        namespace.destroy()?;
+    }
+    Ok(())
+}

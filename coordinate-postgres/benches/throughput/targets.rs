@@ -1,0 +1,89 @@
+//! The targets, checked on ratios between rows of the same run so
+//! that the speed of the machine cancels out.
+
+use crate::report::{Row, Verdict};
+
+fn rate_of(rows: &[Row], key: &str) -> Option<f64> {
+    rows.iter().find(|r| r.key == key).map(Row::rate)
+}
+
+fn verdict(wanted: String, got: f64, pass: bool, unit: &str) -> Verdict {
+    Verdict {
+        wanted,
+        got: format!("{got:.2}{unit}"),
+        pass,
+    }
+}
+
+/// Fills `vs_reference` and `targets` of every row.
+pub fn evaluate(rows: &mut [Row]) {
+    let snapshot: Vec<Row> = rows.to_vec();
+    for row in rows.iter_mut() {
+        let postgres = !row.key.starts_with("mem/") && !row.key.starts_with("ref/");
+        if postgres {
+            if let Some(reference) = rate_of(&snapshot, &format!("ref/w{}", row.threads)) {
+                if reference > 0.0 && row.units > 0 && !row.key.starts_with("scale/") {
+                    row.vs_reference = Some(row.rate() / reference);
+                }
+            }
+        }
+        let key = row.key.as_str();
+        if matches!(key, "api/b1/w1" | "api/b1/w4") {
+            if let Some(ratio) = row.vs_reference {
+                row.targets
+                    .push(verdict(">=0.5x ref".into(), ratio, ratio >= 0.5, "x"));
+            }
+        }
+        if key == "api/b1/w4" {
+            if let Some(go) = rate_of(&snapshot, "go/w4").filter(|g| *g > 0.0) {
+                let ratio = row.rate() / go;
+                row.targets
+                    .push(verdict(">=2x go/w4".into(), ratio, ratio >= 2.0, "x"));
+            }
+        }
+        if let Some(rest) = key.strip_prefix("api/b100/") {
+            if let Some(single) = rate_of(&snapshot, &format!("api/b1/{rest}")).filter(|s| *s > 0.0)
+            {
+                let ratio = row.rate() / single;
+                row.targets.push(verdict(
+                    format!(">=1.6x api/b1/{rest}"),
+                    ratio,
+                    ratio >= 1.6,
+                    "x",
+                ));
+            }
+        }
+        let deep = key.starts_with("scale/history-")
+            || key.starts_with("scale/neighbour-")
+            || (key.starts_with("scale/queued-") && key != "scale/queued-1k");
+        if deep {
+            let base = snapshot.iter().find(|r| r.key == "scale/queued-1k");
+            if let Some(base) = base {
+                for (what, mine, theirs) in [
+                    ("p50", row.p50_ms, base.p50_ms),
+                    ("p99", row.p99_ms, base.p99_ms),
+                ] {
+                    if let (Some(mine), Some(theirs)) = (mine, theirs.filter(|t| *t > 0.0)) {
+                        let ratio = mine / theirs;
+                        row.targets.push(verdict(
+                            format!("{what}<=1.5x queued-1k"),
+                            ratio,
+                            ratio <= 1.5,
+                            "x",
+                        ));
+                    }
+                }
+            }
+        }
+        if key == "add/batch/w1" {
+            let rate = row.rate();
+            row.targets
+                .push(verdict(">=30000/s".into(), rate, rate >= 30_000.0, "/s"));
+        }
+        if key == "mem/claim/b1/w1" {
+            let rate = row.rate();
+            row.targets
+                .push(verdict(">=500000/s".into(), rate, rate >= 500_000.0, "/s"));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `cargo xtask bench`: the throughput benchmark (`coordinate-postgres`'s
+//! `benches/throughput`) against a PostgreSQL server that makes commits
+//! durable.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::conformance::{cargo, run_checked};
+use crate::throwaway::{Database, Durability};
+
+/// Where the results go, relative to the workspace root.
+const RESULTS: &str = "target/bench/results.json";
+
+/// Runs the benchmark in release mode against the server in
+/// `DATABASE_URL`/`PGHOST` or a throwaway one with production durability;
+/// arguments (`--quick`, `--out <path>`, `--no-go`, `--only <section>`) go
+/// to the benchmark.
+pub fn run(bench_args: &[String]) -> Result<()> {
+    let database = Database::from_env_or(Durability::Production)?;
+    let mut bench: Command = cargo();
+    bench
+        .args([
+            "bench",
+            "--package",
+            "coordinate-postgres",
+            "--bench",
+            "throughput",
+            "--",
+        ])
+        // Through the environment: cargo echoes the command line, and the
+        // URL holds the server's password.
+        .args(["--backend-env", "DATABASE_URL"])
+        .env("DATABASE_URL", database.url());
+    // cargo runs a benchmark in its package's directory: make paths
+    // absolute, relative to where the user is, and put the default output
+    // under the workspace's target directory.
+    let here = std::env::current_dir()?;
+    let mut args = bench_args.iter();
+    let mut has_out = false;
+    while let Some(arg) = args.next() {
+        bench.arg(arg);
+        if arg == "--out" {
+            has_out = true;
+            if let Some(path) = args.next() {
+                bench.arg(here.join(path));
+            }
+        }
+    }
+    if !has_out {
+        // xtask lives one level below the workspace root.
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest.parent().unwrap_or(manifest);
+        bench.arg("--out").arg(root.join(RESULTS));
+    }
+    let result = run_checked(bench, "benchmark");
+    drop(database);
+    result
+}

@@ -1,0 +1,406 @@
+//! `cargo xtask stress [--long]`: many worker processes drain chained work
+//! specs on PostgreSQL while connections are cut, one worker is killed and
+//! the server restarts; then SQL checks prove nothing was lost or handed
+//! out twice.
+//!
+//! The worker program is `coordinate-postgres`'s `stress` example (modes
+//! `load`, `work`, `check`); this module runs it and injects the faults.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+mod faults;
+
+use crate::conformance::{cargo, run_checked};
+use crate::throwaway::{self, Database};
+use faults::{find_psql, progress, terminate_connections, Faults};
+
+/// `application_name` of the worker processes' connections: the only ones
+/// the fault injector terminates.
+const APP_NAME: &str = "coordinate-stress";
+
+/// The size and length of one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    units: usize,
+    processes: usize,
+    threads: usize,
+    seed: u64,
+    /// Workers give up after this long; the run fails.
+    deadline: Duration,
+    faults: bool,
+}
+
+impl Settings {
+    /// The short run that `cargo xtask conformance` includes.
+    pub fn short() -> Settings {
+        Settings {
+            units: 2_000,
+            processes: 4,
+            threads: 4,
+            seed: 1,
+            deadline: Duration::from_secs(75),
+            faults: true,
+        }
+    }
+
+    /// The long run, for a person to start.
+    fn long() -> Settings {
+        Settings {
+            units: 20_000,
+            deadline: Duration::from_secs(1_800),
+            ..Settings::short()
+        }
+    }
+}
+
+const USAGE: &str = "\
+usage: cargo xtask stress [--long] [--units <n>] [--processes <p>] [--threads <t>]
+                          [--seed <s>] [--no-faults]
+";
+
+/// `cargo xtask stress`: parses the options, finds a server and runs.
+pub fn run(args: &[String]) -> Result<()> {
+    let mut settings = Settings::short();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || -> Result<usize> {
+            let text = args
+                .next()
+                .with_context(|| format!("{arg} needs a value"))?;
+            text.parse().with_context(|| format!("{arg} {text:?}"))
+        };
+        match arg.as_str() {
+            "--long" => {
+                let seed = settings.seed;
+                settings = Settings {
+                    seed,
+                    ..Settings::long()
+                };
+            }
+            "--units" => settings.units = value()?,
+            "--processes" => settings.processes = value()?.max(1),
+            "--threads" => settings.threads = value()?.max(1),
+            "--seed" => settings.seed = value()? as u64,
+            "--no-faults" => settings.faults = false,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown option {other:?}\n\n{USAGE}"),
+        }
+    }
+    let database = Database::from_env_or_throwaway()?;
+    let result = run_on(&database, &settings);
+    drop(database);
+    result
+}
+
+/// One running worker process.
+struct WorkerProcess {
+    name: String,
+    child: Child,
+}
+
+/// Runs the stress test against `database`.
+pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
+    let started = Instant::now();
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "coordinate-postgres",
+        "--example",
+        "stress",
+    ]);
+    run_checked(build, "build of the stress example")?;
+    let stress = target_dir().join("debug/examples/stress");
+    let url = database.url().to_owned();
+    let namespace = format!("stress-{}-{}", std::process::id(), nanos());
+    eprintln!(
+        "xtask: stress: {} units, {} processes x {} threads, namespace {namespace}",
+        settings.units, settings.processes, settings.threads
+    );
+
+    let mut load = Command::new(&stress);
+    load.args(["load", "--backend", &url, "--namespace", &namespace]);
+    load.args(["--units", &settings.units.to_string()]);
+    load.stdout(Stdio::null());
+    run_checked(load, "stress load")?;
+
+    let psql = find_psql(database);
+    if settings.faults && psql.is_none() {
+        bail!("no psql found (PATH, /usr/lib/postgresql/*/bin): needed to inject faults; pass --no-faults to run without");
+    }
+    let spawn = |index: usize| -> Result<WorkerProcess> {
+        let name = format!("proc-{index}");
+        let child = Command::new(&stress)
+            .args(["work", "--backend", &url, "--namespace", &namespace])
+            .args(["--name", &name, "--threads", &settings.threads.to_string()])
+            .args(["--seed", &(settings.seed * 100 + index as u64).to_string()])
+            .args(["--deadline-s", &settings.deadline.as_secs().to_string()])
+            .env("PGAPPNAME", APP_NAME)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting a stress worker")?;
+        Ok(WorkerProcess { name, child })
+    };
+    let mut running = (0..settings.processes)
+        .map(spawn)
+        .collect::<Result<Vec<_>>>()?;
+
+    let faults = Arc::new(Faults::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let terminator = match (&psql, settings.faults) {
+        (Some(psql), true) => {
+            let (psql, faults, stop) = (psql.clone(), faults.clone(), stop.clone());
+            let url = url.clone();
+            Some(std::thread::spawn(move || {
+                terminate_connections(&psql, &url, &faults, &stop)
+            }))
+        }
+        _ => None,
+    };
+
+    // Watch progress; kill one worker at 30% and restart the server at 60%.
+    let mut finished = Vec::new();
+    let mut killed = None;
+    let mut restarted = !settings.faults;
+    let mut next_index = settings.processes;
+    let hard_deadline = started + settings.deadline + Duration::from_secs(30);
+    let outcome = loop {
+        if throwaway::interrupted() {
+            break Err(anyhow::anyhow!("interrupted"));
+        }
+        if Instant::now() > hard_deadline {
+            break Err(anyhow::anyhow!("the workers did not finish in time"));
+        }
+        let mut still = Vec::new();
+        for mut worker in running.drain(..) {
+            match worker.child.try_wait()? {
+                Some(status) => finished.push((worker, status)),
+                None => still.push(worker),
+            }
+        }
+        running = still;
+        if running.is_empty() {
+            break Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        let done = psql
+            .as_ref()
+            .and_then(|psql| progress(psql, &url, &namespace))
+            .unwrap_or(0);
+        let share = done as f64 / settings.units as f64;
+        if settings.faults && killed.is_none() && share >= 0.3 {
+            let mut victim = running.remove(0);
+            victim.child.kill().context("killing a worker")?;
+            victim.child.wait()?;
+            eprintln!(
+                "xtask: stress: SIGKILLed {} at {:.0}% of stage1",
+                victim.name,
+                share * 100.0
+            );
+            faults.kills.fetch_add(1, Ordering::Relaxed);
+            killed = Some(victim.name);
+            running.push(spawn(next_index)?);
+            next_index += 1;
+        }
+        if !restarted && share >= 0.6 {
+            restarted = true;
+            if let Some(server) = database.server() {
+                eprintln!("xtask: stress: restarting the server (pg_ctl restart -m fast)");
+                server.restart()?;
+                faults.restarts.fetch_add(1, Ordering::Relaxed);
+            } else {
+                eprintln!("xtask: stress: not restarting a server this run did not start");
+            }
+        }
+    };
+    stop.store(true, Ordering::SeqCst);
+    if let Some(thread) = terminator {
+        let _ = thread.join();
+    }
+    if let Err(e) = outcome {
+        for worker in &mut running {
+            let _ = worker.child.kill();
+            let _ = worker.child.wait();
+        }
+        return Err(e);
+    }
+
+    let mut totals = Totals::default();
+    let mut failures = Vec::new();
+    for (mut worker, status) in finished {
+        let mut line = String::new();
+        if let Some(mut out) = worker.child.stdout.take() {
+            out.read_to_string(&mut line)?;
+        }
+        totals.add(&line);
+        if !status.success() {
+            failures.push(format!(
+                "{} exited with {status}: {}",
+                worker.name,
+                line.trim()
+            ));
+        }
+    }
+
+    let mut check = Command::new(&stress);
+    check.args(["check", "--backend", &url, "--namespace", &namespace]);
+    check.args(["--units", &settings.units.to_string(), "--drop"]);
+    let output = check.output().context("running stress check")?;
+    let report = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let get = |key: &str| field(&report, key).unwrap_or(0);
+
+    let f = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    println!(
+        "stress: {} units (+{} chained), {} processes x {} threads (+{} replacement), {:.1} s",
+        get("stage1_units"),
+        get("stage2_units"),
+        settings.processes,
+        settings.threads,
+        next_index - settings.processes,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "stress: faults: {} connections terminated ({} injector calls failed), {} worker killed, {} server restart",
+        f(&faults.terminated),
+        f(&faults.injector_errors),
+        f(&faults.kills),
+        f(&faults.restarts)
+    );
+    println!(
+        "stress: workers (killed one not counted): {}",
+        totals.describe()
+    );
+    println!(
+        "stress: store: {} attempts ({} expired, {} retryable), units {} finished / {} failed, at most {} attempts per unit",
+        get("attempts"),
+        get("attempts_expired"),
+        get("attempts_retryable"),
+        get("units_finished"),
+        get("units_failed"),
+        get("max_attempts_per_unit"),
+    );
+    if !totals.samples.is_empty() {
+        println!(
+            "stress: sample backend errors: {}",
+            totals.samples.join(" | ")
+        );
+    }
+    let violations = field(&report, "violations");
+    println!(
+        "stress: invariant violations: {}",
+        violations.map_or("unknown".to_owned(), |v| v.to_string())
+    );
+    if report.contains("overlap_with_expired_lease") {
+        println!(
+            "stress: overlap_with_expired_lease: a new attempt is dated up to {} us before the \
+             previous attempt's lease ran out, i.e. its start_time precedes the release that let \
+             it claim the unit (a start time read before the claim, not a double claim, when \
+             overlap_with_completed_attempt is 0)",
+            get("worst_expired_overlap_us")
+        );
+    }
+    if !output.status.success() || violations != Some(0) {
+        bail!(
+            "stress check failed ({}): {report}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    if !failures.is_empty() {
+        bail!("stress workers failed:\n{}", failures.join("\n"));
+    }
+    if totals.unexpected_errors > 0 {
+        bail!(
+            "stress workers saw {} unexpected errors",
+            totals.unexpected_errors
+        );
+    }
+    Ok(())
+}
+
+/// Worker counters summed over processes.
+#[derive(Default)]
+struct Totals {
+    counts: Vec<(&'static str, i64)>,
+    unexpected_errors: i64,
+    samples: Vec<String>,
+}
+
+const COUNTERS: &[&str] = &[
+    "attempts",
+    "finished",
+    "failed",
+    "retried",
+    "abandoned",
+    "refused",
+    "backend_errors",
+];
+
+impl Totals {
+    fn add(&mut self, line: &str) {
+        if self.counts.is_empty() {
+            self.counts = COUNTERS.iter().map(|k| (*k, 0)).collect();
+        }
+        for (key, total) in &mut self.counts {
+            *total += field(line, key).unwrap_or(0);
+        }
+        self.unexpected_errors += field(line, "unexpected_errors").unwrap_or(0);
+        if let Some(start) = line.find("\"error_samples\":[") {
+            let rest = &line[start + "\"error_samples\":[".len()..];
+            let samples = rest.rfind("\"]").map_or("", |end| &rest[..end]);
+            for sample in samples.split("\",\"") {
+                let sample = sample.trim_matches('"').to_owned();
+                if !sample.is_empty() && !self.samples.contains(&sample) && self.samples.len() < 4 {
+                    self.samples.push(sample);
+                }
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{} {k}", v))
+            .collect();
+        parts.push(format!("{} unexpected errors", self.unexpected_errors));
+        parts
+            .join(", ")
+            .replace("backend_errors", "backend errors retried")
+    }
+}
+
+/// The integer after `"key":` in a flat JSON object.
+fn field(json: &str, key: &str) -> Option<i64> {
+    let pattern = format!("\"{key}\":");
+    let start = json.find(&pattern)? + pattern.len();
+    let digits: String = json[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    digits.parse().ok()
+}
+
+/// Where cargo puts build output for this workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+fn nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
