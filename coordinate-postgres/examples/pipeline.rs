@@ -33,6 +33,8 @@ usage: pipeline [options]
   --backend <conn>       PostgreSQL connection string (postgres://..., //...,
                          postgres:key=value ..., or \"\" for the PG* variables);
                          without it the pipeline runs in memory
+  --backend-env <var>    the same, read from an environment variable (keeps
+                         a password off the command line)
   --units <n>            fetch units to queue (default 2000)
   --workers <n>          worker threads (default 4)
   --fail-percent <p>     share of units that fail (default 2)
@@ -73,6 +75,12 @@ fn parse_options() -> Result<Options> {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--backend" => options.backend = Some(value()?),
+            "--backend-env" => {
+                let name = value()?;
+                let conn = std::env::var(&name)
+                    .with_context(|| format!("--backend-env: {name} is not set"))?;
+                options.backend = Some(conn);
+            }
             "--units" => options.units = value()?.parse().context("--units")?,
             "--workers" => options.workers = value()?.parse().context("--workers")?,
             "--fail-percent" => {

@@ -120,20 +120,28 @@ fn assert_hidden(text: &str, password: &str) {
     );
 }
 
-/// Whether the test server checks passwords at all: one that trusts its
-/// clients accepts any password, so a wrong one cannot be rejected.
-fn server_checks_passwords(wrong: &str) -> bool {
+/// Fails the test unless the test server checks passwords: one that trusts
+/// its clients accepts any password, and the wrong-password cases could not
+/// fail. `cargo xtask conformance` starts its server with password
+/// authentication on loopback.
+fn require_password_checks(wrong: &str) {
     let p = Params::get();
     let conn = Params {
         password: wrong.to_owned(),
         ..p
     }
     .url(None);
-    PostgresCoordinate::builder(&conn)
+    let rejected = PostgresCoordinate::builder(&conn)
         .pool_size(1)
         .connection_timeout(Duration::from_secs(5))
         .build()
-        .is_err()
+        .is_err();
+    assert!(
+        rejected,
+        "the test server accepts a wrong password (trust authentication), so the \
+         wrong-password cases cannot run: use a server with password \
+         authentication, e.g. the one `cargo xtask conformance` starts"
+    );
 }
 
 #[test]
@@ -190,17 +198,14 @@ fn failures_are_distinct_and_never_show_the_password() {
             ConnectErrorKind::NoSuchDatabase,
         ),
     ];
-    if server_checks_passwords(secret) {
-        cases.push((
-            format!(
-                "postgres://{}:{secret}@{}:{}/{}",
-                p.user, p.host, p.port, p.dbname
-            ),
-            ConnectErrorKind::AuthenticationFailed,
-        ));
-    } else {
-        eprintln!("the test server trusts every password: wrong-password case skipped");
-    }
+    require_password_checks(secret);
+    cases.push((
+        format!(
+            "postgres://{}:{secret}@{}:{}/{}",
+            p.user, p.host, p.port, p.dbname
+        ),
+        ConnectErrorKind::AuthenticationFailed,
+    ));
     for (conn, kind) in cases {
         let error = connect(&conn);
         let text = format!("{error} | {error:?} | {}", connect_error(&error));
@@ -321,14 +326,11 @@ fn every_form_hides_the_password_in_the_whole_error_chain() {
         three_forms(&unique("no_such_role"), secret, &p.host, &p.port, &p.dbname),
         ConnectErrorKind::AuthenticationFailed,
     );
-    if server_checks_passwords(secret) {
-        add(
-            three_forms(&p.user, secret, &p.host, &p.port, &p.dbname),
-            ConnectErrorKind::AuthenticationFailed,
-        );
-    } else {
-        eprintln!("the test server trusts every password: wrong-password cases skipped");
-    }
+    require_password_checks(secret);
+    add(
+        three_forms(&p.user, secret, &p.host, &p.port, &p.dbname),
+        ConnectErrorKind::AuthenticationFailed,
+    );
     // The real password, where there is one, must not show either.
     add(
         three_forms(
