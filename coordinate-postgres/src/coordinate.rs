@@ -134,7 +134,7 @@ impl PostgresCoordinateBuilder {
     }
 
     /// Connects once to check the server and apply pending migrations, then
-    /// sets up the pool.
+    /// opens the pool's connections.
     ///
     /// Errors: [`Error::InvalidInput`] for a zero pool size or timeout;
     /// otherwise as [`PostgresCoordinate::new`].
@@ -150,9 +150,13 @@ impl PostgresCoordinateBuilder {
         crate::migrations::apply(&mut conn)?;
         std::mem::drop(conn);
 
+        // The pool opens all its connections now and keeps them. r2d2
+        // opens missing connections on background threads that nobody
+        // waits for; one still inside libpq when the process exits can
+        // crash it (seen as SIGSEGV at the end of short test processes).
         let pool = Pool::builder()
             .max_size(self.pool_size)
-            .min_idle(Some(0))
+            .min_idle(None)
             .connection_timeout(self.connection_timeout)
             // Every operation ends its transaction, and a broken connection
             // is noticed by Diesel and dropped; a `SELECT 1` before every
@@ -160,7 +164,8 @@ impl PostgresCoordinateBuilder {
             .test_on_check_out(false)
             // Failures reach the caller through `get`; do not log them.
             .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-            .build_unchecked(ConnectionManager::new(info.libpq()));
+            .build(ConnectionManager::new(info.libpq()))
+            .map_err(|e| Error::backend(ConnectError::from_message(&info, &e.to_string())))?;
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
                 pool,
