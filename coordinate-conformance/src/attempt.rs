@@ -240,7 +240,7 @@ pub fn attempt_fractional_start(backend: Backend<'_>) {
     assert_eq!(unit.status().expect("status"), WorkUnitStatus::Finished);
 }
 
-/// Once a unit has used its `max_retries` attempts it is failed, not handed out (go: TestMaxRetries).
+/// Once a unit has used its `max_retries` attempts it is failed, not handed out; the failing attempt joins the history (go: TestMaxRetries).
 pub fn max_retries(backend: Backend<'_>) {
     let fx = Fixture::new(backend);
     let spec = fx.spec("spec", &[("max_retries", Value::Integer(2))]);
@@ -256,6 +256,10 @@ pub fn max_retries(backend: Backend<'_>) {
         unit.data().expect("data").get("traceback"),
         Some(&text(TOO_MANY_RETRIES))
     );
+    // The attempt that recorded the failure is history like any other.
+    assert_eq!(unit.num_attempts().expect("num_attempts"), 3);
+    assert_eq!(worker.all_attempts().expect("all_attempts").len(), 3);
+    assert!(worker.active_attempts().expect("active").is_empty());
 }
 
 /// With `max_getwork`, an over-retried unit drops out of the batch (go: TestMaxRetriesMulti).

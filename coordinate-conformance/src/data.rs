@@ -188,6 +188,25 @@ pub fn unit_shows_finished_attempt_data(backend: Backend<'_>) {
     assert_eq!(unit.data().expect("data"), own);
 }
 
+/// A unit shows its failed attempt's data (a traceback, say) while that attempt stays active.
+pub fn unit_shows_failed_attempt_data(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let own = one("own", Value::Bool(true));
+    let unit = spec
+        .add_work_unit("unit", own.clone(), WorkUnitMeta::default())
+        .expect("add");
+    let worker = fx.worker("worker");
+    let attempt = worker
+        .make_attempt(unit.clone(), Duration::from_secs(60))
+        .expect("attempt");
+    let failure = one("traceback", Value::Text("it broke".into()));
+    attempt.fail(Some(failure.clone())).expect("fail");
+    assert_eq!(unit.data().expect("data"), failure);
+    unit.clear_active_attempt().expect("clear");
+    assert_eq!(unit.data().expect("data"), own);
+}
+
 /// New data replaces old data wholesale; nothing is merged.
 pub fn data_is_replaced_not_merged(backend: Backend<'_>) {
     let fx = Fixture::new(backend);

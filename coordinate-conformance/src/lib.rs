@@ -137,6 +137,7 @@ macro_rules! __for_each_case {
                 attempt_data_round_trips,
                 worker_data_round_trips,
                 unit_shows_finished_attempt_data,
+                unit_shows_failed_attempt_data,
                 data_is_replaced_not_merged,
                 deep_and_large_data_round_trips,
             }
