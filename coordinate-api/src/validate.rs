@@ -12,6 +12,24 @@ use crate::error::{Error, Result};
 /// memory backend from accepting what production would refuse.
 pub const MAX_NAME_BYTES: usize = 2048;
 
+/// Checks a worker's proposed parent: it must be another worker of the
+/// same namespace. Backends work out the two facts from their own handles.
+pub fn validate_parent(same_namespace: bool, same_worker: bool) -> Result<()> {
+    if !same_namespace {
+        Err(Error::invalid(
+            "parent",
+            "the worker belongs to another namespace",
+        ))
+    } else if same_worker {
+        Err(Error::invalid(
+            "parent",
+            "a worker cannot be its own parent",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Rejects names that are empty, hold a NUL character (PostgreSQL text
 /// cannot store one) or are over [`MAX_NAME_BYTES`].
 pub fn validate_name(what: &'static str, name: &str) -> Result<()> {
@@ -64,6 +82,19 @@ const MAX_TIMESTAMP_SECS: i64 = 3_093_527_980_800;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parents() {
+        assert!(validate_parent(true, false).is_ok());
+        assert!(matches!(
+            validate_parent(false, false),
+            Err(Error::InvalidInput { .. })
+        ));
+        assert!(matches!(
+            validate_parent(true, true),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
 
     #[test]
     fn names() {

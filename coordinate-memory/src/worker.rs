@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::add_duration;
+use coordinate_api::validate::{add_duration, validate_parent};
 use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
 
 use crate::attempt::{attempt_handles, MemAttempt};
@@ -120,20 +120,11 @@ impl Worker for MemWorker {
             None => None,
             Some(parent) => {
                 let parent = downcast::<MemWorker>(parent.as_ref())?;
-                if !Arc::ptr_eq(&parent.namespace.shared, &self.namespace.shared)
-                    || parent.namespace.id != self.namespace.id
-                {
-                    return Err(Error::invalid(
-                        "parent",
-                        "the worker belongs to another namespace",
-                    ));
-                }
-                if parent.id == self.id {
-                    return Err(Error::invalid(
-                        "parent",
-                        "a worker cannot be its own parent",
-                    ));
-                }
+                validate_parent(
+                    Arc::ptr_eq(&parent.namespace.shared, &self.namespace.shared)
+                        && parent.namespace.id == self.namespace.id,
+                    parent.id == self.id,
+                )?;
                 Some(parent.id)
             }
         };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::data::{decode, encode};
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{add_duration, validate_name};
+use coordinate_api::validate::{add_duration, validate_name, validate_parent};
 use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
 use diesel::dsl::exists;
 use diesel::pg::PgConnection;
@@ -156,18 +156,10 @@ impl Worker for PgWorker {
             None => None,
             Some(parent) => {
                 let parent = downcast::<PgWorker>(parent.as_ref())?;
-                if parent.namespace.id != self.namespace.id {
-                    return Err(Error::invalid(
-                        "parent",
-                        "the worker belongs to another namespace",
-                    ));
-                }
-                if parent.id == self.id {
-                    return Err(Error::invalid(
-                        "parent",
-                        "a worker cannot be its own parent",
-                    ));
-                }
+                validate_parent(
+                    parent.namespace.id == self.namespace.id,
+                    parent.id == self.id,
+                )?;
                 Some(parent.id)
             }
         };

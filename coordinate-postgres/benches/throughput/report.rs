@@ -160,20 +160,9 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
+/// A JSON string literal.
 fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::to_string(text).expect("a string always serializes")
 }
 
 fn json_number(value: Option<f64>) -> String {
