@@ -130,14 +130,7 @@ impl NamespaceState {
         let (spec, unit, worker) = (attempt.spec, attempt.unit, attempt.worker);
         self.expiry.insert((expiration, id));
         self.worker_mut(worker)?.active_attempts.insert(id);
-        let NamespaceState {
-            specs, attempts, ..
-        } = self;
-        specs
-            .get_mut(&spec)
-            .ok_or(Error::Gone)?
-            .reindex(attempts, unit, now);
-        Ok(())
+        self.refile_unit(spec, unit, now)
     }
 }
 

@@ -123,6 +123,12 @@ impl NamespaceState {
         change: impl FnOnce(&mut UnitRec),
     ) -> Result<()> {
         change(self.unit_mut(spec, unit)?);
+        self.refile_unit(spec, unit, now)
+    }
+
+    /// Puts a unit back in the right available/delayed set of its spec
+    /// after its active attempt or not-before time changed.
+    pub(crate) fn refile_unit(&mut self, spec: Id, unit: Id, now: DateTime<Utc>) -> Result<()> {
         let NamespaceState {
             specs, attempts, ..
         } = self;
