@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::data::{decode, encode};
@@ -17,7 +18,6 @@ use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgConnection, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_query;
 use diesel::sql_types::{Integer, Timestamptz};
 
 use crate::expiry::with_expiry;
@@ -358,7 +358,7 @@ fn release(
         )
         .set(work_unit::active_attempt_id.eq(None::<i32>))
         .execute(conn)?,
-        Some(not_before) => sql_query(
+        Some(not_before) => prepared(
             "UPDATE work_unit SET not_before = $1, \
                     active_attempt_id = NULLIF(active_attempt_id, $2) \
               WHERE id = $3",

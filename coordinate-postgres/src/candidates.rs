@@ -7,11 +7,11 @@
 //! one `EXISTS` probe of a partial index on units without an active
 //! attempt.
 
+use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::{AttemptRequest, WorkSpecMeta};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Text, Timestamptz};
 
 use crate::transaction::TxResult;
@@ -68,7 +68,7 @@ pub(crate) fn candidates(
     now: DateTime<Utc>,
     request: &AttemptRequest,
 ) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
-    let rows: Vec<Candidate> = sql_query(concat!(
+    let rows: Vec<Candidate> = prepared(concat!(
         candidate_sql!(),
         " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
             AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
@@ -97,7 +97,7 @@ pub(crate) fn locked_candidate(
     spec_id: i32,
     now: DateTime<Utc>,
 ) -> TxResult<Option<WorkSpecMeta>> {
-    let row: Option<Candidate> = sql_query(concat!(
+    let row: Option<Candidate> = prepared(concat!(
         candidate_sql!(),
         " WHERE s.id = $1 FOR NO KEY UPDATE"
     ))
@@ -118,7 +118,7 @@ pub(crate) fn pending_units(conn: &mut PgConnection, spec_id: i32) -> TxResult<u
         #[diesel(sql_type = BigInt)]
         pending: i64,
     }
-    let fresh: Pending = sql_query(concat!(
+    let fresh: Pending = prepared(concat!(
         "SELECT ",
         pending_units_sql!(),
         " AS pending FROM work_spec s WHERE s.id = $1"

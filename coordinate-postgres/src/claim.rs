@@ -29,6 +29,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::data::encode;
 use coordinate_api::scheduler::{
@@ -39,7 +40,6 @@ use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptRequest, Data, Error, Result, Value, WorkSpecMeta};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 
 use crate::attempt::PgAttempt;
@@ -162,7 +162,7 @@ impl PgWorker {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let locked: Vec<Locked> = sql_query(
+        let locked: Vec<Locked> = prepared(
             "SELECT u.id, u.name, \
                     CASE WHEN $4 THEN (SELECT count(*) FROM attempt p WHERE p.work_unit_id = u.id) \
                          ELSE 0 END AS previous \
@@ -205,7 +205,7 @@ impl PgWorker {
             .iter()
             .map(|&e| e.then_some(failure.as_slice()))
             .collect();
-        let made: Vec<Made> = sql_query(
+        let made: Vec<Made> = prepared(
             "WITH made AS ( \
                  INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, status, data, \
                                       start_time, end_time, expiration_time, active) \
@@ -278,7 +278,7 @@ impl PgWorker {
             id: i32,
         }
         let name = continuous_unit_name(now);
-        let unit: Id = sql_query(
+        let unit: Id = prepared(
             "INSERT INTO work_unit (work_spec_id, name, data, priority) VALUES ($1, $2, $3, 0) \
              ON CONFLICT (work_spec_id, name) DO UPDATE SET name = EXCLUDED.name \
              RETURNING id",
@@ -312,7 +312,7 @@ pub(crate) fn insert_attempt(
         #[diesel(sql_type = Integer)]
         id: i32,
     }
-    let made: Option<Id> = sql_query(
+    let made: Option<Id> = prepared(
         "WITH made AS ( \
              INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, start_time, \
                                   expiration_time) \

@@ -12,11 +12,12 @@
 //! overdue attempts of every namespace (and namespaces can run on clocks
 //! far apart).
 
+use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::Result;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Integer, Timestamptz};
-use diesel::{sql_query, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 use crate::coordinate::Shared;
 use crate::transaction::{with_retry, Isolation, TxResult};
@@ -47,7 +48,7 @@ pub(crate) fn expire_namespace(
     namespace_id: i32,
     now: DateTime<Utc>,
 ) -> TxResult<usize> {
-    let count = sql_query(
+    let count = prepared(
         "WITH overdue AS ( \
              UPDATE attempt SET status = 'expired', end_time = $2, active = FALSE \
               WHERE status = 'pending' AND expiration_time < $2 \

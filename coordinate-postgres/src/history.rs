@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::prepared::prepared;
 use coordinate_api::{Attempt, Error, Result};
 use diesel::dsl::exists;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{BigInt, Bytea, Integer, Text};
 
 use crate::attempt::PgAttempt;
@@ -59,7 +59,7 @@ struct AttemptRow {
 
 /// Runs one of the [`attempts_sql!`] queries.
 fn load(conn: &mut PgConnection, statement: &'static str, id: i32) -> TxResult<Vec<AttemptRow>> {
-    Ok(sql_query(statement).bind::<Integer, _>(id).load(conn)?)
+    Ok(prepared(statement).bind::<Integer, _>(id).load(conn)?)
 }
 
 /// Turns rows into handles, sharing one work spec handle per spec.
@@ -125,7 +125,7 @@ impl PgWorkUnit {
             count: i64,
         }
         let count: Count = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
-            Ok(sql_query(
+            Ok(prepared(
                 "SELECT (SELECT count(*) FROM attempt WHERE work_unit_id = u.id) AS count \
                    FROM work_unit u WHERE u.id = $1",
             )

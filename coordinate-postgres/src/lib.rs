@@ -41,9 +41,10 @@
 //! (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`,
 //! …) and defaults. Connection failures are [`coordinate_api::Error::Backend`]
 //! errors holding a [`ConnectError`] whose [`ConnectErrorKind`] tells a bad
-//! string, an unreachable server, a rejected password and a missing
-//! database apart. The password never appears in any error or in `Debug`
-//! output.
+//! string, an unreachable server, a rejected password, a missing database
+//! and a failed TLS handshake or certificate check apart. The password
+//! never appears in any error or in `Debug` output. TLS follows libpq's
+//! `sslmode`, `sslrootcert` and related parameters (or `PGSSLMODE`, …).
 //!
 //! # Schema
 //!
@@ -77,6 +78,7 @@ mod expiry;
 mod history;
 mod migrations;
 mod namespace;
+mod prepared;
 /// Diesel's view of the tables: `diesel print-schema` output for a database
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;

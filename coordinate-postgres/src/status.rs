@@ -1,11 +1,11 @@
 //! Work unit status in SQL, and the summaries built on it.
 
+use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::summary::normalize_summary;
 use coordinate_api::{Error, Summary, SummaryRecord, WorkUnitStatus};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
 
 use crate::schema::work_spec;
@@ -99,11 +99,11 @@ pub(crate) fn summarize(
         Scope::WorkSpec(id) => work_spec::table.find(id).select(work_spec::id).load(conn)?,
     };
     let rows: Vec<SummaryRow> = match scope {
-        Scope::Everything => sql_query(concat!(summary_sql!(), "GROUP BY 1, 2, 3"))
+        Scope::Everything => prepared(concat!(summary_sql!(), "GROUP BY 1, 2, 3"))
             .bind::<Timestamptz, _>(now)
             .load(conn)?,
         _ if spec_ids.is_empty() => Vec::new(),
-        _ => sql_query(concat!(
+        _ => prepared(concat!(
             summary_sql!(),
             "WHERE u.work_spec_id = ANY ($2) GROUP BY 1, 2, 3"
         ))

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::prepared::prepared;
 use coordinate_api::validate::validate_priority;
 use coordinate_api::{Result, WorkUnit, WorkUnitQuery};
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, Timestamptz};
 
 use crate::expiry::with_expiry;
@@ -53,7 +53,7 @@ impl Selection {
     }
 }
 
-/// Binds `$1`..`$6` of [`unit_selection_sql!`] onto an `sql_query`.
+/// Binds `$1`..`$6` of [`unit_selection_sql!`] onto a [`prepared`](crate::prepared::prepared) statement.
 macro_rules! bind_selection {
     ($query:expr, $spec:expr, $now:expr, $sel:expr) => {
         $query
@@ -73,7 +73,7 @@ impl PgWorkSpec {
         let selection = Selection::new(query);
         let now = self.shared().now();
         let rows = with_expiry(self.shared(), self.namespace.id, now, |conn| {
-            let query = sql_query(concat!("SELECT u.id, u.name ", unit_selection_sql!()));
+            let query = prepared(concat!("SELECT u.id, u.name ", unit_selection_sql!()));
             let rows: Vec<UnitRow> = bind_selection!(query, self.id, now, selection).load(conn)?;
             if rows.is_empty() {
                 return self.empty_or_gone(conn);
@@ -111,7 +111,7 @@ impl PgWorkSpec {
                     ")"
                 )
             };
-            let changed = bind_selection!(sql_query(statement), self.id, now, selection)
+            let changed = bind_selection!(prepared(statement), self.id, now, selection)
                 .bind::<Double, _>(value)
                 .execute(conn)?;
             if changed == 0 {
@@ -142,7 +142,7 @@ impl PgWorkSpec {
                     ") RETURNING id, name"
                 );
                 let rows: Vec<UnitRow> =
-                    bind_selection!(sql_query(statement), self.id, now, selection).load(conn)?;
+                    bind_selection!(prepared(statement), self.id, now, selection).load(conn)?;
                 if rows.is_empty() && total == 0 {
                     self.empty_or_gone::<()>(conn)?;
                 }
