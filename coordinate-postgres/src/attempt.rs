@@ -21,6 +21,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{Integer, Timestamptz};
 
 use crate::expiry::with_expiry;
+use crate::finish::{finish_unless_chaining, QuickFinish};
 use crate::schema::{attempt, sql_types, work_spec, work_unit};
 use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_unit::{gone_if_zero, upsert_units, PgWorkUnit};
@@ -303,6 +304,17 @@ impl Attempt for PgAttempt {
     fn finish(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
         let bytes = data.as_ref().map(encode).transpose()?;
+        // Data without `output` cannot create units, whatever the spec.
+        let may_chain = data.as_ref().is_none_or(|d| d.contains_key("output"));
+        let quick = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+            finish_unless_chaining(conn, self.id, now, bytes.as_deref(), may_chain)
+        })?;
+        match quick {
+            QuickFinish::Finished => return Ok(()),
+            QuickFinish::NotPending => return Err(Error::NotPending),
+            QuickFinish::Gone => return Err(Error::Gone),
+            QuickFinish::MayChain => {}
+        }
         with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             let state = self.lock(conn)?;
             // go-coordinate also lets a failed attempt finish after all.

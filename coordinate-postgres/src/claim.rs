@@ -1,52 +1,54 @@
 //! Handing out work: `Worker::request_attempts` and the attempt insertion
 //! shared with `make_attempt`.
 //!
-//! A request costs two transactions whatever the size of the tables:
+//! A request for an ordinary work spec costs three statements and no
+//! explicit transaction:
 //!
-//! 1. REPEATABLE READ: expire the namespace's overdue attempts, check the
-//!    worker still exists, and read each candidate work spec's metadata with
-//!    its pending count and whether it has an available unit (see
-//!    `candidates.rs`). The scheduler in `coordinate_api` picks a work spec
-//!    from that.
-//! 2. READ COMMITTED: lock the spec's row against deletion, lock the best
-//!    available units of that spec with `FOR UPDATE SKIP LOCKED`, then in
-//!    one statement insert their attempts and point the units at them.
+//! 1. expire the namespace's overdue attempts (`expiry.rs`; it writes, and
+//!    so commits, only when something ran out);
+//! 2. read each candidate work spec's metadata with its pending count and
+//!    whether it has an available unit (`candidates.rs`); the scheduler in
+//!    `coordinate_api` picks a work spec from that;
+//! 3. claim: one statement locks the spec's row against deletion, locks
+//!    the best available units with `FOR UPDATE SKIP LOCKED`, and inserts
+//!    their attempts and points the units at them ([`CLAIM_SQL`]).
 //!
-//! Why no unit can be claimed twice: step 2's `SELECT … FOR UPDATE SKIP
-//! LOCKED` returns only rows this transaction has locked, and PostgreSQL
-//! re-checks `active_attempt_id IS NULL` against the newest committed
-//! version of each row after locking it (a row another claimer changed in
-//! the meantime drops out). Every path that gives a unit an active attempt
-//! (this claim, `make_attempt`, continuous units) updates the unit row and
-//! so needs the same row lock; a concurrent claimer skips rows we hold, and
-//! once we commit it sees `active_attempt_id` set. The claiming `UPDATE`
-//! repeats the `active_attempt_id IS NULL` test and the number of rows it
-//! changed is checked; a mismatch rolls everything back and retries. READ
-//! COMMITTED is what makes this work without retry storms: at REPEATABLE
-//! READ, locking a row that changed after the snapshot is a serialization
-//! failure, which under load is most rows.
+//! Why no unit can be claimed twice: the claim runs at READ COMMITTED, where
+//! `SELECT … FOR UPDATE SKIP LOCKED` returns only rows this statement has
+//! locked, and PostgreSQL re-checks `active_attempt_id IS NULL` against the
+//! newest committed version of each row after locking it (a row another
+//! claimer changed in the meantime drops out). Every path that gives a unit
+//! an active attempt (this claim, `make_attempt`, continuous units) updates
+//! the unit row and so needs the same row lock; a concurrent claimer skips
+//! rows we hold, and once we commit it sees `active_attempt_id` set. At
+//! REPEATABLE READ, locking a row that changed after the snapshot would be a
+//! serialization failure, which under load is most rows.
+//!
+//! A spec with `max_running` takes turns on its row instead (a stronger
+//! lock, a fresh pending count, then the same claim statement, in one
+//! transaction), so that the cap holds under concurrency. A gone worker is
+//! noticed by the attempt's foreign key when there is work, and by an
+//! explicit check only when there is none.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::data::encode;
 use coordinate_api::scheduler::{
-    batch_size, can_start_continuous, choose_work_spec, continuous_unit_name, retries_exhausted,
-    TOO_MANY_RETRIES,
+    batch_size, can_start_continuous, choose_work_spec, continuous_unit_name, TOO_MANY_RETRIES,
 };
 use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptRequest, Data, Error, Result, Value, WorkSpecMeta};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Timestamptz};
 
 use crate::attempt::PgAttempt;
 use crate::candidates::{candidates, locked_candidate, pending_units};
 use crate::expiry::expire_namespace;
+use crate::prepared::prepared;
 use crate::schema::work_spec;
-use crate::transaction::{with_retry, Isolation, TxError, TxResult};
+use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::PgWorkUnit;
 use crate::worker::PgWorker;
@@ -56,23 +58,66 @@ use crate::worker::PgWorker;
 /// their retries, or lost a race for the last units.
 const MAX_ROUNDS: usize = 100;
 
-/// A unit locked for claiming.
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = Integer)]
-    id: i32,
-    #[diesel(sql_type = Bytea)]
-    name: Vec<u8>,
-    #[diesel(sql_type = BigInt)]
-    previous: i64,
-}
+/// Claims up to `$5` available units of work spec `$1` for worker `$2` at
+/// time `$3`, leases running for `$4 - $3`.
+///
+/// - The spec's row gets a key-share lock before any unit. Deleting a spec
+///   (or its namespace) locks that row first and its units after (ON DELETE
+///   CASCADE); a claimer holding units that then needed the spec's row (the
+///   attempts' foreign key) would deadlock with it. A key-share lock stops
+///   only deletion, not other claimers or spec updates. `EXISTS (spec)` is
+///   a one-time filter, evaluated before the first unit is read.
+/// - An attempt starts no earlier than the unit's previous attempt ended:
+///   a unit freed by another worker's expiry or retry, whose clock read
+///   came after ours, must not get a lease overlapping the previous one.
+/// - A unit that already had `$6` attempts (`max_retries`, when positive)
+///   gets a failed attempt with data `$7` instead, as
+///   `coordinate_api::scheduler::retries_exhausted` says.
+/// - The unit rows are ours until commit, so the final `UPDATE` needs no
+///   second look at `active_attempt_id`.
+const CLAIM_SQL: &str = "\
+    WITH spec AS (SELECT id FROM work_spec WHERE id = $1 FOR KEY SHARE), \
+    locked AS ( \
+        SELECT u.id FROM work_unit u \
+         WHERE u.work_spec_id = $1 AND u.active_attempt_id IS NULL \
+           AND (u.not_before IS NULL OR u.not_before <= $3) \
+           AND EXISTS (SELECT 1 FROM spec) \
+         ORDER BY u.priority DESC, u.name \
+         LIMIT $5 \
+           FOR UPDATE OF u SKIP LOCKED), \
+    history AS ( \
+        SELECT l.id, GREATEST($3, h.last_end) AS start_time, \
+               $6 > 0 AND h.previous >= $6 AS exhausted \
+          FROM locked l CROSS JOIN LATERAL ( \
+               SELECT count(*) AS previous, max(p.end_time) AS last_end \
+                 FROM attempt p WHERE p.work_unit_id = l.id) h), \
+    made AS ( \
+        INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, status, data, \
+                             start_time, end_time, expiration_time, active) \
+        SELECT id, $1, $2, \
+               CASE WHEN exhausted THEN 'failed' ELSE 'pending' END::attempt_status, \
+               CASE WHEN exhausted THEN $7 END, \
+               start_time, CASE WHEN exhausted THEN start_time END, \
+               start_time + ($4 - $3), NOT exhausted \
+          FROM history \
+        RETURNING id, work_unit_id, active) \
+    UPDATE work_unit u SET active_attempt_id = made.id \
+      FROM made \
+     WHERE u.id = made.work_unit_id \
+    RETURNING u.id AS unit_id, u.name, made.id AS attempt_id, made.active AS pending";
 
+/// A unit the claim statement gave an attempt.
 #[derive(QueryableByName)]
-struct Made {
+struct Claimed {
     #[diesel(sql_type = Integer)]
     unit_id: i32,
+    #[diesel(sql_type = Bytea)]
+    name: Vec<u8>,
     #[diesel(sql_type = Integer)]
     attempt_id: i32,
+    /// False for a unit failed for using up its retries.
+    #[diesel(sql_type = Bool)]
+    pending: bool,
 }
 
 impl PgWorker {
@@ -83,12 +128,9 @@ impl PgWorker {
         let expiration = add_duration("lifetime", now, request.lifetime)?;
         let mut rng = rand::rng();
         for round in 0..MAX_ROUNDS {
-            let specs = with_retry(shared, Isolation::RepeatableRead, |conn| {
+            let specs = with_retry(shared, Isolation::SingleStatement, |conn| {
                 if round == 0 {
                     expire_namespace(conn, self.namespace.id, now)?;
-                }
-                if !self.exists(conn)? {
-                    return Err(Error::Gone.into());
                 }
                 candidates(conn, self.namespace.id, now, request)
             })?;
@@ -96,35 +138,54 @@ impl PgWorker {
                 .iter()
                 .map(|(_, name, meta)| (name.clone(), meta.clone()))
                 .collect();
-            let Some(chosen) = choose_work_spec(&metas, request, now, &mut rng) else {
-                return Ok(Vec::new());
-            };
-            let Some((id, name, meta)) = specs.into_iter().find(|(_, n, _)| n == chosen) else {
-                return Ok(Vec::new());
+            let chosen = choose_work_spec(&metas, request, now, &mut rng)
+                .and_then(|chosen| specs.into_iter().find(|(_, n, _)| n == chosen));
+            let Some((id, name, meta)) = chosen else {
+                return self.nothing_to_do();
             };
             let spec = PgWorkSpec::new(self.namespace.clone(), id, name);
-            let attempts = if meta.available_count > 0 {
-                let wanted = request.number_of_work_units;
-                with_retry(shared, Isolation::ReadCommitted, |conn| {
-                    self.claim_units(conn, &spec, &meta, wanted, now, expiration)
-                })?
-            } else if can_start_continuous(&meta, now) {
+            let wanted = request.number_of_work_units;
+            let attempts = if meta.available_count == 0 {
+                if !can_start_continuous(&meta, now) {
+                    return self.nothing_to_do();
+                }
                 with_retry(shared, Isolation::RepeatableRead, |conn| {
                     self.start_continuous(conn, &spec, now, expiration)
                 })?
+            } else if meta.max_running > 0 {
+                with_retry(shared, Isolation::ReadCommitted, |conn| {
+                    self.claim_capped(conn, &spec, &meta, wanted, now, expiration)
+                })?
             } else {
-                Vec::new()
+                let batch = batch_size(&meta, wanted);
+                with_retry(shared, Isolation::SingleStatement, |conn| {
+                    self.claim_units(conn, &spec, &meta, batch, now, expiration)
+                })?
             };
             if !attempts.is_empty() {
                 return Ok(attempts);
             }
         }
-        Ok(Vec::new())
+        self.nothing_to_do()
     }
 
-    /// Step 2: claims up to the batch size of the spec's available units,
-    /// failing on the spot those that used up their retries.
-    fn claim_units(
+    /// The answer when there is no work: none, unless the worker is gone.
+    fn nothing_to_do(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        let exists = with_retry(&self.namespace.shared, Isolation::SingleStatement, |conn| {
+            self.exists(conn)
+        })?;
+        if exists {
+            Ok(Vec::new())
+        } else {
+            Err(Error::Gone)
+        }
+    }
+
+    /// Claims a capped spec's units: its row locked against other claimers
+    /// (`FOR NO KEY UPDATE`) so they take turns, then a pending count whose
+    /// READ COMMITTED snapshot, taken after the lock, sees the previous
+    /// holder's claims.
+    fn claim_capped(
         &self,
         conn: &mut PgConnection,
         spec: &PgWorkSpec,
@@ -133,117 +194,56 @@ impl PgWorker {
         now: DateTime<Utc>,
         expiration: DateTime<Utc>,
     ) -> TxResult<Vec<Arc<dyn Attempt>>> {
-        let mut meta = meta.clone();
-        // The spec's row is locked before any unit. Deleting a spec or its
-        // namespace locks that row first and its units after (ON DELETE
-        // CASCADE); a claimer holding units that then needed the spec's row
-        // (the new attempts' foreign key) would deadlock with it, again on
-        // every retry while the deletion waits. A key-share lock stops only
-        // deletion, not other claimers or spec updates.
-        //
-        // Claimers of a capped spec take a stronger lock and so take turns
-        // on the row, which keeps the cap under concurrency. Their pending
-        // count is a separate statement so that, at READ COMMITTED, its
-        // snapshot is taken after the lock and sees the previous holder's
-        // claims.
-        let row = work_spec::table.find(spec.id).select(work_spec::id);
-        let locked = if meta.max_running > 0 {
-            row.for_no_key_update().first::<i32>(conn).optional()?
-        } else {
-            row.for_key_share().first::<i32>(conn).optional()?
-        };
+        let locked = work_spec::table
+            .find(spec.id)
+            .select(work_spec::id)
+            .for_no_key_update()
+            .first::<i32>(conn)
+            .optional()?;
         if locked.is_none() {
             return Ok(Vec::new());
         }
-        if meta.max_running > 0 {
-            meta.pending_count = pending_units(conn, spec.id)?;
-        }
+        let mut meta = meta.clone();
+        meta.pending_count = pending_units(conn, spec.id)?;
         let batch = batch_size(&meta, wanted);
+        self.claim_units(conn, spec, &meta, batch, now, expiration)
+    }
+
+    /// Runs [`CLAIM_SQL`] for up to `batch` units and returns attempts for
+    /// those handed out (units that used up their retries are failed on the
+    /// spot and left out).
+    fn claim_units(
+        &self,
+        conn: &mut PgConnection,
+        spec: &PgWorkSpec,
+        meta: &WorkSpecMeta,
+        batch: usize,
+        now: DateTime<Utc>,
+        expiration: DateTime<Utc>,
+    ) -> TxResult<Vec<Arc<dyn Attempt>>> {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let locked: Vec<Locked> = prepared(
-            "SELECT u.id, u.name, \
-                    CASE WHEN $4 THEN (SELECT count(*) FROM attempt p WHERE p.work_unit_id = u.id) \
-                         ELSE 0 END AS previous \
-               FROM work_unit u \
-              WHERE u.work_spec_id = $1 AND u.active_attempt_id IS NULL \
-                AND (u.not_before IS NULL OR u.not_before <= $2) \
-              ORDER BY u.priority DESC, u.name \
-              LIMIT $3 \
-                FOR UPDATE OF u SKIP LOCKED",
-        )
-        .bind::<Integer, _>(spec.id)
-        .bind::<Timestamptz, _>(now)
-        .bind::<BigInt, _>(i64::try_from(batch).unwrap_or(i64::MAX))
-        .bind::<Bool, _>(meta.max_retries > 0)
-        .load(conn)?;
-        if locked.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Date the new attempts after the row locks are held, not when the
-        // request began: a unit freed meanwhile by another worker's expiry
-        // pass (which read the clock later than we did) must not get an
-        // attempt that starts before the previous lease ran out.
-        let lease = expiration - now;
-        let now = self.namespace.shared.now().max(now);
-        let expiration = now + lease;
-
-        let exhausted: Vec<bool> = locked
-            .iter()
-            .map(|unit| retries_exhausted(&meta, usize::try_from(unit.previous).unwrap_or(0)))
-            .collect();
         let mut failure = Data::new();
         failure.insert("traceback".into(), Value::Text(TOO_MANY_RETRIES.into()));
-        let failure = encode(&failure)?;
-        let ids: Vec<i32> = locked.iter().map(|u| u.id).collect();
-        let statuses: Vec<&str> = exhausted
-            .iter()
-            .map(|&e| if e { "failed" } else { "pending" })
-            .collect();
-        let data: Vec<Option<&[u8]>> = exhausted
-            .iter()
-            .map(|&e| e.then_some(failure.as_slice()))
-            .collect();
-        let made: Vec<Made> = prepared(
-            "WITH made AS ( \
-                 INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, status, data, \
-                                      start_time, end_time, expiration_time, active) \
-                 SELECT t.unit_id, $1, $2, t.status::attempt_status, t.data, $3, \
-                        CASE WHEN t.status = 'pending' THEN NULL ELSE $3 END, $4, \
-                        t.status = 'pending' \
-                   FROM unnest($5::int4[], $6::text[], $7::bytea[]) AS t (unit_id, status, data) \
-                 RETURNING id, work_unit_id) \
-             UPDATE work_unit u SET active_attempt_id = made.id \
-               FROM made \
-              WHERE u.id = made.work_unit_id AND u.active_attempt_id IS NULL \
-             RETURNING u.id AS unit_id, made.id AS attempt_id",
-        )
-        .bind::<Integer, _>(spec.id)
-        .bind::<Integer, _>(self.id)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Timestamptz, _>(expiration)
-        .bind::<Array<Integer>, _>(&ids)
-        .bind::<Array<Text>, _>(&statuses)
-        .bind::<Array<Nullable<Bytea>>, _>(&data)
-        .load(conn)?;
-        if made.len() != locked.len() {
-            // Cannot happen while we hold the row locks; never hand out a
-            // unit whose claim did not stick.
-            return Err(TxError::Retry);
-        }
-        let attempts: HashMap<i32, i32> = made.iter().map(|m| (m.unit_id, m.attempt_id)).collect();
-        Ok(locked
+        let claimed: Vec<Claimed> = prepared(CLAIM_SQL)
+            .bind::<Integer, _>(spec.id)
+            .bind::<Integer, _>(self.id)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(expiration)
+            .bind::<BigInt, _>(i64::try_from(batch).unwrap_or(i64::MAX))
+            .bind::<Integer, _>(meta.max_retries)
+            .bind::<Bytea, _>(encode(&failure)?)
+            .load(conn)?;
+        Ok(claimed
             .into_iter()
-            .zip(exhausted)
-            .filter(|(_, exhausted)| !exhausted)
-            .filter_map(|(unit, _)| {
-                let id = *attempts.get(&unit.id)?;
-                Some(Arc::new(PgAttempt {
-                    unit: PgWorkUnit::new(spec.clone(), unit.id, &unit.name),
+            .filter(|unit| unit.pending)
+            .map(|unit| {
+                Arc::new(PgAttempt {
+                    unit: PgWorkUnit::new(spec.clone(), unit.unit_id, &unit.name),
                     worker: self.clone(),
-                    id,
-                }) as Arc<dyn Attempt>)
+                    id: unit.attempt_id,
+                }) as Arc<dyn Attempt>
             })
             .collect())
     }

@@ -75,6 +75,7 @@ mod connect_error;
 mod connection;
 mod coordinate;
 mod expiry;
+mod finish;
 mod history;
 mod migrations;
 mod namespace;

@@ -1,1 +1,281 @@
+//! Work units: the `work_unit` table and the `WorkUnit` trait.
+//!
+//! Names are stored as their UTF-8 bytes (the column is `BYTEA`, as in
+//! go-coordinate), so byte order is the same as Rust's string order.
 
+use std::sync::Arc;
+
+use crate::prepared::prepared;
+use chrono::{DateTime, Utc};
+use coordinate_api::chaining::NewWorkUnit;
+use coordinate_api::data::{decode, encode};
+use coordinate_api::status::derive_work_unit_status;
+use coordinate_api::validate::{validate_name, validate_priority};
+use coordinate_api::{
+    Attempt, AttemptStatus, Data, Error, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
+};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bytea, Double, Integer, Nullable, Timestamptz};
+use diesel::QueryableByName;
+
+use crate::attempt::DbStatus;
+use crate::expiry::with_expiry;
+use crate::schema::{attempt, work_unit};
+use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::work_spec::PgWorkSpec;
+
+/// Handle to one work unit.
+#[derive(Clone)]
+pub(crate) struct PgWorkUnit {
+    pub(crate) spec: PgWorkSpec,
+    pub(crate) id: i32,
+    pub(crate) name: Arc<str>,
+}
+
+impl PgWorkUnit {
+    /// A handle to unit `id` of `spec`, whose stored name is `name`.
+    pub(crate) fn new(spec: PgWorkSpec, id: i32, name: &[u8]) -> Self {
+        PgWorkUnit {
+            spec,
+            id,
+            // Units written by this backend are UTF-8; go-coordinate's may
+            // not be, and are shown as well as possible.
+            name: String::from_utf8_lossy(name).into(),
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+pub(crate) struct UnitRow {
+    #[diesel(sql_type = Integer)]
+    pub(crate) id: i32,
+    #[diesel(sql_type = Bytea)]
+    pub(crate) name: Vec<u8>,
+}
+
+/// Adds units to a work spec, or replaces the data and meta of units of the
+/// same name and clears their active attempts. One statement for any number
+/// of units; the names must be distinct.
+pub(crate) fn upsert_units(
+    conn: &mut PgConnection,
+    spec_id: i32,
+    units: &[NewWorkUnit],
+) -> TxResult<Vec<UnitRow>> {
+    let names: Vec<&[u8]> = units.iter().map(|u| u.name.as_bytes()).collect();
+    let data = units
+        .iter()
+        .map(|u| encode(&u.data))
+        .collect::<Result<Vec<_>>>()?;
+    let priorities: Vec<f64> = units.iter().map(|u| u.meta.priority).collect();
+    let not_before: Vec<Option<DateTime<Utc>>> = units.iter().map(|u| u.meta.not_before).collect();
+    Ok(prepared(
+        "INSERT INTO work_unit (work_spec_id, name, data, priority, not_before) \
+         SELECT $1, t.name, t.data, t.priority, t.not_before \
+           FROM unnest($2::bytea[], $3::bytea[], $4::float8[], $5::timestamptz[]) \
+                AS t (name, data, priority, not_before) \
+         ON CONFLICT (work_spec_id, name) DO UPDATE \
+            SET data = EXCLUDED.data, priority = EXCLUDED.priority, \
+                not_before = EXCLUDED.not_before, active_attempt_id = NULL \
+         RETURNING id, name",
+    )
+    .bind::<Integer, _>(spec_id)
+    .bind::<Array<Bytea>, _>(names)
+    .bind::<Array<Bytea>, _>(data)
+    .bind::<Array<Double>, _>(priorities)
+    .bind::<Array<Nullable<Timestamptz>>, _>(not_before)
+    .load(conn)?)
+}
+
+/// Work unit functions of a work spec.
+impl PgWorkSpec {
+    /// `WorkSpec::add_work_unit`: adds the unit, or replaces it as the
+    /// trait describes.
+    pub(crate) fn put_work_unit(
+        &self,
+        name: &str,
+        data: Data,
+        meta: WorkUnitMeta,
+    ) -> Result<PgWorkUnit> {
+        validate_name("work unit name", name)?;
+        validate_priority("priority", meta.priority)?;
+        let unit = [NewWorkUnit {
+            name: name.to_owned(),
+            data,
+            meta,
+        }];
+        // A foreign key violation (the spec is gone) maps to Error::Gone.
+        let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            upsert_units(conn, self.id, &unit)
+        })?;
+        let row = rows.first().ok_or(Error::Gone)?;
+        Ok(PgWorkUnit::new(self.clone(), row.id, &row.name))
+    }
+
+    /// `WorkSpec::work_unit`: the unit called `name`.
+    pub(crate) fn find_work_unit(&self, name: &str) -> Result<PgWorkUnit> {
+        let id = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+            let id = work_unit::table
+                .filter(work_unit::work_spec_id.eq(self.id))
+                .filter(work_unit::name.eq(name.as_bytes()))
+                .select(work_unit::id)
+                .first::<i32>(conn)
+                .optional()?;
+            match id {
+                Some(id) => Ok(id),
+                None if self.exists(conn)? => Err(Error::no_such_work_unit(name).into()),
+                None => Err(Error::Gone.into()),
+            }
+        })?;
+        Ok(PgWorkUnit::new(self.clone(), id, name.as_bytes()))
+    }
+}
+
+/// Raw facts that decide a unit's status.
+#[derive(Queryable)]
+struct StatusFacts {
+    status: Option<DbStatus>,
+    expiration: Option<DateTime<Utc>>,
+    not_before: Option<DateTime<Utc>>,
+}
+
+impl WorkUnit for PgWorkUnit {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn work_spec(&self) -> Arc<dyn WorkSpec> {
+        Arc::new(self.spec.clone())
+    }
+
+    fn data(&self) -> Result<Data> {
+        let now = self.spec.namespace.shared.now();
+        let namespace = self.spec.namespace.id;
+        let bytes: Vec<u8> = with_expiry(self.shared(), namespace, now, |conn| {
+            // The active attempt's data wins unless its lease ran out.
+            Ok(work_unit::table
+                .left_join(
+                    attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id).and(
+                        attempt::status
+                            .ne(DbStatus::PENDING)
+                            .or(attempt::expiration_time.ge(now)),
+                    )),
+                )
+                .filter(work_unit::id.eq(self.id))
+                .select(diesel::dsl::sql::<Bytea>(
+                    "COALESCE(attempt.data, work_unit.data)",
+                ))
+                .first(conn)?)
+        })?;
+        decode(&bytes)
+    }
+
+    fn status(&self) -> Result<WorkUnitStatus> {
+        let now = self.spec.namespace.shared.now();
+        let namespace = self.spec.namespace.id;
+        let facts: StatusFacts = with_expiry(self.shared(), namespace, now, |conn| {
+            Ok(work_unit::table
+                .left_join(
+                    attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id)),
+                )
+                .filter(work_unit::id.eq(self.id))
+                .select((
+                    attempt::status.nullable(),
+                    attempt::expiration_time.nullable(),
+                    work_unit::not_before,
+                ))
+                .first(conn)?)
+        })?;
+        // A pending attempt past its lease is expired even if expiry has
+        // not run yet.
+        let active = facts.status.map(|s| match (s.0, facts.expiration) {
+            (AttemptStatus::Pending, Some(expiration)) if expiration < now => {
+                AttemptStatus::Expired
+            }
+            (status, _) => status,
+        });
+        Ok(derive_work_unit_status(active, facts.not_before, now))
+    }
+
+    fn meta(&self) -> Result<WorkUnitMeta> {
+        let (priority, not_before) = with_retry(self.shared(), Isolation::SingleStatement, |c| {
+            Ok(work_unit::table
+                .find(self.id)
+                .select((work_unit::priority, work_unit::not_before))
+                .first::<(f64, Option<DateTime<Utc>>)>(c)?)
+        })?;
+        Ok(WorkUnitMeta {
+            priority,
+            not_before,
+        })
+    }
+
+    fn set_meta(&self, meta: WorkUnitMeta) -> Result<()> {
+        validate_priority("priority", meta.priority)?;
+        self.update_one(work_unit::priority.eq(meta.priority), meta.not_before)
+    }
+
+    fn priority(&self) -> Result<f64> {
+        Ok(self.meta()?.priority)
+    }
+
+    fn set_priority(&self, priority: f64) -> Result<()> {
+        validate_priority("priority", priority)?;
+        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+            let changed = diesel::update(work_unit::table.find(self.id))
+                .set(work_unit::priority.eq(priority))
+                .execute(conn)?;
+            gone_if_zero(changed)
+        })
+    }
+
+    fn active_attempt(&self) -> Result<Option<Arc<dyn Attempt>>> {
+        self.find_active_attempt()
+    }
+
+    fn clear_active_attempt(&self) -> Result<()> {
+        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+            let changed = diesel::update(work_unit::table.find(self.id))
+                .set(work_unit::active_attempt_id.eq(None::<i32>))
+                .execute(conn)?;
+            gone_if_zero(changed)
+        })
+    }
+
+    fn attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts()
+    }
+
+    fn num_attempts(&self) -> Result<usize> {
+        self.count_attempts()
+    }
+}
+
+impl PgWorkUnit {
+    /// The pool and clock of the coordinate this unit came from.
+    pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
+        &self.spec.namespace.shared
+    }
+
+    /// Sets the priority (as given) and not-before time.
+    fn update_one(
+        &self,
+        priority: diesel::dsl::Eq<work_unit::priority, f64>,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+            let changed = diesel::update(work_unit::table.find(self.id))
+                .set((priority, work_unit::not_before.eq(not_before)))
+                .execute(conn)?;
+            gone_if_zero(changed)
+        })
+    }
+}
+
+/// An update by id that changed nothing means the row is gone.
+pub(crate) fn gone_if_zero(changed: usize) -> TxResult<()> {
+    match changed {
+        0 => Err(Error::Gone.into()),
+        _ => Ok(()),
+    }
+}
