@@ -17,6 +17,11 @@ pub enum ConnectErrorKind {
     AuthenticationFailed,
     /// The server has no database of that name.
     NoSuchDatabase,
+    /// The TLS handshake or certificate check failed: the server does not
+    /// offer TLS although the connection string requires it, its
+    /// certificate is not signed by the trusted CA or does not name the
+    /// host, or a certificate file is missing or unreadable.
+    Tls,
     /// Every connection of the pool stayed busy for the whole connection
     /// timeout: the server is fine, the pool is too small for the load.
     PoolExhausted,
@@ -60,6 +65,7 @@ impl fmt::Display for ConnectError {
             ConnectErrorKind::Unreachable => "cannot reach the PostgreSQL server",
             ConnectErrorKind::AuthenticationFailed => "PostgreSQL rejected the user or password",
             ConnectErrorKind::NoSuchDatabase => "the PostgreSQL database does not exist",
+            ConnectErrorKind::Tls => "no secure (TLS) connection to PostgreSQL",
             ConnectErrorKind::PoolExhausted => "no PostgreSQL connection free in the pool",
             ConnectErrorKind::Other => "cannot connect to PostgreSQL",
         };
@@ -111,6 +117,28 @@ fn classify(message: &str) -> ConnectErrorKind {
         "No such file or directory",
         "could not connect to server",
     ];
+    // Failures of the handshake or of the certificate check. The transport
+    // dying mid-connection ("SSL SYSCALL error", "SSL connection has been
+    // closed unexpectedly") is left out: that is the server going away, not
+    // a TLS problem the caller could fix in its settings.
+    const TLS: &[&str] = &[
+        "certificate verify failed",
+        "SSL error:",
+        "server does not support SSL",
+        "root certificate file",
+        "certificate file \"",
+        "server certificate for \"",
+        "does not match host name",
+        "host name must be specified for a verified SSL connection",
+        "could not establish SSL connection",
+        "SSL negotiation",
+        "during SSL exchange",
+        "after SSL response",
+        "SSL protocol version",
+        "could not create SSL context",
+        "private key file",
+        "private SSL key",
+    ];
     let has = |needles: &[&str]| needles.iter().any(|n| message.contains(n));
     if has(INVALID) {
         ConnectErrorKind::InvalidConnectionString
@@ -124,6 +152,10 @@ fn classify(message: &str) -> ConnectErrorKind {
         "pg_hba.conf",
     ]) {
         ConnectErrorKind::AuthenticationFailed
+    } else if has(TLS) {
+        // Before the unreachable check: a missing certificate file is
+        // reported with "No such file or directory".
+        ConnectErrorKind::Tls
     } else if has(UNREACHABLE) {
         ConnectErrorKind::Unreachable
     } else {
@@ -159,6 +191,53 @@ mod tests {
                 ConnectErrorKind::NoSuchDatabase,
             ),
             ("something else", ConnectErrorKind::Other),
+        ] {
+            assert_eq!(classify(&tidy(message)), kind, "{message}");
+        }
+    }
+
+    /// libpq 15's wording for each TLS failure a caller can meet.
+    #[test]
+    fn tls_failures_are_classified() {
+        for message in [
+            "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: \
+             SSL error: certificate verify failed",
+            "connection to server at \"127.0.0.1\", port 5432 failed: \
+             server does not support SSL, but SSL was required",
+            "connection to server at \"h\" (10.0.0.1), port 5432 failed: \
+             root certificate file \"/nope/ca.crt\" does not exist\n\
+             Either provide the file or change sslmode to disable server certificate verification.",
+            "connection to server at \"h\" (10.0.0.1), port 5432 failed: \
+             could not read root certificate file \"/etc/ca.crt\": No such file or directory",
+            "connection to server at \"h\" (10.0.0.1), port 5432 failed: \
+             server certificate for \"localhost\" (and 1 other name) does not match host name \"h\"",
+            "connection to server at \"h\" (10.0.0.1), port 5432 failed: \
+             could not open certificate file \"/c.crt\": Permission denied",
+            "connection to server at \"h\" (10.0.0.1), port 5432 failed: \
+             SSL error: tlsv1 alert unknown ca",
+        ] {
+            assert_eq!(
+                classify(&tidy(message)),
+                ConnectErrorKind::Tls,
+                "{message}"
+            );
+        }
+        // Not TLS problems, though they mention SSL.
+        for (message, kind) in [
+            (
+                "invalid sslmode value: \"sometimes\"",
+                ConnectErrorKind::InvalidConnectionString,
+            ),
+            (
+                "connection to server at \"h\" (10.0.0.1), port 5432 failed: FATAL:  \
+                 no pg_hba.conf entry for host \"10.0.0.2\", user \"u\", database \"d\", SSL off",
+                ConnectErrorKind::AuthenticationFailed,
+            ),
+            (
+                "connection to server at \"h\" (10.0.0.1), port 5432 failed: \
+                 SSL SYSCALL error: EOF detected",
+                ConnectErrorKind::Other,
+            ),
         ] {
             assert_eq!(classify(&tidy(message)), kind, "{message}");
         }

@@ -1,6 +1,8 @@
 //! Helpers shared by the backend-only tests.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
