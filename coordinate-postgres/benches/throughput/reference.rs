@@ -78,13 +78,16 @@ fn pgbench(
     pgbench: &Path,
     script: &Path,
     clients: usize,
-    seconds: u64,
+    length: Length,
     vars: &[(&str, i32)],
 ) -> Result<Outcome> {
     let mut command = Command::new(pgbench);
     command.args(["-n", "-M", "prepared", "-f"]).arg(script);
     command.args(["-c", &clients.to_string(), "-j", &clients.to_string()]);
-    command.args(["-T", &seconds.to_string()]);
+    match length {
+        Length::Seconds(seconds) => command.args(["-T", &seconds.to_string()]),
+        Length::PerClient(transactions) => command.args(["-t", &transactions.to_string()]),
+    };
     for (name, value) in vars {
         command.args(["-D", &format!("{name}={value}")]);
     }
@@ -100,6 +103,15 @@ fn pgbench(
         bail!("pgbench failed ({}): {stdout}\n{stderr}", output.status);
     }
     parse(&stdout).with_context(|| format!("reading pgbench output:\n{stdout}\n{stderr}"))
+}
+
+/// How long a pgbench run lasts.
+#[derive(Clone, Copy)]
+enum Length {
+    /// A fixed time (`-T`).
+    Seconds(u64),
+    /// A fixed number of transactions per client (`-t`).
+    PerClient(u64),
 }
 
 /// Runs the reference script (and the go-coordinate replay unless
@@ -138,24 +150,23 @@ pub fn run(
         // every available unit for its "any available?" flag), so it gets
         // the same queue as the API runs; the reference's cost does not,
         // and it gets enough units not to run dry.
-        let units = if label == "go" {
-            config.claim_units
+        // The replay drains 90% of its queue, as the API runs drain theirs,
+        // instead of running for a time: a fast machine would empty it.
+        let (units, length) = if label == "go" {
+            let per_client = config.claim_units * 9 / 10 / clients as u64;
+            (config.claim_units, Length::PerClient(per_client))
         } else {
-            config.reference_units
+            (
+                config.reference_units,
+                Length::Seconds(config.reference_seconds),
+            )
         };
         preload(&spec, "u", units)?;
         let (spec_id, worker_id) = pg::ids(conn, namespace.name(), "spec", "worker-0")?;
         let ns_id = pg::namespace_id(conn, namespace.name())?;
         pg::vacuum(conn)?;
         let vars = [("spec", spec_id), ("worker", worker_id), ("ns", ns_id)];
-        let outcome = pgbench(
-            config,
-            &binary,
-            &script,
-            clients,
-            config.reference_seconds,
-            &vars,
-        )?;
+        let outcome = pgbench(config, &binary, &script, clients, length, &vars)?;
         let tally = pg::tally(conn, spec_id)?;
         // pgbench stops clients between transactions, so a client may
         // leave its last claim unfinished; anything else is an error.
