@@ -11,7 +11,7 @@
 //!    `coordinate_api` picks a work spec from that;
 //! 3. claim: one statement locks the spec's row against deletion, locks
 //!    the best available units with `FOR UPDATE SKIP LOCKED`, and inserts
-//!    their attempts and points the units at them ([`CLAIM_SQL`]).
+//!    their attempts and points the units at them ([`claim_sql!`]).
 //!
 //! Why no unit can be claimed twice: the claim runs at READ COMMITTED, where
 //! `SELECT … FOR UPDATE SKIP LOCKED` returns only rows this statement has
@@ -58,8 +58,9 @@ use crate::worker::PgWorker;
 /// their retries, or lost a race for the last units.
 const MAX_ROUNDS: usize = 100;
 
-/// Claims up to `$5` available units of work spec `$1` for worker `$2` at
-/// time `$3`, leases running for `$4 - $3`.
+/// The claim statement, given its `LIMIT` clause: claims up to `$5`
+/// available units of work spec `$1` for worker `$2` at time `$3`,
+/// leases running for `$4 - $3`.
 ///
 /// - The spec's row gets a key-share lock before any unit. Deleting a spec
 ///   (or its namespace) locks that row first and its units after (ON DELETE
@@ -75,7 +76,10 @@ const MAX_ROUNDS: usize = 100;
 ///   `coordinate_api::scheduler::retries_exhausted` says.
 /// - The unit rows are ours until commit, so the final `UPDATE` needs no
 ///   second look at `active_attempt_id`.
-const CLAIM_SQL: &str = "\
+macro_rules! claim_sql {
+    ($limit:literal) => {
+        concat!(
+            "\
     WITH spec AS (SELECT id FROM work_spec WHERE id = $1 FOR KEY SHARE), \
     locked AS ( \
         SELECT u.id FROM work_unit u \
@@ -83,7 +87,9 @@ const CLAIM_SQL: &str = "\
            AND (u.not_before IS NULL OR u.not_before <= $3) \
            AND EXISTS (SELECT 1 FROM spec) \
          ORDER BY u.priority DESC, u.name \
-         LIMIT $5 \
+         ",
+            $limit,
+            " \
            FOR UPDATE OF u SKIP LOCKED), \
     history AS ( \
         SELECT l.id, GREATEST($3, h.last_end) AS start_time, \
@@ -104,7 +110,20 @@ const CLAIM_SQL: &str = "\
     UPDATE work_unit u SET active_attempt_id = made.id \
       FROM made \
      WHERE u.id = made.work_unit_id \
-    RETURNING u.id AS unit_id, u.name, made.id AS attempt_id, made.active AS pending";
+    RETURNING u.id AS unit_id, u.name, made.id AS attempt_id, made.active AS pending"
+        )
+    };
+}
+
+/// [`claim_sql!`] for a batch of `$5` units.
+const CLAIM_SQL: &str = claim_sql!("LIMIT $5");
+
+/// [`claim_sql!`] for one unit (`$5` is bound but unused). PostgreSQL re-plans a
+/// statement whose `LIMIT` is a parameter on every call, because a plan
+/// made without knowing the limit looks worse than one made for it; with
+/// the limit written in, one plan serves every single-unit claim, which
+/// are most claims.
+const CLAIM_ONE_SQL: &str = claim_sql!("LIMIT 1");
 
 /// A unit the claim statement gave an attempt.
 #[derive(QueryableByName)]
@@ -209,7 +228,7 @@ impl PgWorker {
         self.claim_units(conn, spec, &meta, batch, now, expiration)
     }
 
-    /// Runs [`CLAIM_SQL`] for up to `batch` units and returns attempts for
+    /// Runs [`claim_sql!`] for up to `batch` units and returns attempts for
     /// those handed out (units that used up their retries are failed on the
     /// spot and left out).
     fn claim_units(
@@ -226,7 +245,8 @@ impl PgWorker {
         }
         let mut failure = Data::new();
         failure.insert("traceback".into(), Value::Text(TOO_MANY_RETRIES.into()));
-        let claimed: Vec<Claimed> = prepared(CLAIM_SQL)
+        let sql = if batch == 1 { CLAIM_ONE_SQL } else { CLAIM_SQL };
+        let claimed: Vec<Claimed> = prepared(sql)
             .bind::<Integer, _>(spec.id)
             .bind::<Integer, _>(self.id)
             .bind::<Timestamptz, _>(now)
