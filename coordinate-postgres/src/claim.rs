@@ -115,7 +115,9 @@ macro_rules! claim_sql {
     };
 }
 
-/// [`claim_sql!`] for a batch of `$5` units.
+/// [`claim_sql!`] for a batch of `$5` units, planned on every call: a
+/// plan made without knowing `$5` assumes thousands of units and joins
+/// them to all of `work_unit` with a full scan.
 const CLAIM_SQL: &str = claim_sql!("LIMIT $5");
 
 /// [`claim_sql!`] for one unit (`$5` is bound but unused). PostgreSQL re-plans a
@@ -245,8 +247,12 @@ impl PgWorker {
         }
         let mut failure = Data::new();
         failure.insert("traceback".into(), Value::Text(TOO_MANY_RETRIES.into()));
-        let sql = if batch == 1 { CLAIM_ONE_SQL } else { CLAIM_SQL };
-        let claimed: Vec<Claimed> = prepared(sql)
+        let statement = if batch == 1 {
+            prepared(CLAIM_ONE_SQL)
+        } else {
+            prepared(CLAIM_SQL).planned_each_time()
+        };
+        let claimed: Vec<Claimed> = statement
             .bind::<Integer, _>(spec.id)
             .bind::<Integer, _>(self.id)
             .bind::<Timestamptz, _>(now)

@@ -22,6 +22,7 @@ use diesel::{QueryResult, RunQueryDsl};
 pub(crate) struct Prepared<'a> {
     pieces: Vec<Piece>,
     binds: Vec<Box<dyn QueryFragment<Pg> + 'a>>,
+    cached: bool,
 }
 
 /// A run of literal SQL, or the place of the n-th bound value (0-based).
@@ -53,10 +54,20 @@ pub(crate) fn prepared(sql: &'static str) -> Prepared<'static> {
     Prepared {
         pieces: split_parameters(sql),
         binds: Vec::new(),
+        cached: true,
     }
 }
 
 impl<'a> Prepared<'a> {
+    /// Plans the statement afresh on every call, for SQL whose best plan
+    /// depends on the values bound. After five calls PostgreSQL may switch
+    /// a cached statement to one plan made without the values, which for
+    /// a `LIMIT $n` assumes thousands of rows and can pick a full scan.
+    pub(crate) fn planned_each_time(mut self) -> Self {
+        self.cached = false;
+        self
+    }
+
     /// Binds the next parameter as SQL type `ST`.
     pub(crate) fn bind<ST, U>(mut self, value: U) -> Self
     where
@@ -106,6 +117,9 @@ fn split_parameters(sql: &'static str) -> Vec<Piece> {
 
 impl QueryFragment<Pg> for Prepared<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        if !self.cached {
+            out.unsafe_to_cache_prepared();
+        }
         // Diesel numbers the placeholders itself as values are pushed, so
         // a parameter used twice is sent twice; the SQL text it produces is
         // the same on every call, which is what the cache keys on.

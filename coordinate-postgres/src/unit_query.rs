@@ -53,10 +53,13 @@ impl Selection {
     }
 }
 
-/// Binds `$1`..`$6` of [`unit_selection_sql!`] onto a [`prepared`](crate::prepared::prepared) statement.
+/// Binds `$1`..`$6` of [`unit_selection_sql!`] onto a
+/// [`prepared`](crate::prepared::prepared) statement, planned on every
+/// call: the best plan depends on which filters are set and on the limit.
 macro_rules! bind_selection {
     ($query:expr, $spec:expr, $now:expr, $sel:expr) => {
         $query
+            .planned_each_time()
             .bind::<Timestamptz, _>($now)
             .bind::<Integer, _>($spec)
             .bind::<Array<Bytea>, _>(&$sel.names)
