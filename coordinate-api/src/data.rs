@@ -37,6 +37,68 @@ pub fn encode(data: &Data) -> Result<Vec<u8>> {
     serde_cbor::to_vec(data).map_err(|e| Error::invalid("data", e))
 }
 
+/// Largest encoded size of one piece of data a coordinate accepts unless
+/// configured otherwise (16 MiB). Data describes work; a payload bigger
+/// than this belongs in a blob store, with its address in the data.
+pub const DEFAULT_MAX_DATA_BYTES: usize = 16 << 20;
+
+/// Encodes data a caller hands in, refusing it with
+/// [`Error::InvalidInput`] when it nests deeper than [`MAX_DEPTH`] or its
+/// encoding is over `max_bytes`.
+pub fn encode_within(data: &Data, max_bytes: usize) -> Result<Vec<u8>> {
+    let bytes = encode(data)?;
+    check_size(bytes.len(), max_bytes)?;
+    Ok(bytes)
+}
+
+/// Checks data a caller hands in as [`encode_within`] does, without keeping
+/// the encoding (for stores that keep data decoded).
+pub fn check_within(data: &Data, max_bytes: usize) -> Result<()> {
+    for value in data.values() {
+        check_depth(value, 1)?;
+    }
+    let mut counter = ByteCounter {
+        count: 0,
+        limit: max_bytes,
+    };
+    match serde_cbor::to_writer(&mut counter, data) {
+        Ok(()) => Ok(()),
+        // The counter stops the encoder as soon as it passes the limit.
+        Err(_) if counter.count > max_bytes => check_size(counter.count, max_bytes),
+        Err(e) => Err(Error::invalid("data", e)),
+    }
+}
+
+fn check_size(size: usize, max_bytes: usize) -> Result<()> {
+    if size > max_bytes {
+        return Err(Error::invalid(
+            "data",
+            format!("encodes to more than {max_bytes} bytes, the configured limit"),
+        ));
+    }
+    Ok(())
+}
+
+/// A writer that only counts, and fails once past its limit.
+struct ByteCounter {
+    count: usize,
+    limit: usize,
+}
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.count += buf.len();
+        if self.count > self.limit {
+            return Err(std::io::Error::other("over the data size limit"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Decodes bytes written by [`encode`] (or by go-coordinate).
 ///
 /// Anything that is not a CBOR map with text keys, or that nests deeper than
@@ -227,5 +289,37 @@ mod tests {
         let tuple = Value::Tag(TAG_TUPLE, Box::new(Value::Array(vec![Value::Null])));
         assert_eq!(as_list(&tuple).map(<[Value]>::len), Some(1));
         assert!(as_list(&Value::Null).is_none());
+    }
+
+    #[test]
+    fn size_limits_count_the_encoding() {
+        let mut data = Data::new();
+        data.insert("k".into(), Value::Bytes(vec![7; 100]));
+        let exact = encode(&data).unwrap().len();
+        assert_eq!(encode_within(&data, exact).unwrap().len(), exact);
+        check_within(&data, exact).unwrap();
+        for refused in [
+            encode_within(&data, exact - 1).map(|_| ()),
+            check_within(&data, exact - 1),
+        ] {
+            let error = refused.unwrap_err();
+            assert!(matches!(error, Error::InvalidInput { .. }), "{error:?}");
+            assert!(
+                error.to_string().contains(&format!("{} bytes", exact - 1)),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn size_checks_also_refuse_deep_nesting() {
+        let mut value = Value::Null;
+        for _ in 0..(MAX_DEPTH + 5) {
+            value = Value::Array(vec![value]);
+        }
+        let mut data = Data::new();
+        data.insert("deep".into(), value);
+        assert!(check_within(&data, usize::MAX).is_err());
+        assert!(encode_within(&data, usize::MAX).is_err());
     }
 }

@@ -325,28 +325,3 @@ pub fn long_names(backend: Backend<'_>) {
     assert_eq!(unit_names(&spec), [long.as_str()]);
     assert_eq!(fx.namespace.workers().expect("workers").len(), 1);
 }
-
-/// Data nested too deep to store is either rejected as invalid input or kept exactly; never another error.
-pub fn too_deep_data(backend: Backend<'_>) {
-    let fx = Fixture::new(backend);
-    let spec = fx.spec("spec", &[]);
-    let mut deep = Value::Null;
-    for _ in 0..150 {
-        deep = Value::Array(vec![deep]);
-    }
-    let data = Data::from([("deep".to_owned(), deep)]);
-    match spec.add_work_unit("unit", data.clone(), WorkUnitMeta::default()) {
-        Err(Error::InvalidInput { .. }) => assert!(unit_names(&spec).is_empty()),
-        Ok(unit) => assert_eq!(unit.data().expect("data"), data),
-        Err(other) => panic!("unexpected error {other:?}"),
-    }
-    let mut definition = data.clone();
-    definition.insert("name".into(), Value::Text("deep".into()));
-    match fx.namespace.set_work_spec(definition.clone()) {
-        Err(Error::InvalidInput { .. }) => {
-            assert_eq!(fx.namespace.work_spec_names().expect("names"), ["spec"]);
-        }
-        Ok(deep_spec) => assert_eq!(deep_spec.data().expect("data"), definition),
-        Err(other) => panic!("unexpected error {other:?}"),
-    }
-}

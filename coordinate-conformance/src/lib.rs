@@ -39,6 +39,7 @@ pub mod chaining;
 pub mod chaining_output;
 pub mod concurrency;
 pub mod data;
+pub mod data_limits;
 pub mod gone;
 pub mod isolation;
 pub mod namespace;
@@ -162,7 +163,11 @@ macro_rules! __for_each_case {
                 hostile_names_round_trip,
                 wildcards_match_literally,
                 long_names,
-                too_deep_data,
+            }
+            data_limits {
+                oversized_data_is_refused_everywhere,
+                data_at_the_size_limit_is_kept,
+                too_deep_data_is_refused,
             }
             attempt {
                 attempt_lifetime,

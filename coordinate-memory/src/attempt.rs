@@ -155,6 +155,12 @@ impl MemAttempt {
         })
     }
 
+    /// Refuses data handed to a state change before anything happens.
+    fn check(&self, data: &Option<Data>) -> Result<()> {
+        data.as_ref()
+            .map_or(Ok(()), |data| self.worker.namespace.shared.check_data(data))
+    }
+
     /// Reads from the attempt's record; with `expire`, after expiring
     /// overdue attempts, so a lease that ran out shows.
     fn read<T>(&self, expire: bool, f: impl FnOnce(&AttemptRec) -> T) -> Result<T> {
@@ -203,6 +209,7 @@ impl Attempt for MemAttempt {
     }
 
     fn renew(&self, extend: Duration, data: Option<Data>) -> Result<()> {
+        self.check(&data)?;
         self.with(|namespace, now| {
             let expiration = add_duration("lease extension", now, extend)?;
             let standing = namespace.standing(self.id)?;
@@ -229,6 +236,7 @@ impl Attempt for MemAttempt {
     }
 
     fn expire(&self, data: Option<Data>) -> Result<()> {
+        self.check(&data)?;
         self.with(|namespace, now| match namespace.attempt(self.id)?.status {
             AttemptStatus::Expired => Ok(()),
             AttemptStatus::Pending => {
@@ -240,6 +248,7 @@ impl Attempt for MemAttempt {
     }
 
     fn finish(&self, data: Option<Data>) -> Result<()> {
+        self.check(&data)?;
         self.with(|namespace, now| {
             let standing = namespace.standing(self.id)?;
             // go-coordinate also lets a failed attempt finish after all.
@@ -261,6 +270,7 @@ impl Attempt for MemAttempt {
     }
 
     fn fail(&self, data: Option<Data>) -> Result<()> {
+        self.check(&data)?;
         self.with(|namespace, now| {
             if !namespace.standing(self.id)?.live() {
                 return Err(Error::NotPending);
@@ -271,6 +281,7 @@ impl Attempt for MemAttempt {
     }
 
     fn retry(&self, data: Option<Data>, delay: Duration) -> Result<()> {
+        self.check(&data)?;
         self.with(|namespace, now| {
             let not_before = truncate_to_micros(add_duration("retry delay", now, delay)?);
             if !namespace.standing(self.id)?.live() {

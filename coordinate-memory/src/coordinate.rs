@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
+use coordinate_api::data::{check_within, DEFAULT_MAX_DATA_BYTES};
 use coordinate_api::summary::normalize_summary;
 use coordinate_api::validate::validate_name;
-use coordinate_api::{Clock, Coordinate, Namespace, Result, Summary, SystemClock};
+use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary, SystemClock};
 
 use crate::namespace::{MemNamespace, NamespaceState};
 
@@ -23,6 +25,8 @@ pub(crate) type Id = u64;
 pub(crate) struct Shared {
     state: Mutex<State>,
     clock: Arc<dyn Clock>,
+    /// Largest encoded size of data a caller may hand in.
+    max_data_bytes: AtomicUsize,
 }
 
 impl Shared {
@@ -39,6 +43,12 @@ impl Shared {
     /// PostgreSQL backend stores it).
     pub(crate) fn now(&self) -> DateTime<Utc> {
         truncate_to_micros(self.clock.now())
+    }
+
+    /// Refuses data the PostgreSQL backend would refuse: nested too deep,
+    /// or over the size limit once encoded.
+    pub(crate) fn check_data(&self, data: &Data) -> Result<()> {
+        check_within(data, self.max_data_bytes.load(Ordering::Relaxed))
     }
 }
 
@@ -90,8 +100,26 @@ impl MemoryCoordinate {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 clock,
+                max_data_bytes: AtomicUsize::new(DEFAULT_MAX_DATA_BYTES),
             }),
         }
+    }
+
+    /// The same coordinate, refusing data whose CBOR encoding is over
+    /// `max_bytes` (by default
+    /// [`DEFAULT_MAX_DATA_BYTES`](coordinate_api::data::DEFAULT_MAX_DATA_BYTES)),
+    /// as `PostgresCoordinate::builder(…).max_data_bytes(…)` does. Clones
+    /// share the setting.
+    ///
+    /// Errors: [`InvalidInput`](Error::InvalidInput) when `max_bytes` is 0.
+    pub fn with_max_data_bytes(self, max_bytes: usize) -> Result<Self> {
+        if max_bytes == 0 {
+            return Err(Error::invalid("max_data_bytes", "must be positive"));
+        }
+        self.shared
+            .max_data_bytes
+            .store(max_bytes, Ordering::Relaxed);
+        Ok(self)
     }
 }
 

@@ -184,6 +184,7 @@ impl Namespace for MemNamespace {
 
     fn set_work_spec(&self, data: Data) -> Result<Arc<dyn WorkSpec>> {
         let (name, meta) = definition(&data)?;
+        self.shared.check_data(&data)?;
         let (id, name) = self.with(|namespace, now| {
             if let Some((name, &id)) = namespace.spec_ids.get_key_value(name.as_str()) {
                 let name = name.clone();

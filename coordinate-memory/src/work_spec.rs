@@ -194,6 +194,7 @@ impl WorkSpec for MemWorkSpec {
         if name != *self.name {
             return Err(Error::ChangedName);
         }
+        self.namespace.shared.check_data(&data)?;
         self.with(|namespace, now| {
             namespace.spec_mut(self.id)?.redefine(data, meta, now);
             Ok(())
@@ -238,6 +239,7 @@ impl WorkSpec for MemWorkSpec {
     ) -> Result<Arc<dyn WorkUnit>> {
         validate_name("work unit name", name)?;
         validate_priority("priority", meta.priority)?;
+        self.namespace.shared.check_data(&data)?;
         let (id, name) =
             self.with(|namespace, now| namespace.upsert_unit(self.id, name, data, meta, now))?;
         Ok(Arc::new(self.unit_handle(id, name)))
@@ -247,6 +249,7 @@ impl WorkSpec for MemWorkSpec {
         for unit in &units {
             validate_name("work unit name", &unit.name)?;
             validate_priority("priority", unit.meta.priority)?;
+            self.namespace.shared.check_data(&unit.data)?;
         }
         // One critical section: other callers see all of the batch or none.
         self.with(|namespace, now| {

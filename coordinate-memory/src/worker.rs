@@ -180,6 +180,7 @@ impl Worker for MemWorker {
         mode: &str,
     ) -> Result<()> {
         no_nul("mode", mode)?;
+        self.namespace.shared.check_data(&data)?;
         self.change(|worker| {
             worker.active = true;
             worker.data = data;

@@ -1,5 +1,6 @@
 //! Behaviour particular to the in-memory backend: how coordinates share
-//! (or do not share) state, and a clock that goes backwards.
+//! (or do not share) state, a clock that goes backwards, and the data size
+//! setting.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,4 +143,12 @@ fn many_threads_never_share_a_unit() {
     all.sort();
     all.dedup();
     assert_eq!((total, all.len()), (2_000, 2_000));
+}
+
+#[test]
+fn the_data_size_limit_is_configurable() {
+    let coordinate = MemoryCoordinate::new().with_max_data_bytes(100).unwrap();
+    coordinate_conformance::data_limits::configured_size_limit_applies(&coordinate, 100);
+    let zero = MemoryCoordinate::new().with_max_data_bytes(0);
+    assert!(matches!(zero, Err(Error::InvalidInput { .. })), "{zero:?}");
 }

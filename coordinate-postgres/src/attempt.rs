@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
-use coordinate_api::data::{decode, encode};
+use coordinate_api::data::decode;
 use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptStatus, Data, Error, Result, WorkUnit, Worker};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -180,7 +180,8 @@ impl PgAttempt {
         if let Some(output) = data.get("output") {
             let units = extract_output(output, now);
             if !units.is_empty() {
-                upsert_units(conn, next_id, &units)?;
+                // Outputs come from data already within the size limit.
+                upsert_units(conn, next_id, &units, usize::MAX)?;
             }
         }
         Ok(())
@@ -249,7 +250,7 @@ impl Attempt for PgAttempt {
     fn renew(&self, extend: Duration, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
         let expiration = add_duration("lease extension", now, extend)?;
-        let bytes = data.as_ref().map(encode).transpose()?;
+        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         let outcome = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             let state = self.lock(conn)?;
             if !matches!(
@@ -288,7 +289,7 @@ impl Attempt for PgAttempt {
 
     fn expire(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
-        let bytes = data.as_ref().map(encode).transpose()?;
+        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             let state = self.lock(conn)?;
             match state.status {
@@ -303,7 +304,7 @@ impl Attempt for PgAttempt {
 
     fn finish(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
-        let bytes = data.as_ref().map(encode).transpose()?;
+        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         // Data without `output` cannot create units, whatever the spec.
         let may_chain = data.as_ref().is_none_or(|d| d.contains_key("output"));
         let quick = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
@@ -331,7 +332,7 @@ impl Attempt for PgAttempt {
 
     fn fail(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
-        let bytes = data.as_ref().map(encode).transpose()?;
+        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             if !self.lock(conn)?.live() {
                 return Err(Error::NotPending.into());
@@ -343,7 +344,7 @@ impl Attempt for PgAttempt {
     fn retry(&self, data: Option<Data>, delay: Duration) -> Result<()> {
         let now = self.shared().now();
         let not_before = add_duration("retry delay", now, delay)?;
-        let bytes = data.as_ref().map(encode).transpose()?;
+        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             if !self.lock(conn)?.live() {
                 return Err(Error::NotPending.into());

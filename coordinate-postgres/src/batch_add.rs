@@ -47,7 +47,7 @@ impl PgWorkSpec {
         // A foreign key violation (the spec is gone) maps to Error::Gone.
         with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             for chunk in units.chunks(CHUNK) {
-                upsert_units(conn, self.id, chunk)?;
+                upsert_units(conn, self.id, chunk, self.shared().max_data_bytes)?;
             }
             Ok(units.len())
         })

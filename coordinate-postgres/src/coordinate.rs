@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::data::{encode_within, DEFAULT_MAX_DATA_BYTES};
 use coordinate_api::validate::validate_name;
-use coordinate_api::{Clock, Coordinate, Error, Namespace, Result, Summary, SystemClock};
+use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary, SystemClock};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
@@ -28,9 +29,17 @@ pub(crate) struct Shared {
     pool: Pool<ConnectionManager<PgConnection>>,
     clock: Arc<dyn Clock>,
     info: ConnInfo,
+    /// Largest encoded size of data a caller may hand in.
+    pub(crate) max_data_bytes: usize,
 }
 
 impl Shared {
+    /// Encodes data a caller hands in, refusing it when nested too deep or
+    /// over the size limit.
+    pub(crate) fn encode(&self, data: &Data) -> Result<Vec<u8>> {
+        encode_within(data, self.max_data_bytes)
+    }
+
     /// A connection from the pool.
     pub(crate) fn connection(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>> {
         self.pool.get().map_err(|e| {
@@ -89,6 +98,7 @@ impl PostgresCoordinate {
             clock: Arc::new(SystemClock),
             pool_size: DEFAULT_POOL_SIZE,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            max_data_bytes: DEFAULT_MAX_DATA_BYTES,
         }
     }
 }
@@ -110,6 +120,7 @@ pub struct PostgresCoordinateBuilder {
     clock: Arc<dyn Clock>,
     pool_size: u32,
     connection_timeout: Duration,
+    max_data_bytes: usize,
 }
 
 impl PostgresCoordinateBuilder {
@@ -133,10 +144,20 @@ impl PostgresCoordinateBuilder {
         self
     }
 
+    /// Largest CBOR encoding of one piece of data (a work spec definition,
+    /// a unit's, worker's or attempt's data) that calls accept (default
+    /// [`DEFAULT_MAX_DATA_BYTES`](coordinate_api::data::DEFAULT_MAX_DATA_BYTES));
+    /// larger data gets [`Error::InvalidInput`] and changes nothing.
+    pub fn max_data_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_data_bytes = max_bytes;
+        self
+    }
+
     /// Connects once to check the server and apply pending migrations, then
     /// opens the pool's connections.
     ///
-    /// Errors: [`Error::InvalidInput`] for a zero pool size or timeout;
+    /// Errors: [`Error::InvalidInput`] for a zero pool size, timeout or data
+    /// size limit;
     /// otherwise as [`PostgresCoordinate::new`].
     pub fn build(self) -> Result<PostgresCoordinate> {
         if self.pool_size == 0 {
@@ -144,6 +165,9 @@ impl PostgresCoordinateBuilder {
         }
         if self.connection_timeout.is_zero() {
             return Err(Error::invalid("connection timeout", "must be positive"));
+        }
+        if self.max_data_bytes == 0 {
+            return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
         let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(Error::backend)?;
         let mut conn = establish(&info)?;
@@ -171,6 +195,7 @@ impl PostgresCoordinateBuilder {
                 pool,
                 clock: self.clock,
                 info,
+                max_data_bytes: self.max_data_bytes,
             }),
         })
     }
@@ -184,6 +209,7 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("connection", &connection)
             .field("pool_size", &self.pool_size)
             .field("connection_timeout", &self.connection_timeout)
+            .field("max_data_bytes", &self.max_data_bytes)
             .field("clock", &self.clock)
             .finish()
     }

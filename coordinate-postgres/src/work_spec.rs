@@ -68,7 +68,7 @@ impl PgNamespace {
     /// `Namespace::set_work_spec`: creates the work spec or replaces its
     /// definition.
     pub(crate) fn put_work_spec(&self, data: Data) -> Result<PgWorkSpec> {
-        let definition = Definition::new(&data)?;
+        let definition = Definition::new(&data, self.shared.max_data_bytes)?;
         let now = self.shared.now();
         // One upsert statement (see `Definition::upsert`); a foreign key
         // violation means the namespace is gone.
@@ -155,7 +155,7 @@ impl WorkSpec for PgWorkSpec {
     }
 
     fn set_data(&self, data: Data) -> Result<()> {
-        let definition = Definition::new(&data)?;
+        let definition = Definition::new(&data, self.namespace.shared.max_data_bytes)?;
         if definition.name != *self.name {
             return Err(Error::ChangedName);
         }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::data::encode;
+use coordinate_api::data::encode_within;
 use coordinate_api::work_spec_data::extract_work_spec_meta;
 use coordinate_api::{Data, Error, Result, WorkSpecMeta};
 use diesel::pg::data_types::PgInterval;
@@ -112,15 +112,16 @@ pub(crate) struct Definition {
 }
 
 impl Definition {
-    /// Checks and encodes a definition; errors as `set_work_spec`.
-    pub(crate) fn new(data: &Data) -> Result<Self> {
+    /// Checks and encodes a definition (at most `max_bytes` encoded);
+    /// errors as `set_work_spec`.
+    pub(crate) fn new(data: &Data, max_bytes: usize) -> Result<Self> {
         let (name, meta) = extract_work_spec_meta(data)?;
         check_text("then", &meta.next_work_spec_name)?;
         check_text("runtime", &meta.runtime)?;
         Ok(Definition {
             name,
             meta,
-            bytes: encode(data)?,
+            bytes: encode_within(data, max_bytes)?,
         })
     }
 

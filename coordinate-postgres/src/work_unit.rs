@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::NewWorkUnit;
-use coordinate_api::data::{decode, encode};
+use coordinate_api::data::{decode, encode_within};
 use coordinate_api::status::derive_work_unit_status;
 use coordinate_api::validate::{validate_name, validate_priority};
 use coordinate_api::{
@@ -56,16 +56,18 @@ pub(crate) struct UnitRow {
 
 /// Adds units to a work spec, or replaces the data and meta of units of the
 /// same name and clears their active attempts. One statement for any number
-/// of units; the names must be distinct.
+/// of units; the names must be distinct, and data over `max_data_bytes`
+/// encoded is refused.
 pub(crate) fn upsert_units(
     conn: &mut PgConnection,
     spec_id: i32,
     units: &[NewWorkUnit],
+    max_data_bytes: usize,
 ) -> TxResult<Vec<UnitRow>> {
     let names: Vec<&[u8]> = units.iter().map(|u| u.name.as_bytes()).collect();
     let data = units
         .iter()
-        .map(|u| encode(&u.data))
+        .map(|u| encode_within(&u.data, max_data_bytes))
         .collect::<Result<Vec<_>>>()?;
     let priorities: Vec<f64> = units.iter().map(|u| u.meta.priority).collect();
     let not_before: Vec<Option<DateTime<Utc>>> = units.iter().map(|u| u.meta.not_before).collect();
@@ -106,7 +108,7 @@ impl PgWorkSpec {
         }];
         // A foreign key violation (the spec is gone) maps to Error::Gone.
         let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
-            upsert_units(conn, self.id, &unit)
+            upsert_units(conn, self.id, &unit, self.shared().max_data_bytes)
         })?;
         let row = rows.first().ok_or(Error::Gone)?;
         Ok(PgWorkUnit::new(self.clone(), row.id, &row.name))

@@ -226,7 +226,7 @@ impl Worker for PgWorker {
         if mode.contains('\0') {
             return Err(Error::invalid("mode", "must not contain a NUL character"));
         }
-        let bytes = encode(&data)?;
+        let bytes = self.shared().encode(&data)?;
         self.change((
             worker::active.eq(true),
             worker::mode.eq(mode),
