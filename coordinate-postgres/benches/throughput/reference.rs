@@ -147,14 +147,18 @@ pub fn run(
         let (namespace, spec) = fresh_spec(coordinate, label)?;
         namespace.worker("worker-0")?;
         // The replay's cost grows with the queue (go-coordinate probes
-        // every available unit for its "any available?" flag), so it gets
-        // the same queue as the API runs; the reference's cost does not,
-        // and it gets enough units not to run dry.
-        // The replay drains 90% of its queue, as the API runs drain theirs,
-        // instead of running for a time: a fast machine would empty it.
+        // every available unit for its "any available?" flag). The API
+        // runs drain `claim_units`, an average depth of half that; the
+        // replay runs a tenth as many transactions around the same average
+        // depth, a fixed count so that a fast machine cannot empty it. The
+        // reference's cost does not depend on depth; it runs for a time on
+        // a queue too deep to empty.
         let (units, length) = if label == "go" {
-            let per_client = config.claim_units * 9 / 10 / clients as u64;
-            (config.claim_units, Length::PerClient(per_client))
+            let transactions = config.claim_units / 10;
+            (
+                config.claim_units / 2 + transactions / 2,
+                Length::PerClient(transactions / clients as u64),
+            )
         } else {
             (
                 config.reference_units,
