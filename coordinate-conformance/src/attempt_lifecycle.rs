@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coordinate_api::{
-    Attempt, AttemptStatus, Clock, Data, Error, Result, WorkSpec, WorkUnit, WorkUnitMeta,
+    Attempt, AttemptStatus, Clock, Data, Error, Result, Value, WorkSpec, WorkUnit, WorkUnitMeta,
     WorkUnitStatus, Worker,
 };
 
@@ -78,8 +78,8 @@ type Row = (Start, Arc<dyn WorkUnit>, Arc<dyn Attempt>);
 /// One attempt per [`Start`], each on its own unit (named after the start)
 /// of one work spec, all by one worker.
 struct Table {
-    /// Kept so the namespace lives as long as the table.
-    _fx: Fixture,
+    /// Owns the namespace for as long as the table lives.
+    fx: Fixture,
     worker: Arc<dyn Worker>,
     rows: Vec<Row>,
 }
@@ -90,8 +90,13 @@ fn unit_data(start: Start) -> Data {
 
 impl Table {
     fn new(backend: Backend<'_>) -> Table {
+        Table::with_spec_keys(backend, &[])
+    }
+
+    /// A table whose units belong to a spec defined with `keys`.
+    fn with_spec_keys(backend: Backend<'_>, keys: &[(&str, Value)]) -> Table {
         let fx = Fixture::new(backend);
-        let spec = fx.spec("spec", &[]);
+        let spec = fx.spec("spec", keys);
         let worker = fx.worker("worker");
         let rows = STARTS
             .iter()
@@ -102,11 +107,7 @@ impl Table {
             .collect();
         // Only the TimedOut attempt has a lease short enough to run out.
         fx.clock.advance(Duration::from_secs(60));
-        let table = Table {
-            _fx: fx,
-            worker,
-            rows,
-        };
+        let table = Table { fx, worker, rows };
         for (start, _, attempt) in &table.rows {
             assert_eq!(
                 attempt.status().expect("status"),
@@ -117,12 +118,14 @@ impl Table {
         table
     }
 
-    /// Runs `call` on every attempt and checks the outcome `expect` gives
-    /// for its start; `ended` is the status a successful call leaves and
-    /// `unit_after` the unit status it leaves when the attempt was active.
+    /// Runs `call` on every attempt (with fresh data, or `None` unless
+    /// `with_data`) and checks the outcome `expect` gives for its start;
+    /// `ended` is the status a successful call leaves and `unit_after` the
+    /// unit status it leaves when the attempt was active.
     fn check(
         &self,
-        call: impl Fn(&dyn Attempt, Data) -> Result<()>,
+        call: impl Fn(&dyn Attempt, Option<Data>) -> Result<()>,
+        with_data: bool,
         expect: impl Fn(Start) -> Outcome,
         ended: AttemptStatus,
         unit_after: WorkUnitStatus,
@@ -130,7 +133,8 @@ impl Table {
         for (start, unit, attempt) in &self.rows {
             let (start, outcome) = (*start, expect(*start));
             let unit_before = unit.status().expect("unit status");
-            let given = data(&[("call", text(&format!("{ended:?} from {start:?}")))]);
+            let given =
+                with_data.then(|| data(&[("call", text(&format!("{ended:?} from {start:?}")))]));
             let result = call(attempt.as_ref(), given.clone());
             match outcome {
                 Outcome::Done | Outcome::NoOp => {
@@ -157,7 +161,7 @@ impl Table {
             };
             assert_eq!(status, expected_status, "{start:?}");
             let expected_data = match outcome {
-                Outcome::Done | Outcome::LostLease => given,
+                Outcome::Done | Outcome::LostLease => given.unwrap_or_else(|| unit_data(start)),
                 Outcome::NoOp | Outcome::NotPending => unit_data(start),
             };
             assert_eq!(attempt.data().expect("data"), expected_data, "{start:?}");
@@ -224,7 +228,8 @@ fn prepare(
 /// Renew: extends a live lease; a lost lease ends expired; ended attempts are not pending (SPEC table).
 pub fn renew_in_every_status(backend: Backend<'_>) {
     Table::new(backend).check(
-        |a, d| a.renew(Duration::from_secs(600), Some(d)),
+        |a, d| a.renew(Duration::from_secs(600), d),
+        true,
         |start| match start {
             Start::Pending => Outcome::Done,
             Start::Expired | Start::TimedOut | Start::Superseded => Outcome::LostLease,
@@ -238,7 +243,8 @@ pub fn renew_in_every_status(backend: Backend<'_>) {
 /// Expire: ends a pending attempt, does nothing to an expired one, refuses ended ones (SPEC table).
 pub fn expire_in_every_status(backend: Backend<'_>) {
     Table::new(backend).check(
-        |a, d| a.expire(Some(d)),
+        |a, d| a.expire(d),
+        true,
         |start| match start {
             Start::Pending | Start::Superseded => Outcome::Done,
             Start::Expired | Start::TimedOut => Outcome::NoOp,
@@ -251,8 +257,28 @@ pub fn expire_in_every_status(backend: Backend<'_>) {
 
 /// Finish: allowed while pending and after fail; refused after expiry, finish and retry (SPEC table).
 pub fn finish_in_every_status(backend: Backend<'_>) {
-    Table::new(backend).check(
-        |a, d| a.finish(Some(d)),
+    finish_table(backend, true);
+}
+
+/// Finish without data, in a spec whose `then` exists, follows the same table and keeps the attempt's data.
+pub fn finish_without_data_in_every_status(backend: Backend<'_>) {
+    finish_table(backend, false);
+}
+
+/// The finish table; without data, the spec chains to an existing spec,
+/// so that a backend must look at the stored data to decide on chaining
+/// whatever state the attempt is in.
+fn finish_table(backend: Backend<'_>, with_data: bool) {
+    let table = if with_data {
+        Table::new(backend)
+    } else {
+        let table = Table::with_spec_keys(backend, &[("then", text("next"))]);
+        table.fx.spec("next", &[]);
+        table
+    };
+    table.check(
+        |a, d| a.finish(d),
+        with_data,
         |start| match start {
             Start::Pending | Start::Superseded | Start::Failed => Outcome::Done,
             _ => Outcome::NotPending,
@@ -265,7 +291,8 @@ pub fn finish_in_every_status(backend: Backend<'_>) {
 /// Fail: allowed only while pending (SPEC table).
 pub fn fail_in_every_status(backend: Backend<'_>) {
     Table::new(backend).check(
-        |a, d| a.fail(Some(d)),
+        |a, d| a.fail(d),
+        true,
         |start| match start {
             Start::Pending | Start::Superseded => Outcome::Done,
             _ => Outcome::NotPending,
@@ -278,7 +305,8 @@ pub fn fail_in_every_status(backend: Backend<'_>) {
 /// Retry: allowed only while pending; the unit becomes available (SPEC table).
 pub fn retry_in_every_status(backend: Backend<'_>) {
     Table::new(backend).check(
-        |a, d| a.retry(Some(d), Duration::ZERO),
+        |a, d| a.retry(d, Duration::ZERO),
+        true,
         |start| match start {
             Start::Pending | Start::Superseded => Outcome::Done,
             _ => Outcome::NotPending,

@@ -189,6 +189,7 @@ macro_rules! __for_each_case {
                 renew_in_every_status,
                 expire_in_every_status,
                 finish_in_every_status,
+                finish_without_data_in_every_status,
                 fail_in_every_status,
                 retry_in_every_status,
                 none_data_keeps_attempt_data,

@@ -33,7 +33,7 @@ use crate::transaction::TxResult;
 /// `attempt.rs` says.
 const FINISH_SQL: &str = "\
     WITH target AS ( \
-        SELECT a.id, a.status, u.active_attempt_id = a.id AS active, \
+        SELECT a.id, a.status, u.active_attempt_id IS NOT DISTINCT FROM a.id AS active, \
                $4 AND EXISTS ( \
                    SELECT 1 FROM work_spec s \
                      JOIN work_spec n ON n.namespace_id = s.namespace_id \
