@@ -4,9 +4,11 @@
 //! result compared. The conformance suite checks chosen scenarios; this
 //! looks for the interleavings nobody thought to write down.
 //!
-//! One work spec only: `request_attempts` picks among specs at random, and
-//! with one spec every answer is deterministic (units by priority, then
-//! name), so any difference is a bug in one backend.
+//! One work spec hands out work: `request_attempts` picks among specs at
+//! random, and with one spec every answer is deterministic (units by
+//! priority, then name), so any difference is a bug in one backend. Its
+//! `then` spec is paused, so it never competes, and only collects the
+//! units that finished attempts' `output` creates.
 
 mod model;
 
@@ -23,7 +25,7 @@ use coordinate_conformance::{definition, unique_name};
 use coordinate_memory::MemoryCoordinate;
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
-use model::{op, Op, UNITS, WORKERS};
+use model::{op, Op, CHAINED, UNITS, WORKERS};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -68,6 +70,8 @@ struct Side {
     clock: Arc<MockClock>,
     namespace: Arc<dyn Namespace>,
     spec: Arc<dyn WorkSpec>,
+    /// The paused `then` spec of `spec`.
+    next: Arc<dyn WorkSpec>,
     workers: Vec<Arc<dyn Worker>>,
     attempts: Vec<Arc<dyn Attempt>>,
 }
@@ -77,8 +81,11 @@ impl Side {
         let namespace = coordinate
             .namespace(&unique_name("model"))
             .expect("namespace");
+        let next = namespace
+            .set_work_spec(definition("next", &[("disabled", Value::Bool(true))]))
+            .expect("then spec");
         let spec = namespace
-            .set_work_spec(definition("spec", &[]))
+            .set_work_spec(definition("spec", &[("then", Value::Text("next".into()))]))
             .expect("spec");
         let workers = (0..WORKERS)
             .map(|w| namespace.worker(&format!("w{w}")).expect("worker"))
@@ -87,6 +94,7 @@ impl Side {
             clock,
             namespace,
             spec,
+            next,
             workers,
             attempts: Vec::new(),
         }
@@ -146,7 +154,22 @@ impl Side {
                     Err(error) => format!("Err({})", error_kind(&error)),
                 }
             }
-            Op::Finish { attempt, data: d } => on_attempt(*attempt, &|a| a.finish(data(*d))),
+            Op::Finish {
+                attempt,
+                data: d,
+                output,
+            } => {
+                let given = match output {
+                    Some(c) => {
+                        let mut given = step_data(step);
+                        let names = vec![Value::Text(format!("c{c}"))];
+                        given.insert("output".into(), Value::Array(names));
+                        Some(given)
+                    }
+                    None => data(*d),
+                };
+                on_attempt(*attempt, &|a| a.finish(given.clone()))
+            }
             Op::Fail { attempt, data: d } => on_attempt(*attempt, &|a| a.fail(data(*d))),
             Op::Retry { attempt, delay } => {
                 on_attempt(*attempt, &|a| a.retry(data(true), secs(*delay)))
@@ -215,6 +238,17 @@ impl Side {
                     ),
                 ),
                 Err(error) => format!("{name}: Err({})", error_kind(&error)),
+            });
+        }
+        for n in 0..CHAINED {
+            let name = format!("c{n}");
+            out.push(match self.next.work_unit(&name) {
+                Ok(unit) => format!(
+                    "next/{name}: status={} data={}",
+                    show(unit.status()),
+                    show(unit.data()),
+                ),
+                Err(error) => format!("next/{name}: Err({})", error_kind(&error)),
             });
         }
         out.push(format!(
@@ -391,6 +425,7 @@ fn regression_delete_by_status_expires() {
         Op::Finish {
             attempt: 0,
             data: false,
+            output: None,
         },
     ];
     if let Err(divergence) = check(&ops) {

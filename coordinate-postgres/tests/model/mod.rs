@@ -8,6 +8,8 @@ use proptest::prelude::*;
 pub const UNITS: u8 = 5;
 /// Workers `w0` and `w1`.
 pub const WORKERS: u8 = 2;
+/// Chained units `c0` … `c2`, created in the `then` spec by finishing.
+pub const CHAINED: u8 = 3;
 
 /// One call (or a group of reads) made on both backends.
 #[derive(Debug, Clone)]
@@ -24,10 +26,13 @@ pub enum Op {
         batch: u8,
         lifetime: u16,
     },
-    /// Calls on the `attempt % len`-th attempt returned so far.
+    /// Calls on the `attempt % len`-th attempt returned so far. A finish
+    /// with `output` gives data whose `output` names unit `c{output}` of
+    /// the `then` work spec.
     Finish {
         attempt: u8,
         data: bool,
+        output: Option<u8>,
     },
     Fail {
         attempt: u8,
@@ -96,7 +101,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(unit, priority, delay)| Op::Add { unit, priority, delay }),
         4 => (0..WORKERS, 1u8..4, prop_oneof![Just(60u16), Just(900)])
             .prop_map(|(worker, batch, lifetime)| Op::Request { worker, batch, lifetime }),
-        2 => (any::<u8>(), any::<bool>()).prop_map(|(attempt, data)| Op::Finish { attempt, data }),
+        2 => (any::<u8>(), any::<bool>(), proptest::option::weighted(0.3, 0..CHAINED))
+            .prop_map(|(attempt, data, output)| Op::Finish { attempt, data, output }),
         1 => (any::<u8>(), any::<bool>()).prop_map(|(attempt, data)| Op::Fail { attempt, data }),
         1 => (any::<u8>(), 0u16..300).prop_map(|(attempt, delay)| Op::Retry { attempt, delay }),
         1 => (any::<u8>(), seconds.clone()).prop_map(|(attempt, extend)| Op::Renew { attempt, extend }),
