@@ -43,9 +43,9 @@ impl Profile {
         self.statements.iter().map(|s| s.calls).sum::<i64>() as f64 / self.calls as f64
     }
 
-    /// Transactions per call: explicit `BEGIN`s plus statements run on
-    /// their own (autocommit) are not told apart by pg_stat_statements, so
-    /// this counts commits.
+    /// Explicit transactions per call (`COMMIT`s sent). Statements sent
+    /// outside one are transactions of their own, which pg_stat_statements
+    /// does not tell apart from statements inside one.
     pub fn commits_per_call(&self) -> f64 {
         self.statements
             .iter()
@@ -142,7 +142,8 @@ pub fn describe(profiles: &[Profile]) -> String {
     let mut out = String::new();
     for p in profiles {
         out.push_str(&format!(
-            "one {}: {:.2} statements (round trips), {:.2} commits\n",
+            "one {}: {:.2} statements (round trips), {:.2} explicit transactions \
+             (any other statement is its own transaction)\n",
             p.call,
             p.statements_per_call(),
             p.commits_per_call()
