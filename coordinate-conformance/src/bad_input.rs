@@ -16,7 +16,8 @@ fn is_invalid<T>(result: coordinate_api::Result<T>) -> bool {
     matches!(result, Err(Error::InvalidInput { .. }))
 }
 
-fn unit_names(spec: &Arc<dyn WorkSpec>) -> Vec<String> {
+/// The names of all of a spec's units, in name order.
+pub(crate) fn unit_names(spec: &Arc<dyn WorkSpec>) -> Vec<String> {
     spec.work_units(&WorkUnitQuery::all())
         .expect("work_units")
         .iter()

@@ -14,6 +14,7 @@ use coordinate_api::{
 };
 
 use crate::attempt::{data, request_one, text};
+use crate::bad_input::unit_names as spec_unit_names;
 use crate::{definition, Backend, Fixture};
 
 /// Data under `key` whose CBOR encoding is exactly `size` bytes.
@@ -68,13 +69,11 @@ pub fn oversized_data_is_refused_everywhere(backend: Backend<'_>) {
         },
     ];
     assert_refused("add_work_units", spec.add_work_units(batch));
-    let names: Vec<String> = spec
-        .work_units(&Default::default())
-        .expect("work_units")
-        .iter()
-        .map(|u| u.name().to_owned())
-        .collect();
-    assert_eq!(names, ["unit"], "no unit of a refused batch was written");
+    assert_eq!(
+        spec_unit_names(&spec),
+        ["unit"],
+        "no unit of a refused batch was written"
+    );
 
     let now = fx.clock.now();
     assert_refused(
@@ -167,12 +166,6 @@ pub fn configured_size_limit_applies(
         "set_data over the configured limit",
         spec.set_data(big_definition),
     );
-    let names: Vec<String> = spec
-        .work_units(&Default::default())
-        .expect("work_units")
-        .iter()
-        .map(|u| u.name().to_owned())
-        .collect();
-    assert_eq!(names, ["fits"]);
+    assert_eq!(spec_unit_names(&spec), ["fits"]);
     namespace.destroy().expect("destroy");
 }
