@@ -2,9 +2,8 @@
 //!
 //! Both limits apply at every entry point that takes data, before anything
 //! is written, so refused data leaves the store as it was. The size limit
-//! is the backend's default
-//! ([`DEFAULT_MAX_DATA_BYTES`](coordinate_api::data::DEFAULT_MAX_DATA_BYTES));
-//! each backend's own tests check that configuring it takes effect.
+//! is the backend's default ([`DEFAULT_MAX_DATA_BYTES`]); each backend's
+//! own tests check that configuring it takes effect.
 
 use std::time::Duration;
 

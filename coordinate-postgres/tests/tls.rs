@@ -13,7 +13,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::server::{Server, SUPERUSER};
 use common::{connect_error, spec, unique};
 use coordinate_api::{AttemptRequest, Coordinate, Data, WorkUnitMeta, WorkUnitStatus};
 use coordinate_postgres::{ConnectErrorKind, PostgresCoordinate};
@@ -25,6 +24,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
+use throwaway_postgres::{Cluster, SUPERUSER};
 
 /// PEM files the test writes: what the server presents and what clients
 /// may trust.
@@ -151,27 +151,35 @@ fn fails_with_tls_error(url: &str, expected: &str, password: &str) {
 #[test]
 fn tls_connections() {
     let started = Instant::now();
-    let mut server = Server::init();
+    let mut server = Cluster::init().unwrap_or_else(|e| panic!("initialising a server: {e}"));
     let certs = certificates(server.dir());
-    server.put_file("server.crt", &certs.server_cert);
-    server.put_file("server.key", &certs.server_key);
+    let put = |name: &str, contents: &str| {
+        server
+            .put_file(name, contents)
+            .unwrap_or_else(|e| panic!("writing {name}: {e}"));
+    };
+    put("server.crt", &certs.server_cert);
+    put("server.key", &certs.server_key);
     // Over TCP only TLS with a password gets in; nothing else matches.
-    server.put_file(
+    put(
         "pg_hba.conf",
         "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
     );
-    server.start(&[
-        ("ssl", "on"),
-        ("ssl_cert_file", "server.crt"),
-        ("ssl_key_file", "server.key"),
-    ]);
+    server
+        .start(&[
+            ("fsync", "off"),
+            ("ssl", "on"),
+            ("ssl_cert_file", "server.crt"),
+            ("ssl_key_file", "server.key"),
+        ])
+        .unwrap_or_else(|e| panic!("starting the server: {e}"));
     eprintln!("server with TLS up after {:?}", started.elapsed());
 
-    let password = server.password.clone();
+    let password = server.password().to_owned();
     let on = |host: &str, query: &str| {
         format!(
             "postgres://{SUPERUSER}:{password}@{host}:{}/postgres?{query}",
-            server.port
+            server.port()
         )
     };
     let right_ca = certs.right_ca.display();
@@ -234,7 +242,7 @@ fn tls_connections() {
     );
 
     // 4. sslmode=require against a server without TLS.
-    server.reconfigure("ssl", "off");
+    common::server::reconfigure(&server, "ssl", "off");
     fails_with_tls_error(&url, "server does not support SSL", &password);
 
     eprintln!("all TLS steps done after {:?}", started.elapsed());
