@@ -11,12 +11,13 @@ use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary,
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 
 use crate::connect_error::{ConnectError, ConnectErrorKind};
 use crate::connection::ConnInfo;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
+use crate::session::SessionSettings;
 use crate::status::{summarize, Scope};
 use crate::transaction::{with_retry, Isolation, TxError};
 
@@ -100,6 +101,7 @@ impl PostgresCoordinate {
             pool_size: DEFAULT_POOL_SIZE,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
+            avoid_sequential_scans: true,
         }
     }
 }
@@ -122,6 +124,7 @@ pub struct PostgresCoordinateBuilder {
     pool_size: u32,
     connection_timeout: Duration,
     max_data_bytes: usize,
+    avoid_sequential_scans: bool,
 }
 
 impl PostgresCoordinateBuilder {
@@ -151,6 +154,16 @@ impl PostgresCoordinateBuilder {
     /// larger data gets [`Error::InvalidInput`] and changes nothing.
     pub fn max_data_bytes(mut self, max_bytes: usize) -> Self {
         self.max_data_bytes = max_bytes;
+        self
+    }
+
+    /// Whether each pooled session sets `enable_seqscan = off` (default
+    /// true), so that statements prepared while the tables were small keep
+    /// using indexes as they grow. Turn it off behind a pooler in
+    /// transaction mode (PgBouncer), where a session setting would not stay
+    /// with our sessions and would reach other clients'.
+    pub fn avoid_sequential_scans(mut self, avoid: bool) -> Self {
+        self.avoid_sequential_scans = avoid;
         self
     }
 
@@ -187,7 +200,9 @@ impl PostgresCoordinateBuilder {
             // is noticed by Diesel and dropped; a `SELECT 1` before every
             // checkout would only add a round trip.
             .test_on_check_out(false)
-            .connection_customizer(Box::new(SessionSettings))
+            .connection_customizer(Box::new(SessionSettings {
+                avoid_sequential_scans: self.avoid_sequential_scans,
+            }))
             // Failures reach the caller through `get`; do not log them.
             .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build(ConnectionManager::new(info.libpq()))
@@ -203,27 +218,6 @@ impl PostgresCoordinateBuilder {
     }
 }
 
-/// Settings every pooled session gets when it opens.
-///
-/// `enable_seqscan = off`: our statements are prepared once per session
-/// and PostgreSQL soon settles on one plan for each, made with the table
-/// sizes of that moment. A plan made while a table was one page long
-/// scans it whole, and keeps doing so as the table grows to millions of
-/// rows, until an ANALYZE happens to invalidate it (the bench measured
-/// finishes slowing from 0.1 ms to 1-2 ms that way). Every statement of
-/// ours has an index path, so this only rules out plans that do not
-/// survive growth. The whole-store summary, which reads everything,
-/// turns sequential scans back on for its own transaction.
-#[derive(Debug)]
-struct SessionSettings;
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> std::result::Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("SET enable_seqscan = off")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
 impl fmt::Debug for PostgresCoordinateBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let connection = ConnInfo::parse(&self.conn, self.connection_timeout)
@@ -233,6 +227,7 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("pool_size", &self.pool_size)
             .field("connection_timeout", &self.connection_timeout)
             .field("max_data_bytes", &self.max_data_bytes)
+            .field("avoid_sequential_scans", &self.avoid_sequential_scans)
             .field("clock", &self.clock)
             .finish()
     }
@@ -313,7 +308,7 @@ impl Coordinate for PostgresCoordinate {
         let now = self.shared.now();
         with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
             // Reads every unit: a sequential scan is the right plan here
-            // (see `SessionSettings`).
+            // (see `session.rs`).
             conn.batch_execute("SET LOCAL enable_seqscan = on")?;
             summarize(conn, now, Scope::Everything)
         })

@@ -83,6 +83,7 @@ mod prepared;
 /// Diesel's view of the tables: `diesel print-schema` output for a database
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;
+mod session;
 pub mod test_support;
 mod transaction;
 mod unit_query;
