@@ -37,6 +37,7 @@ pub mod bad_input;
 pub mod batch_add;
 pub mod chaining;
 pub mod chaining_output;
+pub mod clock;
 pub mod concurrency;
 pub mod data;
 pub mod data_limits;
@@ -163,6 +164,9 @@ macro_rules! __for_each_case {
                 hostile_names_round_trip,
                 wildcards_match_literally,
                 long_names,
+            }
+            clock {
+                claim_after_clock_set_back_starts_after_previous_end,
             }
             data_limits {
                 oversized_data_is_refused_everywhere,

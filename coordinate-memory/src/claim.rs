@@ -143,14 +143,21 @@ impl MemWorker {
                     let Some(unit) = state.index.best() else {
                         break;
                     };
-                    let previous = state.units.get(&unit).map_or(0, |u| u.attempts.len());
-                    if retries_exhausted(meta, previous) {
+                    let previous = state.units.get(&unit).map_or(&[][..], |u| &u.attempts[..]);
+                    // Never before the previous attempt ended (a clock set
+                    // back), as PostgreSQL's claim does.
+                    let start = previous
+                        .iter()
+                        .filter_map(|id| namespace.attempts.get(id)?.end)
+                        .fold(now, DateTime::max);
+                    let lease_end = start + (expiration - now);
+                    if retries_exhausted(meta, previous.len()) {
                         let failure = Some(too_many_retries());
-                        namespace.add_attempt(spec, unit, self.id, now, expiration, failure);
+                        namespace.add_attempt(spec, unit, self.id, start, lease_end, failure);
                         failed_any = true;
                     } else {
                         let attempt =
-                            namespace.add_attempt(spec, unit, self.id, now, expiration, None);
+                            namespace.add_attempt(spec, unit, self.id, start, lease_end, None);
                         claimed.push((spec, unit, attempt));
                     }
                 }
