@@ -234,6 +234,7 @@ macro_rules! __for_each_case {
                 unit_priority_ctor,
                 unit_priority_set,
                 batch_order_and_uniqueness,
+                batch_order_ignores_insertion_order,
                 not_before_delayed_status,
                 not_before_attempt,
                 not_before_priority,

@@ -97,6 +97,36 @@ pub fn batch_order_and_uniqueness(backend: Backend<'_>) {
     }
 }
 
+/// Batches come in priority and name order even when the units were added
+/// in the reverse order.
+pub fn batch_order_ignores_insertion_order(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[]);
+    let names: Vec<String> = (0..40).rev().map(|i| format!("u{i:02}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let priority = if i % 3 == 0 { 1.0 } else { 0.0 };
+        spec.add_work_unit(name, Data::new(), with_priority(priority))
+            .expect("add");
+    }
+    let mut expected: Vec<(bool, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (i % 3 != 0, format!("spec/{name}")))
+        .collect();
+    expected.sort();
+    let expected: Vec<String> = expected.into_iter().map(|(_, label)| label).collect();
+    let worker = fx.worker("worker");
+    // Batches of several sizes, since the database may plan each size
+    // differently.
+    let mut labels = Vec::new();
+    for size in [2, 3, 5, 10, 20] {
+        let batch = request(&worker, &many(size));
+        assert_eq!(batch.len(), size);
+        labels.extend(batch.iter().map(label));
+    }
+    assert_eq!(labels, expected);
+}
+
 /// A unit with a future not-before is delayed, then available (go: TestNotBeforeDelayedStatus).
 pub fn not_before_delayed_status(backend: Backend<'_>) {
     let fx = Fixture::new(backend);

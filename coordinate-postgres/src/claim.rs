@@ -76,6 +76,8 @@ const MAX_ROUNDS: usize = 100;
 ///   `coordinate_api::scheduler::retries_exhausted` says.
 /// - The unit rows are ours until commit, so the final `UPDATE` needs no
 ///   second look at `active_attempt_id`.
+/// - `RETURNING` keeps no order, so the batch is sorted again at the end:
+///   callers get the best unit first, as the scheduler promises.
 macro_rules! claim_sql {
     ($limit:literal) => {
         concat!(
@@ -106,11 +108,14 @@ macro_rules! claim_sql {
                start_time, CASE WHEN exhausted THEN start_time END, \
                start_time + ($4 - $3), NOT exhausted \
           FROM history \
-        RETURNING id, work_unit_id, active) \
-    UPDATE work_unit u SET active_attempt_id = made.id \
-      FROM made \
-     WHERE u.id = made.work_unit_id \
-    RETURNING u.id AS unit_id, u.name, made.id AS attempt_id, made.active AS pending"
+        RETURNING id, work_unit_id, active), \
+    done AS ( \
+        UPDATE work_unit u SET active_attempt_id = made.id \
+          FROM made \
+         WHERE u.id = made.work_unit_id \
+        RETURNING u.id AS unit_id, u.name, u.priority, made.id AS attempt_id, \
+                  made.active AS pending) \
+    SELECT unit_id, name, attempt_id, pending FROM done ORDER BY priority DESC, name"
         )
     };
 }

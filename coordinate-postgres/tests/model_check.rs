@@ -432,3 +432,35 @@ fn regression_delete_by_status_expires() {
         panic!("{divergence}");
     }
 }
+
+/// Found by the model check: a batch of two equal-priority units added in
+/// reverse name order came back from PostgreSQL in insertion order, since
+/// `UPDATE … RETURNING` keeps no order; memory sorted it. The claim now
+/// sorts its result (priority, then name), as the scheduler promises.
+#[test]
+fn regression_batch_comes_in_name_order() {
+    let ops = [
+        Op::Add {
+            unit: 2,
+            priority: 0,
+            delay: None,
+        },
+        Op::Add {
+            unit: 1,
+            priority: 0,
+            delay: None,
+        },
+        Op::SetPriorities {
+            units: vec![0],
+            priority: 0,
+        },
+        Op::Request {
+            worker: 0,
+            batch: 2,
+            lifetime: 60,
+        },
+    ];
+    if let Err(divergence) = check(&ops) {
+        panic!("{divergence}");
+    }
+}
