@@ -54,6 +54,10 @@ pub fn choose_work_spec<'a>(
         .collect();
     let top = candidates.iter().map(|(_, meta)| meta.priority).max()?;
     candidates.retain(|(_, meta)| meta.priority == top);
+    if let [(only, _)] = candidates[..] {
+        // No draw needed; the common case of one spec per request.
+        return Some(only.as_str());
+    }
     // A stable order makes the draw reproducible for a given generator.
     candidates.sort_by(|a, b| a.0.cmp(&b.0));
 

@@ -1,6 +1,6 @@
 //! Namespaces: the state of one namespace, and the `Namespace` trait.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use coordinate_api::{
 };
 
 use crate::attempt::AttemptRec;
-use crate::coordinate::{Id, Shared};
+use crate::coordinate::{Id, IdMap, Shared};
 use crate::work_spec::{definition, MemWorkSpec, SpecState};
 use crate::worker::{MemWorker, WorkerRec};
 
@@ -19,11 +19,11 @@ use crate::worker::{MemWorker, WorkerRec};
 pub(crate) struct NamespaceState {
     pub(crate) name: Arc<str>,
     last_id: Id,
-    pub(crate) specs: HashMap<Id, SpecState>,
+    pub(crate) specs: IdMap<SpecState>,
     pub(crate) spec_ids: BTreeMap<Arc<str>, Id>,
-    pub(crate) workers: HashMap<Id, WorkerRec>,
+    pub(crate) workers: IdMap<WorkerRec>,
     pub(crate) worker_ids: BTreeMap<Arc<str>, Id>,
-    pub(crate) attempts: HashMap<Id, AttemptRec>,
+    pub(crate) attempts: IdMap<AttemptRec>,
     /// Pending attempts by expiration time, so that expiry only looks at
     /// the attempts that are actually overdue.
     pub(crate) expiry: BTreeSet<(DateTime<Utc>, Id)>,
@@ -34,11 +34,11 @@ impl NamespaceState {
         NamespaceState {
             name,
             last_id: 0,
-            specs: HashMap::new(),
+            specs: IdMap::default(),
             spec_ids: BTreeMap::new(),
-            workers: HashMap::new(),
+            workers: IdMap::default(),
             worker_ids: BTreeMap::new(),
-            attempts: HashMap::new(),
+            attempts: IdMap::default(),
             expiry: BTreeSet::new(),
         }
     }

@@ -1,6 +1,6 @@
 //! Work specs: the state of one work spec, and the `WorkSpec` trait.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use coordinate_api::{
 
 use crate::attempt::AttemptRec;
 use crate::available::{Slot, UnitIndex};
-use crate::coordinate::Id;
+use crate::coordinate::{Id, IdMap};
 use crate::namespace::{record, MemNamespace, NamespaceState};
 use crate::work_unit::{MemWorkUnit, UnitRec};
 
@@ -28,7 +28,7 @@ pub(crate) struct SpecState {
     /// Scheduling metadata; the counts in it are always 0 (they are read
     /// from `index`).
     pub(crate) meta: WorkSpecMeta,
-    pub(crate) units: HashMap<Id, UnitRec>,
+    pub(crate) units: IdMap<UnitRec>,
     pub(crate) unit_ids: BTreeMap<Arc<str>, Id>,
     pub(crate) index: UnitIndex,
 }
@@ -39,7 +39,7 @@ impl SpecState {
             name,
             data,
             meta,
-            units: HashMap::new(),
+            units: IdMap::default(),
             unit_ids: BTreeMap::new(),
             index: UnitIndex::default(),
         }
@@ -54,12 +54,7 @@ impl SpecState {
     }
 
     /// Files a unit under the slot its current state calls for.
-    pub(crate) fn reindex(
-        &mut self,
-        attempts: &HashMap<Id, AttemptRec>,
-        unit: Id,
-        now: DateTime<Utc>,
-    ) {
+    pub(crate) fn reindex(&mut self, attempts: &IdMap<AttemptRec>, unit: Id, now: DateTime<Utc>) {
         let Some(rec) = self.units.get_mut(&unit) else {
             return;
         };
