@@ -221,6 +221,7 @@ macro_rules! __for_each_case {
             scheduling {
                 two_work_specs_basic,
                 max_running,
+                max_running_frees_expired_leases,
                 max_getwork,
                 paused_spec_gives_no_work,
                 request_specific_spec,

@@ -118,6 +118,20 @@ pub fn max_running(backend: Backend<'_>) {
     assert_eq!(request(&worker, &many(20)).len(), 3);
 }
 
+/// A lease that ran out frees its place under `max_running` for the very
+/// request that notices it: the expired unit is handed out again at once.
+pub fn max_running_frees_expired_leases(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[("max_running", Value::Integer(1))]);
+    fx.unit(&spec, "u1");
+    fx.unit(&spec, "u2");
+    let first = request(&fx.worker("first"), &AttemptRequest::default());
+    assert_eq!(first.iter().map(label).collect::<Vec<_>>(), ["spec/u1"]);
+    fx.clock.advance(Duration::from_secs(3600));
+    let second = request(&fx.worker("second"), &many(2));
+    assert_eq!(second.iter().map(label).collect::<Vec<_>>(), ["spec/u1"]);
+}
+
 /// `max_getwork` caps how many units one request returns.
 pub fn max_getwork(backend: Backend<'_>) {
     let fx = Fixture::new(backend);

@@ -7,7 +7,8 @@
 //! one `EXISTS` probe of a partial index on units without an active
 //! attempt.
 
-use crate::prepared::prepared;
+use crate::expiry::expire_ctes;
+use crate::prepared::{prepared, Prepared};
 use chrono::{DateTime, Utc};
 use coordinate_api::{AttemptRequest, WorkSpecMeta};
 use diesel::pg::PgConnection;
@@ -43,20 +44,35 @@ macro_rules! pending_units_sql {
 
 /// A work spec's metadata with its pending units and whether it has an
 /// available unit (`$2` is the time); a `WHERE` clause on `s` follows.
+/// The two arguments extend the pending count and the availability test
+/// (see [`candidates_after_expiry`]).
 macro_rules! candidate_sql {
-    () => {
+    ($pending_extra:literal, $available_extra:literal) => {
         concat!(
             "SELECT s.id, s.name, s.priority, s.weight, s.paused, s.continuous, \
                     s.can_be_continuous, s.min_memory_gb, s.interval, s.next_continuous, \
                     s.max_running, s.max_attempts_returned, s.max_retries, \
                     s.next_work_spec_name, s.runtime, ",
             pending_units_sql!(),
+            $pending_extra,
             " AS pending, \
                     EXISTS (SELECT 1 FROM work_unit u \
                              WHERE u.work_spec_id = s.id AND u.active_attempt_id IS NULL \
-                               AND (u.not_before IS NULL OR u.not_before <= $2)) AS available \
+                               AND (u.not_before IS NULL OR u.not_before <= $2))",
+            $available_extra,
+            " AS available \
                FROM work_spec s"
         )
+    };
+}
+
+/// The request's filters on the namespace's (`$1`) work specs: not paused,
+/// with weight, of the named specs (`$3`) and runtimes (`$4`) if any.
+macro_rules! request_filter_sql {
+    () => {
+        " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
+            AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
+            AND (cardinality($4::text[]) = 0 OR s.runtime = ANY($4))"
     };
 }
 
@@ -68,17 +84,50 @@ pub(crate) fn candidates(
     now: DateTime<Utc>,
     request: &AttemptRequest,
 ) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
-    let rows: Vec<Candidate> = prepared(concat!(
-        candidate_sql!(),
-        " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
-            AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
-            AND (cardinality($4::text[]) = 0 OR s.runtime = ANY($4))"
-    ))
-    .bind::<Integer, _>(namespace_id)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Array<Text>, _>(&request.work_specs)
-    .bind::<Array<Text>, _>(&request.runtimes)
-    .load(conn)?;
+    let statement = prepared(concat!(candidate_sql!("", ""), request_filter_sql!()));
+    load_candidates(conn, statement, namespace_id, now, request)
+}
+
+/// [`candidates`], after expiring the namespace's overdue attempts, in one
+/// statement: a claim's first round trip. The read shares the expiry's
+/// snapshot, which still shows the expired attempts pending and their
+/// units taken, so the counts are corrected by the units `released`
+/// returns. The claim that follows is a later statement and sees the
+/// released units available.
+pub(crate) fn candidates_after_expiry(
+    conn: &mut PgConnection,
+    namespace_id: i32,
+    now: DateTime<Utc>,
+    request: &AttemptRequest,
+) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
+    let statement = prepared(concat!(
+        "WITH ",
+        expire_ctes!(),
+        " ",
+        candidate_sql!(
+            " - (SELECT count(*) FROM released r WHERE r.work_spec_id = s.id)",
+            " OR EXISTS (SELECT 1 FROM released r WHERE r.work_spec_id = s.id \
+                           AND (r.not_before IS NULL OR r.not_before <= $2))"
+        ),
+        request_filter_sql!()
+    ));
+    load_candidates(conn, statement, namespace_id, now, request)
+}
+
+/// Runs a candidates statement with its parameters.
+fn load_candidates(
+    conn: &mut PgConnection,
+    statement: Prepared<'static>,
+    namespace_id: i32,
+    now: DateTime<Utc>,
+    request: &AttemptRequest,
+) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
+    let rows: Vec<Candidate> = statement
+        .bind::<Integer, _>(namespace_id)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Array<Text>, _>(&request.work_specs)
+        .bind::<Array<Text>, _>(&request.runtimes)
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -98,7 +147,7 @@ pub(crate) fn locked_candidate(
     now: DateTime<Utc>,
 ) -> TxResult<Option<WorkSpecMeta>> {
     let row: Option<Candidate> = prepared(concat!(
-        candidate_sql!(),
+        candidate_sql!("", ""),
         " WHERE s.id = $1 FOR NO KEY UPDATE"
     ))
     .bind::<Integer, _>(spec_id)

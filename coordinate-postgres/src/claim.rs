@@ -1,15 +1,15 @@
 //! Handing out work: `Worker::request_attempts` and the attempt insertion
 //! shared with `make_attempt`.
 //!
-//! A request for an ordinary work spec costs three statements and no
+//! A request for an ordinary work spec costs two statements and no
 //! explicit transaction:
 //!
 //! 1. expire the namespace's overdue attempts (`expiry.rs`; it writes, and
-//!    so commits, only when something ran out);
-//! 2. read each candidate work spec's metadata with its pending count and
+//!    so commits, only when something ran out) and, in the same statement,
+//!    read each candidate work spec's metadata with its pending count and
 //!    whether it has an available unit (`candidates.rs`); the scheduler in
 //!    `coordinate_api` picks a work spec from that;
-//! 3. claim: one statement locks the spec's row against deletion, locks
+//! 2. claim: one statement locks the spec's row against deletion, locks
 //!    the best available units with `FOR UPDATE SKIP LOCKED`, and inserts
 //!    their attempts and points the units at them ([`claim_sql!`]).
 //!
@@ -44,8 +44,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Timestamptz};
 
 use crate::attempt::PgAttempt;
-use crate::candidates::{candidates, locked_candidate, pending_units};
-use crate::expiry::expire_namespace;
+use crate::candidates::{candidates, candidates_after_expiry, locked_candidate, pending_units};
 use crate::prepared::prepared;
 use crate::schema::work_spec;
 use crate::transaction::{with_retry, Isolation, TxResult};
@@ -156,9 +155,10 @@ impl PgWorker {
         for round in 0..MAX_ROUNDS {
             let specs = with_retry(shared, Isolation::SingleStatement, |conn| {
                 if round == 0 {
-                    expire_namespace(conn, self.namespace.id, now)?;
+                    candidates_after_expiry(conn, self.namespace.id, now, request)
+                } else {
+                    candidates(conn, self.namespace.id, now, request)
                 }
-                candidates(conn, self.namespace.id, now, request)
             })?;
             let metas: Vec<(String, WorkSpecMeta)> = specs
                 .iter()

@@ -16,8 +16,8 @@ use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::Result;
 use diesel::pg::PgConnection;
-use diesel::sql_types::{Integer, Timestamptz};
-use diesel::RunQueryDsl;
+use diesel::sql_types::{BigInt, Integer, Timestamptz};
+use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::coordinate::Shared;
 use crate::transaction::{with_retry, Isolation, TxResult};
@@ -39,28 +39,48 @@ pub(crate) fn with_expiry<T>(
     })
 }
 
-/// Marks the namespace's overdue pending attempts expired (ended now, off
-/// their workers' active lists) and releases their units, keeping the
-/// invariant that an expired attempt is never a unit's active attempt.
+/// Two CTEs that expire namespace `$1`'s overdue pending attempts as of
+/// `$2`: `overdue` marks them expired (ended `$2`, off their workers'
+/// active lists), `released` frees their units and returns each freed
+/// unit's `work_spec_id` and `not_before`, keeping the invariant that an
+/// expired attempt is never a unit's active attempt. A statement that
+/// starts `WITH` these can go on to read, in the same round trip.
+macro_rules! expire_ctes {
+    () => {
+        "overdue AS ( \
+             UPDATE attempt SET status = 'expired', end_time = $2, active = FALSE \
+              WHERE status = 'pending' AND expiration_time < $2 \
+                AND work_spec_id = ANY (ARRAY(SELECT id FROM work_spec WHERE namespace_id = $1)) \
+             RETURNING id, work_unit_id), \
+         released AS ( \
+             UPDATE work_unit SET active_attempt_id = NULL \
+               FROM overdue \
+              WHERE work_unit.id = overdue.work_unit_id \
+                AND work_unit.active_attempt_id = overdue.id \
+             RETURNING work_unit.work_spec_id, work_unit.not_before)"
+    };
+}
+pub(crate) use expire_ctes;
+
+/// Expires the namespace's overdue pending attempts ([`expire_ctes!`]).
 /// Returns how many units were released.
 pub(crate) fn expire_namespace(
     conn: &mut PgConnection,
     namespace_id: i32,
     now: DateTime<Utc>,
 ) -> TxResult<usize> {
-    let count = prepared(
-        "WITH overdue AS ( \
-             UPDATE attempt SET status = 'expired', end_time = $2, active = FALSE \
-              WHERE status = 'pending' AND expiration_time < $2 \
-                AND work_spec_id = ANY (ARRAY(SELECT id FROM work_spec WHERE namespace_id = $1)) \
-             RETURNING id, work_unit_id) \
-         UPDATE work_unit SET active_attempt_id = NULL \
-           FROM overdue \
-          WHERE work_unit.id = overdue.work_unit_id \
-            AND work_unit.active_attempt_id = overdue.id",
-    )
+    #[derive(QueryableByName)]
+    struct Released {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let released: Released = prepared(concat!(
+        "WITH ",
+        expire_ctes!(),
+        " SELECT count(*) AS count FROM released"
+    ))
     .bind::<Integer, _>(namespace_id)
     .bind::<Timestamptz, _>(now)
-    .execute(conn)?;
-    Ok(count)
+    .get_result(conn)?;
+    Ok(usize::try_from(released.count).unwrap_or(0))
 }
