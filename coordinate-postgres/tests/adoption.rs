@@ -73,17 +73,25 @@ fn a_go_coordinate_database_is_adopted_as_it_is() {
     assert_eq!(unit.status().unwrap(), WorkUnitStatus::Finished);
 
     // go-coordinate's bookkeeping is untouched; ours lists every migration,
-    // and only our own one actually ran (its index exists).
+    // and only our own ones actually ran (their indexes exist).
     let count = |conn: &mut _, query| sql_query(query).get_result::<Count>(conn).unwrap().count;
     assert_eq!(count(&mut conn, "SELECT count(*) FROM gorp_migrations"), 15);
     assert_eq!(
         count(&mut conn, "SELECT count(*) FROM __diesel_schema_migrations"),
-        16
+        17
     );
     assert_eq!(
         count(
             &mut conn,
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'work_unit_claim'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'work_unit_attempt' \
+               AND indexdef LIKE '%WHERE (active_attempt_id IS NOT NULL)'"
         ),
         1
     );

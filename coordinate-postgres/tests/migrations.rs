@@ -82,7 +82,7 @@ fn up_down_up() {
     }
     assert_eq!(
         count(&mut conn, "SELECT count(*) FROM __diesel_schema_migrations"),
-        16
+        17
     );
     use_it(&database.url);
     // Upgrading an up-to-date database changes nothing.
@@ -139,7 +139,7 @@ fn many_processes_connecting_at_once_migrate_once() {
     let mut conn = database.connection();
     assert_eq!(
         count(&mut conn, "SELECT count(*) FROM __diesel_schema_migrations"),
-        16
+        17
     );
     assert_eq!(count(&mut conn, "SELECT count(*) FROM namespace"), 8);
 }
