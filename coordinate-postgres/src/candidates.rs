@@ -8,7 +8,7 @@
 //! attempt.
 
 use crate::expiry::expire_ctes;
-use crate::prepared::{prepared, Prepared};
+use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::{AttemptRequest, WorkSpecMeta};
 use diesel::pg::PgConnection;
@@ -76,41 +76,20 @@ macro_rules! candidate_sql {
     };
 }
 
-/// The request's filters on the namespace's (`$1`) work specs: not paused,
-/// with weight, of the named specs (`$3`) and runtimes (`$4`) if any.
-macro_rules! request_filter_sql {
-    () => {
-        " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
-            AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
-            AND (cardinality($4::text[]) = 0 OR s.runtime = ANY($4))"
-    };
-}
-
-/// Reads the namespace's work specs that pass the request's filters and
-/// are not paused, with pending counts and 0/1 available counts.
-pub(crate) fn candidates(
-    conn: &mut PgConnection,
-    namespace_id: i32,
-    now: DateTime<Utc>,
-    request: &AttemptRequest,
-) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
-    let statement = prepared(concat!(candidate_sql!("", ""), request_filter_sql!()));
-    load_candidates(conn, statement, namespace_id, now, request)
-}
-
-/// [`candidates`], after expiring the namespace's overdue attempts, in one
-/// statement: a claim's first round trip. The read shares the expiry's
-/// snapshot, which still shows the expired attempts pending and their
-/// units taken, so the counts are corrected by the units `released`
-/// returns. The claim that follows is a later statement and sees the
-/// released units available.
+/// Expires the namespace's overdue attempts and reads its work specs that
+/// pass the request's filters and are not paused, with pending counts and
+/// 0/1 available counts, in one statement: a claim's first round trip.
+/// The read shares the expiry's snapshot, which still shows the expired
+/// attempts pending and their units taken, so the counts are corrected by
+/// the units `released` returns. The claim that follows is a later
+/// statement and sees the released units available.
 pub(crate) fn candidates_after_expiry(
     conn: &mut PgConnection,
     namespace_id: i32,
     now: DateTime<Utc>,
     request: &AttemptRequest,
 ) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
-    let statement = prepared(concat!(
+    let rows: Vec<Candidate> = prepared(concat!(
         "WITH ",
         expire_ctes!(),
         " ",
@@ -119,25 +98,15 @@ pub(crate) fn candidates_after_expiry(
             " OR EXISTS (SELECT 1 FROM released r WHERE r.work_spec_id = s.id \
                            AND (r.not_before IS NULL OR r.not_before <= $2))"
         ),
-        request_filter_sql!()
-    ));
-    load_candidates(conn, statement, namespace_id, now, request)
-}
-
-/// Runs a candidates statement with its parameters.
-fn load_candidates(
-    conn: &mut PgConnection,
-    statement: Prepared<'static>,
-    namespace_id: i32,
-    now: DateTime<Utc>,
-    request: &AttemptRequest,
-) -> TxResult<Vec<(i32, String, WorkSpecMeta)>> {
-    let rows: Vec<Candidate> = statement
-        .bind::<Integer, _>(namespace_id)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Array<Text>, _>(&request.work_specs)
-        .bind::<Array<Text>, _>(&request.runtimes)
-        .load(conn)?;
+        " WHERE s.namespace_id = $1 AND NOT s.paused AND s.weight > 0 \
+            AND (cardinality($3::text[]) = 0 OR s.name = ANY($3)) \
+            AND (cardinality($4::text[]) = 0 OR s.runtime = ANY($4))"
+    ))
+    .bind::<Integer, _>(namespace_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Text>, _>(&request.work_specs)
+    .bind::<Array<Text>, _>(&request.runtimes)
+    .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|row| {

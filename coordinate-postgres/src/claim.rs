@@ -44,7 +44,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Timestamptz};
 
 use crate::attempt::PgAttempt;
-use crate::candidates::{candidates, candidates_after_expiry, locked_candidate, pending_units};
+use crate::candidates::{candidates_after_expiry, locked_candidate, pending_units};
 use crate::prepared::prepared;
 use crate::schema::work_spec;
 use crate::transaction::{with_retry, Isolation, TxResult};
@@ -152,13 +152,9 @@ impl PgWorker {
         let now = shared.now();
         let expiration = add_duration("lifetime", now, request.lifetime)?;
         let mut rng = rand::rng();
-        for round in 0..MAX_ROUNDS {
+        for _ in 0..MAX_ROUNDS {
             let specs = with_retry(shared, Isolation::SingleStatement, |conn| {
-                if round == 0 {
-                    candidates_after_expiry(conn, self.namespace.id, now, request)
-                } else {
-                    candidates(conn, self.namespace.id, now, request)
-                }
+                candidates_after_expiry(conn, self.namespace.id, now, request)
             })?;
             let metas: Vec<(String, WorkSpecMeta)> = specs
                 .iter()
