@@ -29,7 +29,7 @@ fn add_units(spec: &dyn coordinate_api::WorkSpec, count: usize) {
 fn deletion_error(error: &Error) -> bool {
     matches!(
         error,
-        Error::Gone | Error::NoSuchWorkSpec { .. } | Error::NoSuchWorkUnit { .. }
+        Error::Gone { .. } | Error::NoSuchWorkSpec { .. } | Error::NoSuchWorkUnit { .. }
     )
 }
 
@@ -231,7 +231,7 @@ pub fn racing_completions(backend: Backend<'_>) {
                     Ok(()) => {
                         wins.fetch_add(1, Ordering::SeqCst);
                     }
-                    Err(Error::NotPending) => {}
+                    Err(Error::NotPending { .. }) => {}
                     Err(other) => panic!("{round}: unexpected {other:?}"),
                 });
             }
@@ -337,7 +337,7 @@ pub fn claims_race_spec_destruction(backend: Backend<'_>) {
     );
     let counts = kept.count_work_unit_status().expect("counts");
     assert_eq!(counts.get(&WorkUnitStatus::Finished), Some(&100));
-    assert!(matches!(doomed.meta(false), Err(Error::Gone)));
+    assert!(matches!(doomed.meta(false), Err(Error::Gone { .. })));
     let workers: Vec<Arc<dyn Worker>> = fx.namespace.workers().expect("workers");
     for worker in workers {
         assert!(worker.active_attempts().expect("active").is_empty());

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 
 use crate::connect_error::{ConnectError, ConnectErrorKind};
+use crate::error::connect;
 use crate::connection::ConnInfo;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
@@ -49,7 +50,7 @@ impl Shared {
             // r2d2 appends the last connection failure when there was one;
             // its bare message means every pooled connection was busy.
             if message == "timed out waiting for connection" {
-                Error::backend(ConnectError::new(
+                connect(ConnectError::new(
                     ConnectErrorKind::PoolExhausted,
                     format!(
                         "all {} connections stayed busy for the connection timeout",
@@ -57,7 +58,7 @@ impl Shared {
                     ),
                 ))
             } else {
-                Error::backend(ConnectError::from_message(&self.info, &message))
+                connect(ConnectError::from_message(&self.info, &message))
             }
         })
     }
@@ -183,7 +184,7 @@ impl PostgresCoordinateBuilder {
         if self.max_data_bytes == 0 {
             return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
-        let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(Error::backend)?;
+        let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(connect)?;
         let mut conn = establish(&info)?;
         crate::migrations::apply(&mut conn)?;
         std::mem::drop(conn);
@@ -206,7 +207,7 @@ impl PostgresCoordinateBuilder {
             // Failures reach the caller through `get`; do not log them.
             .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build(ConnectionManager::new(info.libpq()))
-            .map_err(|e| Error::backend(ConnectError::from_message(&info, &e.to_string())))?;
+            .map_err(|e| connect(ConnectError::from_message(&info, &e.to_string())))?;
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
                 pool,
@@ -247,20 +248,20 @@ pub(crate) fn establish(info: &ConnInfo) -> Result<PgConnection> {
             ),
             other => ConnectError::new(ConnectErrorKind::Other, info.redact(&other.to_string())),
         };
-        Error::backend(error)
+        connect(error)
     })
 }
 
 /// Parses `conn` and opens one connection, for the migration functions.
 pub(crate) fn connect_once(conn: &str) -> Result<PgConnection> {
-    let info = ConnInfo::parse(conn, DEFAULT_CONNECTION_TIMEOUT).map_err(Error::backend)?;
+    let info = ConnInfo::parse(conn, DEFAULT_CONNECTION_TIMEOUT).map_err(connect)?;
     establish(&info)
 }
 
 impl Coordinate for PostgresCoordinate {
     fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>> {
         validate_name("namespace name", name)?;
-        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        let id = with_retry(&*self.shared, Isolation::RepeatableRead, |conn| {
             let existing = namespace::table
                 .filter(namespace::name.eq(name))
                 .select(namespace::id)
@@ -288,7 +289,7 @@ impl Coordinate for PostgresCoordinate {
     }
 
     fn namespaces(&self) -> Result<Vec<Arc<dyn Namespace>>> {
-        let mut rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        let mut rows = with_retry(&*self.shared, Isolation::SingleStatement, |conn| {
             Ok(namespace::table
                 .select((namespace::id, namespace::name))
                 .load::<(i32, String)>(conn)?)
@@ -306,7 +307,7 @@ impl Coordinate for PostgresCoordinate {
 
     fn summarize(&self) -> Result<Summary> {
         let now = self.shared.now();
-        with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        with_retry(&*self.shared, Isolation::RepeatableRead, |conn| {
             // Reads every unit: a sequential scan is the right plan here
             // (see `session.rs`).
             conn.batch_execute("SET LOCAL enable_seqscan = on")?;
