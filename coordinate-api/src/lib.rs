@@ -74,6 +74,7 @@ pub mod error;
 pub mod meta;
 pub mod namespace;
 pub mod query;
+pub mod random;
 pub mod scheduler;
 pub mod status;
 pub mod summary;

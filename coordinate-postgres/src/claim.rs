@@ -151,7 +151,7 @@ impl PgWorker {
         let shared = &self.namespace.shared;
         let now = shared.now();
         let expiration = add_duration("lifetime", now, request.lifetime)?;
-        let mut rng = rand::rng();
+        let mut rng = shared.scheduler_rng.handle();
         for _ in 0..MAX_ROUNDS {
             let specs = with_retry(self, Isolation::SingleStatement, |conn| {
                 candidates_after_expiry(conn, self.namespace.id, now, request)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::data::{encode_within, DEFAULT_MAX_DATA_BYTES};
+use coordinate_api::random::SchedulerRng;
 use coordinate_api::validate::validate_name;
 use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary, SystemClock};
 use diesel::connection::SimpleConnection;
@@ -14,8 +15,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 
 use crate::connect_error::{ConnectError, ConnectErrorKind};
-use crate::error::connect;
 use crate::connection::ConnInfo;
+use crate::error::connect;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
 use crate::session::SessionSettings;
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     info: ConnInfo,
     /// Largest encoded size of data a caller may hand in.
     pub(crate) max_data_bytes: usize,
+    /// Where the scheduler's draws come from.
+    pub(crate) scheduler_rng: SchedulerRng,
 }
 
 impl Shared {
@@ -103,6 +106,7 @@ impl PostgresCoordinate {
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
             avoid_sequential_scans: true,
+            scheduler_seed: None,
         }
     }
 }
@@ -126,6 +130,7 @@ pub struct PostgresCoordinateBuilder {
     connection_timeout: Duration,
     max_data_bytes: usize,
     avoid_sequential_scans: bool,
+    scheduler_seed: Option<u64>,
 }
 
 impl PostgresCoordinateBuilder {
@@ -165,6 +170,15 @@ impl PostgresCoordinateBuilder {
     /// with our sessions and would reach other clients'.
     pub fn avoid_sequential_scans(mut self, avoid: bool) -> Self {
         self.avoid_sequential_scans = avoid;
+        self
+    }
+
+    /// Chooses among work specs with a generator started from `seed`
+    /// instead of the thread's (the default), so that a test whose draws
+    /// went wrong can be run again with the same draws. Draws repeat only
+    /// when claims come in the same order, as in a single-threaded test.
+    pub fn scheduler_seed(mut self, seed: u64) -> Self {
+        self.scheduler_seed = Some(seed);
         self
     }
 
@@ -214,6 +228,9 @@ impl PostgresCoordinateBuilder {
                 clock: self.clock,
                 info,
                 max_data_bytes: self.max_data_bytes,
+                scheduler_rng: self
+                    .scheduler_seed
+                    .map_or_else(SchedulerRng::from_entropy, SchedulerRng::seeded),
             }),
         })
     }
@@ -229,6 +246,7 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("connection_timeout", &self.connection_timeout)
             .field("max_data_bytes", &self.max_data_bytes)
             .field("avoid_sequential_scans", &self.avoid_sequential_scans)
+            .field("scheduler_seed", &self.scheduler_seed)
             .field("clock", &self.clock)
             .finish()
     }
