@@ -14,7 +14,10 @@
 //! English message text instead. A server whose `lc_messages` is set to
 //! another language translates that text; there a deadlock is not retried
 //! and is reported as [`BackendErrorKind::Other`], and a statement timeout
-//! as `Other` rather than [`BackendErrorKind::Timeout`]. The tests in
+//! as `Other` rather than [`BackendErrorKind::Timeout`]. The same holds for
+//! a session the server terminates (57P01) before libpq notices the
+//! closed socket: recognised by its text as
+//! [`BackendErrorKind::Unavailable`], else `Other`. The tests in
 //! `transaction.rs` provoke both on the test server to pin what happens.
 
 use std::fmt;
@@ -36,6 +39,23 @@ use crate::worker::PgWorker;
 const DEADLOCK: &str = "deadlock detected";
 /// PostgreSQL's text for a 40001 that diesel did not classify.
 const SERIALIZATION: &str = "could not serialize";
+/// Texts of a session the server ended or lost: 57P01
+/// (`admin_shutdown`, also what `pg_terminate_backend` sends), 57P02 and
+/// 57P03 from the server, and libpq's own for a socket that closed. Diesel
+/// reports these as a closed connection only when libpq has already
+/// noticed; otherwise they arrive with no kind.
+const SESSION_LOST: &[&str] = &[
+    "terminating connection due to administrator command",
+    "terminating connection due to crash of another server process",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "server closed the connection unexpectedly",
+    "no connection to the server",
+    "connection to server was lost",
+    "could not receive data from server",
+    "could not send data to server",
+];
 /// PostgreSQL's texts for SQLSTATE 57014 (`query_canceled`) when a
 /// statement or lock timeout ran out; a cancel by hand reads differently
 /// and stays [`BackendErrorKind::Other`].
@@ -71,6 +91,13 @@ pub(crate) fn kind_of(error: &DieselError) -> BackendErrorKind {
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             _,
         ) => BackendErrorKind::Unavailable,
+        DieselError::DatabaseError(_, info)
+            if SESSION_LOST
+                .iter()
+                .any(|text| info.message().contains(text)) =>
+        {
+            BackendErrorKind::Unavailable
+        }
         DieselError::DatabaseError(_, info)
             if TIMEOUTS.iter().any(|text| info.message().contains(text)) =>
         {
@@ -243,6 +270,13 @@ mod tests {
                     "canceling statement due to user request",
                 ),
                 BackendErrorKind::Other,
+            ),
+            (
+                refused(
+                    DatabaseErrorKind::Unknown,
+                    "terminating connection due to administrator command",
+                ),
+                BackendErrorKind::Unavailable,
             ),
             (
                 refused(DatabaseErrorKind::CheckViolation, "violates check"),

@@ -344,6 +344,36 @@ mod tests {
         assert!(error.is_transient());
     }
 
+    /// What `pg_terminate_backend` (and a server shutting down) does to a
+    /// session in use: the next statement fails, and that is worth trying
+    /// again on another connection.
+    #[test]
+    fn a_terminated_session_is_unavailable() {
+        #[derive(diesel::QueryableByName)]
+        struct Pid {
+            #[diesel(sql_type = Integer)]
+            pid: i32,
+        }
+        let coordinate = coordinate();
+        let mut admin = PgConnection::establish(&database_url()).unwrap();
+        let result = with_retry(&*coordinate.shared, Isolation::SingleStatement, |conn| {
+            let own: Pid = sql_query("SELECT pg_backend_pid() AS pid").get_result(conn)?;
+            // Waits up to 5 s for the session to end.
+            sql_query("SELECT pg_terminate_backend($1, 5000)")
+                .bind::<Integer, _>(own.pid)
+                .execute(&mut admin)?;
+            sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        });
+        let error = result.unwrap_err();
+        assert_eq!(
+            error.backend_kind(),
+            Some(BackendErrorKind::Unavailable),
+            "{error:?}"
+        );
+        assert!(error.is_transient());
+    }
+
     #[test]
     fn foreign_key_violations_mean_the_subject_is_gone() {
         let coordinate = coordinate();
