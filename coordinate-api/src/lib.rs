@@ -42,6 +42,27 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Error`]. Refusals name what they refer to:
+//! [`Error::Gone`] the handle whose object (or one of its parents) was
+//! deleted, with its [`ObjectKind`]; [`Error::NotPending`] and
+//! [`Error::LostLease`] the work unit and work spec of the attempt.
+//! Storage failures are [`Error::Backend`] with a [`BackendErrorKind`]
+//! (unavailable, pool exhausted, conflict, schema, timeout, other) and the
+//! backend's own error as the source. [`Error::is_transient`] says whether
+//! trying again later can succeed: a worker loop retries those and stops
+//! on the rest.
+//!
+//! ```
+//! use coordinate_api::{BackendErrorKind, Error};
+//!
+//! let busy = Error::backend(BackendErrorKind::PoolExhausted, "all 10 connections busy");
+//! assert!(busy.is_transient());
+//! let broken = Error::backend(BackendErrorKind::Schema, "migration 7 failed");
+//! assert!(!broken.is_transient());
+//! ```
 #![warn(missing_docs)]
 
 pub mod attempt;
@@ -53,6 +74,7 @@ pub mod error;
 pub mod meta;
 pub mod namespace;
 pub mod query;
+pub mod random;
 pub mod scheduler;
 pub mod status;
 pub mod summary;
@@ -67,7 +89,7 @@ pub use crate::chaining::NewWorkUnit;
 pub use crate::clock::{Clock, MockClock, SystemClock};
 pub use crate::coordinate::Coordinate;
 pub use crate::data::{Data, Value};
-pub use crate::error::{Error, Result};
+pub use crate::error::{BackendErrorKind, Error, ObjectKind, Result};
 pub use crate::meta::{WorkSpecMeta, WorkUnitMeta};
 pub use crate::namespace::Namespace;
 pub use crate::query::{AttemptRequest, WorkUnitQuery};

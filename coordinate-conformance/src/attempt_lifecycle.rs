@@ -140,15 +140,19 @@ impl Table {
                 Outcome::Done | Outcome::NoOp => {
                     assert!(result.is_ok(), "{start:?}: {result:?}")
                 }
+                // Both refusals name the work unit (and its spec) the
+                // attempt is on.
                 Outcome::LostLease => {
                     assert!(
-                        matches!(result, Err(Error::LostLease)),
+                        matches!(&result, Err(Error::LostLease { work_spec, work_unit })
+                            if *work_spec == unit.work_spec().name() && work_unit == unit.name()),
                         "{start:?}: {result:?}"
                     )
                 }
                 Outcome::NotPending => {
                     assert!(
-                        matches!(result, Err(Error::NotPending)),
+                        matches!(&result, Err(Error::NotPending { work_spec, work_unit })
+                            if *work_spec == unit.work_spec().name() && work_unit == unit.name()),
                         "{start:?}: {result:?}"
                     )
                 }
@@ -371,7 +375,7 @@ pub fn renew_extends_lease_from_now(backend: Backend<'_>) {
     assert_eq!(request_one(other.as_ref()).work_unit().name(), "unit");
     assert!(matches!(
         attempt.renew(Duration::from_secs(60), None),
-        Err(Error::LostLease)
+        Err(Error::LostLease { .. })
     ));
 }
 
@@ -396,7 +400,7 @@ pub fn stale_attempt_leaves_new_lease_alone(backend: Backend<'_>) {
     stale[1].fail(None).expect("fail");
     assert!(matches!(
         stale[2].renew(lifetime, None),
-        Err(Error::LostLease)
+        Err(Error::LostLease { .. })
     ));
     assert_eq!(stale[2].status().expect("status"), AttemptStatus::Expired);
     assert_eq!(unit.status().expect("status"), WorkUnitStatus::Pending);

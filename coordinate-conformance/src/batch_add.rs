@@ -111,5 +111,5 @@ pub fn batch_add_rejects_whole_batch(backend: Backend<'_>) {
         .destroy_work_spec("spec")
         .expect("destroy_work_spec");
     let result = spec.add_work_units(vec![unit("late", 1, 0.0, None, &fx)]);
-    assert!(matches!(result, Err(Error::Gone)), "{result:?}");
+    assert!(matches!(result, Err(Error::Gone { .. })), "{result:?}");
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use coordinate_api::{
@@ -29,7 +29,7 @@ fn add_units(spec: &dyn coordinate_api::WorkSpec, count: usize) {
 fn deletion_error(error: &Error) -> bool {
     matches!(
         error,
-        Error::Gone | Error::NoSuchWorkSpec { .. } | Error::NoSuchWorkUnit { .. }
+        Error::Gone { .. } | Error::NoSuchWorkSpec { .. } | Error::NoSuchWorkUnit { .. }
     )
 }
 
@@ -42,14 +42,41 @@ fn ok_or_deleted<T>(what: &str, result: Result<T>) -> Option<T> {
     }
 }
 
-/// Waits until `progress` reaches `target`, so a deletion races claims
-/// already under way instead of running before any worker starts. Gives
-/// up after a while so a stuck worker fails its own assertions rather
-/// than hanging the case.
-fn wait_for(progress: &AtomicUsize, target: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while progress.load(Ordering::SeqCst) < target && std::time::Instant::now() < deadline {
-        std::thread::yield_now();
+/// Finishes counted so far by the workers of a case, which a racing
+/// thread can wait for without spinning.
+#[derive(Default)]
+struct Progress {
+    finished: Mutex<usize>,
+    changed: Condvar,
+}
+
+/// How long a racing thread waits for the workers: far longer than they
+/// need, so only a stuck or failing worker runs into it.
+const PROGRESS_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Progress {
+    /// Counts one finish and wakes whoever waits.
+    fn add(&self) {
+        *self.finished.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `target` finishes were counted, so a deletion races
+    /// claims already under way instead of running before any worker
+    /// starts. Fails the case when that never happens: the race it is
+    /// about would not have been tested.
+    fn wait_for(&self, target: usize) {
+        let finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
+        let (finished, timeout) = self
+            .changed
+            .wait_timeout_while(finished, PROGRESS_TIMEOUT, |finished| *finished < target)
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            !timeout.timed_out(),
+            "the workers finished only {} of the {target} units the race waits for \
+             within {PROGRESS_TIMEOUT:?}: the race never happened",
+            *finished
+        );
     }
 }
 
@@ -61,7 +88,7 @@ fn drain(
     namespace: &dyn Namespace,
     name: &str,
     request: &AttemptRequest,
-    progress: &AtomicUsize,
+    progress: &Progress,
 ) -> BTreeMap<String, usize> {
     let worker = namespace.worker(name).expect("worker");
     let mut done = BTreeMap::new();
@@ -82,7 +109,7 @@ fn drain(
             );
             if ok_or_deleted("finish", attempt.finish(None)).is_some() {
                 *done.entry(key).or_insert(0) += 1;
-                progress.fetch_add(1, Ordering::SeqCst);
+                progress.add();
             }
         }
     }
@@ -102,7 +129,7 @@ fn merge(results: Vec<BTreeMap<String, usize>>) -> BTreeMap<String, usize> {
 
 /// Runs `drain` on [`THREADS`] threads at once.
 fn drain_in_parallel(fx: &Fixture, request: &AttemptRequest) -> BTreeMap<String, usize> {
-    let progress = AtomicUsize::new(0);
+    let progress = Progress::default();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
             .map(|i| {
@@ -231,7 +258,7 @@ pub fn racing_completions(backend: Backend<'_>) {
                     Ok(()) => {
                         wins.fetch_add(1, Ordering::SeqCst);
                     }
-                    Err(Error::NotPending) => {}
+                    Err(Error::NotPending { .. }) => {}
                     Err(other) => panic!("{round}: unexpected {other:?}"),
                 });
             }
@@ -246,7 +273,7 @@ pub fn claims_race_unit_deletion(backend: Backend<'_>) {
     let spec = fx.spec("spec", &[]);
     add_units(spec.as_ref(), 200);
     let names: Vec<String> = (0..200).map(|i| format!("u{i:04}")).collect();
-    let progress = AtomicUsize::new(0);
+    let progress = Progress::default();
     let deleted = std::thread::scope(|scope| {
         for i in 0..4 {
             let (namespace, progress) = (fx.namespace.as_ref(), &progress);
@@ -261,7 +288,7 @@ pub fn claims_race_unit_deletion(backend: Backend<'_>) {
         }
         let (spec, names, progress) = (&spec, &names, &progress);
         let deleter = scope.spawn(move || {
-            wait_for(progress, 20);
+            progress.wait_for(20);
             names
                 .chunks(10)
                 .map(|chunk| {
@@ -292,7 +319,7 @@ pub fn claims_race_spec_destruction(backend: Backend<'_>) {
     let kept = fx.spec("kept", &[]);
     add_units(doomed.as_ref(), 100);
     add_units(kept.as_ref(), 100);
-    let progress = AtomicUsize::new(0);
+    let progress = Progress::default();
     let done = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
             .map(|i| {
@@ -309,7 +336,7 @@ pub fn claims_race_spec_destruction(backend: Backend<'_>) {
             .collect();
         let (namespace, progress) = (fx.namespace.as_ref(), &progress);
         scope.spawn(move || {
-            wait_for(progress, 20);
+            progress.wait_for(20);
             namespace
                 .destroy_work_spec("doomed")
                 .expect("destroy_work_spec");
@@ -337,7 +364,7 @@ pub fn claims_race_spec_destruction(backend: Backend<'_>) {
     );
     let counts = kept.count_work_unit_status().expect("counts");
     assert_eq!(counts.get(&WorkUnitStatus::Finished), Some(&100));
-    assert!(matches!(doomed.meta(false), Err(Error::Gone)));
+    assert!(matches!(doomed.meta(false), Err(Error::Gone { .. })));
     let workers: Vec<Arc<dyn Worker>> = fx.namespace.workers().expect("workers");
     for worker in workers {
         assert!(worker.active_attempts().expect("active").is_empty());

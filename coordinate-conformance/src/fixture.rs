@@ -20,13 +20,32 @@ pub struct Fixture {
     pub coordinate: Arc<dyn Coordinate>,
     /// This case's namespace.
     pub namespace: Arc<dyn Namespace>,
+    /// The seed the coordinate's scheduler draws from: [`DEFAULT_SEED`],
+    /// or `COORDINATE_TEST_SEED` from the environment to try others.
+    /// Cases whose outcome depends on the draws print it when they fail.
+    pub seed: u64,
+}
+
+/// The scheduler seed of every case unless `COORDINATE_TEST_SEED` says
+/// otherwise: fixed, so a failure repeats on the next run.
+pub const DEFAULT_SEED: u64 = 0x5eed_c0de;
+
+/// The scheduler seed for this run (see [`Fixture::seed`]).
+fn seed() -> u64 {
+    match std::env::var("COORDINATE_TEST_SEED") {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("COORDINATE_TEST_SEED={text:?} is not a u64")),
+        Err(_) => DEFAULT_SEED,
+    }
 }
 
 impl Fixture {
     /// Makes a fresh clock, coordinate and namespace.
     pub fn new(backend: Backend<'_>) -> Fixture {
         let clock = Arc::new(MockClock::default());
-        let coordinate = backend(clock.clone());
+        let seed = seed();
+        let coordinate = backend(clock.clone(), seed);
         let namespace = coordinate
             .namespace(&unique_name("ns"))
             .expect("create the case's namespace");
@@ -34,6 +53,7 @@ impl Fixture {
             clock,
             coordinate,
             namespace,
+            seed,
         }
     }
 

@@ -1,81 +1,97 @@
 //! Deleted objects: every call on a handle whose object (or an ancestor)
-//! was deleted fails with `Error::Gone`; list calls on a deleted
+//! was deleted fails with `Error::Gone` naming that handle; list calls on a deleted
 //! namespace come back empty, as the trait docs say.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use coordinate_api::{
-    Attempt, AttemptRequest, Clock, Data, Error, Result, WorkSpec, WorkSpecMeta, WorkUnit,
-    WorkUnitMeta, WorkUnitQuery, Worker,
+    Attempt, AttemptRequest, Clock, Data, Error, ObjectKind, Result, WorkSpec, WorkSpecMeta,
+    WorkUnit, WorkUnitMeta, WorkUnitQuery, Worker,
 };
 
 use crate::attempt::request_one;
 use crate::{definition, unique_name, Backend, Fixture};
 
-/// Insists that `result` is `Err(Error::Gone)`.
-fn gone<T>(what: &str, result: Result<T>) {
+/// Insists that `result` is `Err(Error::Gone)` naming the handle the call was made on.
+/// `handle` is its kind and name (an attempt's: its work unit's).
+fn gone<T>(handle: (ObjectKind, &str), what: &str, result: Result<T>) {
     match result {
-        Err(Error::Gone) => {}
-        Err(other) => panic!("{what}: expected Gone, got {other:?}"),
+        Err(Error::Gone { kind, name }) if (kind, name.as_str()) == handle => {}
+        Err(other) => panic!("{what}: expected Gone naming {handle:?}, got {other:?}"),
         Ok(_) => panic!("{what}: expected Gone, got Ok"),
     }
 }
 
 /// Every work spec call fails with Gone.
 fn spec_is_gone(spec: &dyn WorkSpec) {
+    let handle = (ObjectKind::WorkSpec, spec.name());
     let all = WorkUnitQuery::all();
-    gone("data", spec.data());
-    gone("set_data", spec.set_data(definition(spec.name(), &[])));
-    gone("meta", spec.meta(false));
-    gone("meta with counts", spec.meta(true));
-    gone("set_meta", spec.set_meta(WorkSpecMeta::default()));
+    gone(handle, "data", spec.data());
     gone(
+        handle,
+        "set_data",
+        spec.set_data(definition(spec.name(), &[])),
+    );
+    gone(handle, "meta", spec.meta(false));
+    gone(handle, "meta with counts", spec.meta(true));
+    gone(handle, "set_meta", spec.set_meta(WorkSpecMeta::default()));
+    gone(
+        handle,
         "add_work_unit",
         spec.add_work_unit("foo", Data::new(), WorkUnitMeta::default()),
     );
-    gone("work_unit", spec.work_unit("unit"));
-    gone("work_units", spec.work_units(&all));
-    gone("count_work_unit_status", spec.count_work_unit_status());
+    gone(handle, "work_unit", spec.work_unit("unit"));
+    gone(handle, "work_units", spec.work_units(&all));
     gone(
+        handle,
+        "count_work_unit_status",
+        spec.count_work_unit_status(),
+    );
+    gone(
+        handle,
         "set_work_unit_priorities",
         spec.set_work_unit_priorities(&all, 1.0),
     );
     gone(
+        handle,
         "adjust_work_unit_priorities",
         spec.adjust_work_unit_priorities(&all, 1.0),
     );
-    gone("delete_work_units", spec.delete_work_units(&all));
-    gone("summarize", spec.summarize());
+    gone(handle, "delete_work_units", spec.delete_work_units(&all));
+    gone(handle, "summarize", spec.summarize());
 }
 
 /// Every work unit call fails with Gone.
 fn unit_is_gone(unit: &dyn WorkUnit) {
-    gone("data", unit.data());
-    gone("status", unit.status());
-    gone("meta", unit.meta());
-    gone("set_meta", unit.set_meta(WorkUnitMeta::default()));
-    gone("priority", unit.priority());
-    gone("set_priority", unit.set_priority(1.0));
-    gone("active_attempt", unit.active_attempt());
-    gone("clear_active_attempt", unit.clear_active_attempt());
-    gone("attempts", unit.attempts());
-    gone("num_attempts", unit.num_attempts());
+    let handle = (ObjectKind::WorkUnit, unit.name());
+    gone(handle, "data", unit.data());
+    gone(handle, "status", unit.status());
+    gone(handle, "meta", unit.meta());
+    gone(handle, "set_meta", unit.set_meta(WorkUnitMeta::default()));
+    gone(handle, "priority", unit.priority());
+    gone(handle, "set_priority", unit.set_priority(1.0));
+    gone(handle, "active_attempt", unit.active_attempt());
+    gone(handle, "clear_active_attempt", unit.clear_active_attempt());
+    gone(handle, "attempts", unit.attempts());
+    gone(handle, "num_attempts", unit.num_attempts());
 }
 
 /// Every attempt call fails with Gone.
 fn attempt_is_gone(attempt: &dyn Attempt) {
+    let unit = attempt.work_unit();
+    let handle = (ObjectKind::Attempt, unit.name());
     let minute = Duration::from_secs(60);
-    gone("status", attempt.status());
-    gone("data", attempt.data());
-    gone("start_time", attempt.start_time());
-    gone("end_time", attempt.end_time());
-    gone("expiration_time", attempt.expiration_time());
-    gone("renew", attempt.renew(minute, None));
-    gone("expire", attempt.expire(None));
-    gone("finish", attempt.finish(None));
-    gone("fail", attempt.fail(None));
-    gone("retry", attempt.retry(None, minute));
+    gone(handle, "status", attempt.status());
+    gone(handle, "data", attempt.data());
+    gone(handle, "start_time", attempt.start_time());
+    gone(handle, "end_time", attempt.end_time());
+    gone(handle, "expiration_time", attempt.expiration_time());
+    gone(handle, "renew", attempt.renew(minute, None));
+    gone(handle, "expire", attempt.expire(None));
+    gone(handle, "finish", attempt.finish(None));
+    gone(handle, "fail", attempt.fail(None));
+    gone(handle, "retry", attempt.retry(None, minute));
 }
 
 /// Every worker call fails with Gone.
@@ -84,27 +100,34 @@ fn worker_is_gone(
     unit: Arc<dyn WorkUnit>,
     now: chrono::DateTime<chrono::Utc>,
 ) {
-    gone("parent", worker.parent());
-    gone("set_parent", worker.set_parent(None));
-    gone("children", worker.children());
-    gone("active", worker.active());
-    gone("deactivate", worker.deactivate());
-    gone("mode", worker.mode());
-    gone("data", worker.data());
-    gone("expiration", worker.expiration());
-    gone("last_update", worker.last_update());
-    gone("update", worker.update(Data::new(), now, now, "mode"));
+    let handle = (ObjectKind::Worker, worker.name());
+    gone(handle, "parent", worker.parent());
+    gone(handle, "set_parent", worker.set_parent(None));
+    gone(handle, "children", worker.children());
+    gone(handle, "active", worker.active());
+    gone(handle, "deactivate", worker.deactivate());
+    gone(handle, "mode", worker.mode());
+    gone(handle, "data", worker.data());
+    gone(handle, "expiration", worker.expiration());
+    gone(handle, "last_update", worker.last_update());
     gone(
+        handle,
+        "update",
+        worker.update(Data::new(), now, now, "mode"),
+    );
+    gone(
+        handle,
         "request_attempts",
         worker.request_attempts(&AttemptRequest::default()),
     );
     gone(
+        handle,
         "make_attempt",
         worker.make_attempt(unit, Duration::from_secs(60)),
     );
-    gone("active_attempts", worker.active_attempts());
-    gone("all_attempts", worker.all_attempts());
-    gone("child_attempts", worker.child_attempts());
+    gone(handle, "active_attempts", worker.active_attempts());
+    gone(handle, "all_attempts", worker.all_attempts());
+    gone(handle, "child_attempts", worker.child_attempts());
 }
 
 /// A spec handle is gone after `destroy_work_spec` (go: TestSpecDeletedGone).
@@ -205,6 +228,7 @@ pub fn everything_gone_with_namespace(backend: Backend<'_>) {
 /// A destroyed namespace refuses changes and lookups, lists nothing, and may be destroyed again.
 pub fn namespace_destroyed(backend: Backend<'_>) {
     let fx = Fixture::new(backend);
+    let handle = (ObjectKind::Namespace, fx.namespace.name());
     let spec = fx.spec("spec", &[]);
     fx.unit(&spec, "unit");
     fx.worker("worker");
@@ -212,11 +236,15 @@ pub fn namespace_destroyed(backend: Backend<'_>) {
     ns.destroy().expect("destroy");
 
     assert_eq!(ns.name(), fx.namespace.name());
-    gone("set_work_spec", ns.set_work_spec(definition("new", &[])));
-    gone("work_spec", ns.work_spec("spec"));
-    gone("destroy_work_spec", ns.destroy_work_spec("spec"));
-    gone("worker", ns.worker("worker"));
-    gone("new worker", ns.worker("new"));
+    gone(
+        handle,
+        "set_work_spec",
+        ns.set_work_spec(definition("new", &[])),
+    );
+    gone(handle, "work_spec", ns.work_spec("spec"));
+    gone(handle, "destroy_work_spec", ns.destroy_work_spec("spec"));
+    gone(handle, "worker", ns.worker("worker"));
+    gone(handle, "new worker", ns.worker("new"));
     assert!(ns.work_spec_names().expect("work_spec_names").is_empty());
     assert!(ns.workers().expect("workers").is_empty());
     assert!(ns.summarize().expect("summarize").is_empty());
@@ -251,8 +279,16 @@ pub fn recreated_namespace_is_new(backend: Backend<'_>) {
     let old_spec_meta = old_spec.meta(false);
     again.destroy().expect("destroy the new one");
     assert!(fresh.expect("names").is_empty());
-    gone("old namespace handle", old);
-    gone("old spec handle", old_spec_meta);
+    gone(
+        (ObjectKind::Namespace, fx.namespace.name()),
+        "old namespace handle",
+        old,
+    );
+    gone(
+        (ObjectKind::WorkSpec, "spec"),
+        "old spec handle",
+        old_spec_meta,
+    );
 }
 
 /// A work spec re-created under the same name is new; the old handle stays gone.
@@ -262,8 +298,12 @@ pub fn recreated_spec_is_new(backend: Backend<'_>) {
     fx.unit(&old, "unit");
     fx.namespace.destroy_work_spec("spec").expect("destroy");
     let new = fx.spec("spec", &[]);
-    gone("old meta", old.meta(false));
-    gone("old work_units", old.work_units(&WorkUnitQuery::all()));
+    gone((ObjectKind::WorkSpec, "spec"), "old meta", old.meta(false));
+    gone(
+        (ObjectKind::WorkSpec, "spec"),
+        "old work_units",
+        old.work_units(&WorkUnitQuery::all()),
+    );
     assert!(new
         .work_units(&WorkUnitQuery::all())
         .expect("units")
@@ -280,7 +320,7 @@ pub fn recreated_unit_is_new(backend: Backend<'_>) {
     spec.delete_work_units(&WorkUnitQuery::names(["unit"]))
         .expect("delete");
     let new = fx.unit(&spec, "unit");
-    gone("old status", old.status());
+    gone((ObjectKind::WorkUnit, "unit"), "old status", old.status());
     assert!(new.status().is_ok());
 }
 
@@ -334,12 +374,14 @@ pub fn deleted_units_leave_worker_lists(backend: Backend<'_>) {
 /// `make_attempt` on a deleted unit is Gone, and creates nothing.
 pub fn make_attempt_on_deleted_unit(backend: Backend<'_>) {
     let fx = Fixture::new(backend);
+    let handle = (ObjectKind::Worker, "worker");
     let spec = fx.spec("spec", &[]);
     let unit = fx.unit(&spec, "unit");
     spec.delete_work_units(&WorkUnitQuery::all())
         .expect("delete");
     let worker = fx.worker("worker");
     gone(
+        handle,
         "make_attempt",
         worker.make_attempt(unit, Duration::from_secs(60)),
     );

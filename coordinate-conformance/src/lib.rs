@@ -1,8 +1,9 @@
 //! The behaviour of a `coordinate` backend, specified once as tests.
 //!
 //! Every case is a plain public function that takes a [`Backend`]: a
-//! factory that, given a [`MockClock`], returns a fresh
-//! `Arc<dyn Coordinate>` driven by that clock. A backend crate runs the
+//! factory that, given a [`MockClock`] and a scheduler seed, returns a
+//! fresh `Arc<dyn Coordinate>` driven by that clock, whose scheduler draws
+//! from a generator started from that seed. A backend crate runs the
 //! whole suite from its `tests/conformance.rs` in two lines, and
 //! [`conformance_tests!`] generates one `#[test]` per case, so test runners
 //! list and filter every case by name (`namespace::destroy_hides_specs`,
@@ -12,8 +13,8 @@
 //! use std::sync::Arc;
 //! use coordinate_api::{Coordinate, MockClock};
 //!
-//! fn backend(clock: Arc<MockClock>) -> Arc<dyn Coordinate> {
-//!     Arc::new(coordinate_memory::MemoryCoordinate::with_clock(clock))
+//! fn backend(clock: Arc<MockClock>, seed: u64) -> Arc<dyn Coordinate> {
+//!     Arc::new(coordinate_memory::MemoryCoordinate::with_clock(clock).with_scheduler_seed(seed))
 //! }
 //!
 //! coordinate_conformance::conformance_tests!(backend);
@@ -53,12 +54,13 @@ pub mod work_unit;
 pub mod work_unit_query;
 pub mod worker;
 
-pub use crate::fixture::{definition, unique_name, Fixture};
+pub use crate::fixture::{definition, unique_name, Fixture, DEFAULT_SEED};
 
 /// Makes the coordinate a case runs against: called once per case (more
 /// than once for cases that simulate several processes), always with the
-/// clock the case controls.
-pub type Backend<'a> = &'a dyn Fn(Arc<MockClock>) -> Arc<dyn Coordinate>;
+/// clock the case controls and the seed its scheduler must draw from (see
+/// [`Fixture::seed`]), so that a case's draws repeat when it is run again.
+pub type Backend<'a> = &'a dyn Fn(Arc<MockClock>, u64) -> Arc<dyn Coordinate>;
 
 /// Every case as `module::case`, in the order [`conformance_tests!`]
 /// generates them.
@@ -66,15 +68,16 @@ pub const CASES: &[&str] = __for_each_case!(names);
 
 /// Generates one `#[test]` per conformance case, grouped in one module per
 /// topic, running against the backend that `$backend` (an expression of
-/// type `fn(Arc<MockClock>) -> Arc<dyn Coordinate>`, or any closure of that
-/// shape) makes.
+/// type `fn(Arc<MockClock>, u64) -> Arc<dyn Coordinate>`, or any closure of
+/// that shape; the `u64` is the scheduler seed) makes.
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:expr) => {
         fn __conformance_backend(
             clock: ::std::sync::Arc<::coordinate_api::MockClock>,
+            seed: u64,
         ) -> ::std::sync::Arc<dyn ::coordinate_api::Coordinate> {
-            ($backend)(clock)
+            ($backend)(clock, seed)
         }
         $crate::__for_each_case!(tests);
     };

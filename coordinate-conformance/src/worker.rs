@@ -305,7 +305,7 @@ pub fn make_attempt_takes_over(backend: Backend<'_>) {
     assert_eq!(identity(active.as_ref()), identity(new.as_ref()));
     assert!(matches!(
         old.renew(Duration::from_secs(600), None),
-        Err(Error::LostLease)
+        Err(Error::LostLease { .. })
     ));
     assert_eq!(old.status().expect("status"), AttemptStatus::Expired);
     assert_eq!(unit.status().expect("status"), WorkUnitStatus::Pending);

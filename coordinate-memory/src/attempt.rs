@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::validate::add_duration;
-use coordinate_api::{Attempt, AttemptStatus, Data, Error, Result, Value, WorkUnit, Worker};
+use coordinate_api::{
+    Attempt, AttemptStatus, Data, Error, ObjectKind, Result, Value, WorkUnit, Worker,
+};
 
 use crate::coordinate::Id;
-use crate::namespace::{MemNamespace, NamespaceState};
+use crate::namespace::{missing, named, MemNamespace, NamespaceState};
 use crate::work_unit::MemWorkUnit;
 use crate::worker::MemWorker;
 
@@ -117,7 +119,10 @@ impl NamespaceState {
         data: Option<Data>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let attempt = self.attempts.get_mut(&id).ok_or(Error::Gone)?;
+        let attempt = self
+            .attempts
+            .get_mut(&id)
+            .ok_or_else(|| missing(ObjectKind::Attempt))?;
         if attempt.status == AttemptStatus::Pending {
             self.expiry.remove(&(attempt.expiration, id));
         }
@@ -149,10 +154,23 @@ impl MemAttempt {
         &self,
         f: impl FnOnce(&mut NamespaceState, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
-        self.worker.namespace.with(|namespace, now| {
-            namespace.attempt(self.id)?;
-            f(namespace, now)
-        })
+        self.worker
+            .namespace
+            .with(|namespace, now| {
+                namespace.attempt(self.id)?;
+                f(namespace, now)
+            })
+            .map_err(|e| named(e, ObjectKind::Attempt, &self.unit.name))
+    }
+
+    /// [`Error::NotPending`] naming this attempt's work unit.
+    fn not_pending(&self) -> Error {
+        Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
+    }
+
+    /// [`Error::LostLease`] naming this attempt's work unit.
+    fn lost_lease(&self) -> Error {
+        Error::lost_lease(&*self.unit.spec.name, &*self.unit.name)
     }
 
     /// Refuses data handed to a state change before anything happens.
@@ -217,7 +235,7 @@ impl Attempt for MemAttempt {
                 standing.status,
                 AttemptStatus::Pending | AttemptStatus::Expired
             ) {
-                return Err(Error::NotPending);
+                return Err(self.not_pending());
             }
             if standing.active {
                 // No expiry first: a worker that renews after its lease ran
@@ -231,7 +249,7 @@ impl Attempt for MemAttempt {
             {
                 attempt.data = Some(data);
             }
-            Err(Error::LostLease)
+            Err(self.lost_lease())
         })
     }
 
@@ -243,7 +261,7 @@ impl Attempt for MemAttempt {
                 namespace.end_attempt(self.id, AttemptStatus::Expired, data, now);
                 Ok(())
             }
-            _ => Err(Error::NotPending),
+            _ => Err(self.not_pending()),
         })
     }
 
@@ -253,7 +271,7 @@ impl Attempt for MemAttempt {
             let standing = namespace.standing(self.id)?;
             // go-coordinate also lets a failed attempt finish after all.
             if !(standing.live() || standing.status == AttemptStatus::Failed) {
-                return Err(Error::NotPending);
+                return Err(self.not_pending());
             }
             let output = if standing.active {
                 namespace.output(self.id, data.as_ref())
@@ -273,7 +291,7 @@ impl Attempt for MemAttempt {
         self.check(&data)?;
         self.with(|namespace, now| {
             if !namespace.standing(self.id)?.live() {
-                return Err(Error::NotPending);
+                return Err(self.not_pending());
             }
             namespace.end_attempt(self.id, AttemptStatus::Failed, data, now);
             Ok(())
@@ -285,7 +303,7 @@ impl Attempt for MemAttempt {
         self.with(|namespace, now| {
             let not_before = truncate_to_micros(add_duration("retry delay", now, delay)?);
             if !namespace.standing(self.id)?.live() {
-                return Err(Error::NotPending);
+                return Err(self.not_pending());
             }
             let attempt = namespace.attempt(self.id)?;
             let (spec, unit) = (attempt.spec, attempt.unit);

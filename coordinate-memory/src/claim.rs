@@ -114,7 +114,8 @@ impl MemWorker {
         let claimed = self.with(|namespace, now| {
             let expiration = add_duration("lifetime", now, request.lifetime)?;
             namespace.expire(now);
-            let mut rng = rand::rng();
+            let source = self.namespace.shared.scheduler_rng();
+            let mut rng = source.handle();
             // Each round hands out work, or finds none, or fails at least
             // one unit that used up its retries; so this ends.
             loop {

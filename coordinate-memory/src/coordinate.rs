@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::data::{check_within, DEFAULT_MAX_DATA_BYTES};
+use coordinate_api::random::SchedulerRng;
 use coordinate_api::summary::normalize_summary;
 use coordinate_api::validate::validate_name;
 use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary, SystemClock};
@@ -32,6 +33,9 @@ pub(crate) struct Shared {
     clock: Arc<dyn Clock>,
     /// Largest encoded size of data a caller may hand in.
     max_data_bytes: AtomicUsize,
+    /// The scheduler's random source; replaceable so that a test can seed
+    /// it (see [`MemoryCoordinate::with_scheduler_seed`]).
+    scheduler_rng: Mutex<SchedulerRng>,
 }
 
 impl Shared {
@@ -48,6 +52,14 @@ impl Shared {
     /// PostgreSQL backend stores it).
     pub(crate) fn now(&self) -> DateTime<Utc> {
         truncate_to_micros(self.clock.now())
+    }
+
+    /// The scheduler's random source. Claims take it under the store lock,
+    /// so holding it costs nothing more.
+    pub(crate) fn scheduler_rng(&self) -> MutexGuard<'_, SchedulerRng> {
+        self.scheduler_rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Refuses data the PostgreSQL backend would refuse: nested too deep,
@@ -106,6 +118,7 @@ impl MemoryCoordinate {
                 state: Mutex::new(State::default()),
                 clock,
                 max_data_bytes: AtomicUsize::new(DEFAULT_MAX_DATA_BYTES),
+                scheduler_rng: Mutex::new(SchedulerRng::from_entropy()),
             }),
         }
     }
@@ -125,6 +138,18 @@ impl MemoryCoordinate {
             .max_data_bytes
             .store(max_bytes, Ordering::Relaxed);
         Ok(self)
+    }
+}
+
+impl MemoryCoordinate {
+    /// The same coordinate, choosing among work specs with a generator
+    /// started from `seed` instead of the thread's, so that a test whose
+    /// draws went wrong can be run again with the same draws (as
+    /// `PostgresCoordinate::builder(…).scheduler_seed(…)` does). Clones
+    /// share the setting.
+    pub fn with_scheduler_seed(self, seed: u64) -> Self {
+        *self.shared.scheduler_rng() = SchedulerRng::seeded(seed);
+        self
     }
 }
 

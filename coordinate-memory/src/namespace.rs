@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use coordinate_api::validate::validate_name;
 use coordinate_api::{
-    Data, Error, Namespace, Result, Summary, SummaryRecord, WorkSpec, WorkUnitStatus, Worker,
+    Data, Error, Namespace, ObjectKind, Result, Summary, SummaryRecord, WorkSpec, WorkUnitStatus,
+    Worker,
 };
 
 use crate::attempt::AttemptRec;
@@ -51,27 +52,37 @@ impl NamespaceState {
 
     /// The work spec with this id, or [`Error::Gone`].
     pub(crate) fn spec(&self, id: Id) -> Result<&SpecState> {
-        self.specs.get(&id).ok_or(Error::Gone)
+        self.specs
+            .get(&id)
+            .ok_or_else(|| missing(ObjectKind::WorkSpec))
     }
 
     /// The work spec with this id, or [`Error::Gone`].
     pub(crate) fn spec_mut(&mut self, id: Id) -> Result<&mut SpecState> {
-        self.specs.get_mut(&id).ok_or(Error::Gone)
+        self.specs
+            .get_mut(&id)
+            .ok_or_else(|| missing(ObjectKind::WorkSpec))
     }
 
     /// The worker with this id, or [`Error::Gone`].
     pub(crate) fn worker(&self, id: Id) -> Result<&WorkerRec> {
-        self.workers.get(&id).ok_or(Error::Gone)
+        self.workers
+            .get(&id)
+            .ok_or_else(|| missing(ObjectKind::Worker))
     }
 
     /// The worker with this id, or [`Error::Gone`].
     pub(crate) fn worker_mut(&mut self, id: Id) -> Result<&mut WorkerRec> {
-        self.workers.get_mut(&id).ok_or(Error::Gone)
+        self.workers
+            .get_mut(&id)
+            .ok_or_else(|| missing(ObjectKind::Worker))
     }
 
     /// The attempt with this id, or [`Error::Gone`].
     pub(crate) fn attempt(&self, id: Id) -> Result<&AttemptRec> {
-        self.attempts.get(&id).ok_or(Error::Gone)
+        self.attempts
+            .get(&id)
+            .ok_or_else(|| missing(ObjectKind::Attempt))
     }
 
     /// Expires overdue attempts, then counts every work spec's units by
@@ -97,6 +108,22 @@ impl NamespaceState {
                 self.forget_attempt(attempt);
             }
         }
+    }
+}
+
+/// [`Error::Gone`] for a lookup by id that found nothing. The record is
+/// gone, so its name is unknown here: the handle whose call this is names
+/// it (see [`named`]) before the error leaves the crate.
+pub(crate) fn missing(kind: ObjectKind) -> Error {
+    Error::gone(kind, String::new())
+}
+
+/// Names a [`Error::Gone`] from inside a handle's call after that handle,
+/// as the API documents; every other error passes through.
+pub(crate) fn named(error: Error, kind: ObjectKind, name: &str) -> Error {
+    match error {
+        Error::Gone { .. } => Error::gone(kind, name),
+        other => other,
     }
 }
 
@@ -136,8 +163,16 @@ impl MemNamespace {
     ) -> Result<T> {
         let mut state = self.shared.lock();
         let now = self.shared.now();
-        let namespace = state.namespaces.get_mut(&self.id).ok_or(Error::Gone)?;
-        f(namespace, now)
+        let namespace = state
+            .namespaces
+            .get_mut(&self.id)
+            .ok_or_else(|| self.gone())?;
+        f(namespace, now).map_err(|e| named(e, ObjectKind::Namespace, &self.name))
+    }
+
+    /// [`Error::Gone`] naming this namespace.
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Namespace, &*self.name)
     }
 
     /// Like [`MemNamespace::with`], but a destroyed namespace gives the

@@ -4,10 +4,10 @@
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::{Result, WorkUnitQuery};
+use coordinate_api::{ObjectKind, Result, WorkUnitQuery};
 
 use crate::coordinate::Id;
-use crate::namespace::NamespaceState;
+use crate::namespace::{missing, NamespaceState};
 use crate::work_spec::SpecState;
 
 impl SpecState {
@@ -62,7 +62,9 @@ impl NamespaceState {
         let NamespaceState {
             specs, attempts, ..
         } = self;
-        let spec = specs.get_mut(&spec).ok_or(coordinate_api::Error::Gone)?;
+        let spec = specs
+            .get_mut(&spec)
+            .ok_or_else(|| missing(ObjectKind::WorkSpec))?;
         for id in spec.select(query) {
             if let Some(unit) = spec.units.get_mut(&id) {
                 unit.meta.priority = priority(unit.meta.priority);

@@ -11,14 +11,14 @@ use coordinate_api::summary::normalize_summary;
 use coordinate_api::validate::{validate_name, validate_priority};
 use coordinate_api::work_spec_data::extract_work_spec_meta;
 use coordinate_api::{
-    Data, Error, NewWorkUnit, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit, WorkUnitMeta,
-    WorkUnitQuery, WorkUnitStatus,
+    Data, Error, NewWorkUnit, ObjectKind, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit,
+    WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
 
 use crate::attempt::AttemptRec;
 use crate::available::{Slot, UnitIndex};
 use crate::coordinate::{Id, IdMap};
-use crate::namespace::{record, MemNamespace, NamespaceState};
+use crate::namespace::{named, record, MemNamespace, NamespaceState};
 use crate::work_unit::{MemWorkUnit, UnitRec};
 
 /// One work spec: its definition, its metadata and its units.
@@ -145,10 +145,12 @@ impl MemWorkSpec {
         &self,
         f: impl FnOnce(&mut NamespaceState, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
-        self.namespace.with(|namespace, now| {
-            namespace.spec(self.id)?;
-            f(namespace, now)
-        })
+        self.namespace
+            .with(|namespace, now| {
+                namespace.spec(self.id)?;
+                f(namespace, now)
+            })
+            .map_err(|e| named(e, ObjectKind::WorkSpec, &self.name))
     }
 
     /// Like [`MemWorkSpec::with`], after expiring overdue attempts and

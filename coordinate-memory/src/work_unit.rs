@@ -8,13 +8,13 @@ use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::status::derive_work_unit_status;
 use coordinate_api::validate::validate_priority;
 use coordinate_api::{
-    Attempt, Data, Error, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
+    Attempt, Data, ObjectKind, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
 };
 
 use crate::attempt::attempt_handles;
 use crate::available::Slot;
 use crate::coordinate::Id;
-use crate::namespace::NamespaceState;
+use crate::namespace::{missing, named, NamespaceState};
 use crate::work_spec::MemWorkSpec;
 
 /// One work unit.
@@ -62,7 +62,9 @@ impl NamespaceState {
         let NamespaceState {
             specs, attempts, ..
         } = self;
-        let spec = specs.get_mut(&spec).ok_or(Error::Gone)?;
+        let spec = specs
+            .get_mut(&spec)
+            .ok_or_else(|| missing(ObjectKind::WorkSpec))?;
         let meta = stored_meta(meta);
         if new {
             spec.units.insert(
@@ -106,12 +108,18 @@ impl NamespaceState {
 impl NamespaceState {
     /// The unit with this id in this spec, or [`Error::Gone`].
     pub(crate) fn unit(&self, spec: Id, unit: Id) -> Result<&UnitRec> {
-        self.spec(spec)?.units.get(&unit).ok_or(Error::Gone)
+        self.spec(spec)?
+            .units
+            .get(&unit)
+            .ok_or_else(|| missing(ObjectKind::WorkUnit))
     }
 
     /// The unit with this id in this spec, or [`Error::Gone`].
     pub(crate) fn unit_mut(&mut self, spec: Id, unit: Id) -> Result<&mut UnitRec> {
-        self.spec_mut(spec)?.units.get_mut(&unit).ok_or(Error::Gone)
+        self.spec_mut(spec)?
+            .units
+            .get_mut(&unit)
+            .ok_or_else(|| missing(ObjectKind::WorkUnit))
     }
 
     /// Changes a unit with `change`, then refiles it.
@@ -134,7 +142,7 @@ impl NamespaceState {
         } = self;
         specs
             .get_mut(&spec)
-            .ok_or(Error::Gone)?
+            .ok_or_else(|| missing(ObjectKind::WorkSpec))?
             .reindex(attempts, unit, now);
         Ok(())
     }
@@ -155,10 +163,13 @@ impl MemWorkUnit {
         &self,
         f: impl FnOnce(&mut NamespaceState, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
-        self.spec.namespace.with(|namespace, now| {
-            namespace.unit(self.spec.id, self.id)?;
-            f(namespace, now)
-        })
+        self.spec
+            .namespace
+            .with(|namespace, now| {
+                namespace.unit(self.spec.id, self.id)?;
+                f(namespace, now)
+            })
+            .map_err(|e| named(e, ObjectKind::WorkUnit, &self.name))
     }
 
     /// Like [`MemWorkUnit::with`], after expiring overdue attempts (for

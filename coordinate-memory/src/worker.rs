@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
 use coordinate_api::validate::{add_duration, validate_parent};
-use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
+use coordinate_api::{
+    downcast, Attempt, AttemptRequest, Data, Error, ObjectKind, Result, WorkUnit, Worker,
+};
 
 use crate::attempt::{attempt_handles, MemAttempt};
 use crate::coordinate::Id;
-use crate::namespace::{MemNamespace, NamespaceState};
+use crate::namespace::{named, MemNamespace, NamespaceState};
 use crate::work_spec::no_nul;
 use crate::work_unit::MemWorkUnit;
 
@@ -65,10 +67,12 @@ impl MemWorker {
         &self,
         f: impl FnOnce(&mut NamespaceState, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
-        self.namespace.with(|namespace, now| {
-            namespace.worker(self.id)?;
-            f(namespace, now)
-        })
+        self.namespace
+            .with(|namespace, now| {
+                namespace.worker(self.id)?;
+                f(namespace, now)
+            })
+            .map_err(|e| named(e, ObjectKind::Worker, &self.name))
     }
 
     /// Reads something from the worker's record.

@@ -55,7 +55,7 @@ fn main() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coordinate_api::{Error, MockWorker, WorkUnitMeta, WorkUnitStatus};
+    use coordinate_api::{BackendErrorKind, Error, MockWorker, WorkUnitMeta, WorkUnitStatus};
 
     /// Against the memory backend: the real thing, in microseconds.
     #[test]
@@ -83,11 +83,13 @@ mod tests {
     #[test]
     fn passes_on_a_lost_database() {
         let mut worker = MockWorker::new();
-        worker
-            .expect_request_attempts()
-            .times(1)
-            .returning(|_| Err(Error::backend(std::io::Error::other("connection reset"))));
+        worker.expect_request_attempts().times(1).returning(|_| {
+            Err(Error::backend(
+                BackendErrorKind::Unavailable,
+                std::io::Error::other("connection reset"),
+            ))
+        });
         let error = resize_all(&worker).unwrap_err();
-        assert!(matches!(error, Error::Backend(_)), "{error:?}");
+        assert!(error.is_transient(), "{error:?}");
     }
 }

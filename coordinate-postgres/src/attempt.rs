@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::data::decode;
 use coordinate_api::validate::add_duration;
-use coordinate_api::{Attempt, AttemptStatus, Data, Error, Result, WorkUnit, Worker};
+use coordinate_api::{Attempt, AttemptStatus, Data, Result, WorkUnit, Worker};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgConnection, PgValue};
@@ -23,7 +23,7 @@ use diesel::sql_types::{Integer, Timestamptz};
 use crate::expiry::with_expiry;
 use crate::finish::{finish_unless_chaining, QuickFinish};
 use crate::schema::{attempt, sql_types, work_spec, work_unit};
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_unit::{gone_if_zero, upsert_units, PgWorkUnit};
 use crate::worker::PgWorker;
 
@@ -128,9 +128,7 @@ impl PgAttempt {
         read: impl Fn(&mut PgConnection) -> QueryResult<T>,
     ) -> Result<T> {
         let now = self.shared().now();
-        with_expiry(self.shared(), self.worker.namespace.id, now, |conn| {
-            Ok(read(conn)?)
-        })
+        with_expiry(self, self.worker.namespace.id, now, |conn| Ok(read(conn)?))
     }
 
     /// Creates the units named by the effective data's `output` in the
@@ -208,7 +206,7 @@ impl Attempt for PgAttempt {
     }
 
     fn data(&self) -> Result<Data> {
-        let bytes: Vec<u8> = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        let bytes: Vec<u8> = with_retry(self, Isolation::SingleStatement, |conn| {
             Ok(attempt::table
                 .inner_join(work_unit::table.on(work_unit::id.eq(attempt::work_unit_id)))
                 .filter(attempt::id.eq(self.id))
@@ -221,7 +219,7 @@ impl Attempt for PgAttempt {
     }
 
     fn start_time(&self) -> Result<DateTime<Utc>> {
-        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             Ok(attempt::table
                 .find(self.id)
                 .select(attempt::start_time)
@@ -239,7 +237,7 @@ impl Attempt for PgAttempt {
     }
 
     fn expiration_time(&self) -> Result<DateTime<Utc>> {
-        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             Ok(attempt::table
                 .find(self.id)
                 .select(attempt::expiration_time)
@@ -251,13 +249,13 @@ impl Attempt for PgAttempt {
         let now = self.shared().now();
         let expiration = add_duration("lease extension", now, extend)?;
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        let outcome = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        let outcome = with_retry(self, Isolation::RepeatableRead, |conn| {
             let state = self.lock(conn)?;
             if !matches!(
                 state.status,
                 AttemptStatus::Pending | AttemptStatus::Expired
             ) {
-                return Err(Error::NotPending.into());
+                return Err(self.not_pending().into());
             }
             if !state.active {
                 // Someone else holds the unit now: this attempt is over.
@@ -283,19 +281,19 @@ impl Attempt for PgAttempt {
         })?;
         match outcome {
             Renewal::Renewed => Ok(()),
-            Renewal::LostLease => Err(Error::LostLease),
+            Renewal::LostLease => Err(self.lost_lease()),
         }
     }
 
     fn expire(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             let state = self.lock(conn)?;
             match state.status {
                 AttemptStatus::Expired => return Ok(()),
                 AttemptStatus::Pending => {}
-                _ => return Err(Error::NotPending.into()),
+                _ => return Err(self.not_pending().into()),
             }
             self.end(conn, AttemptStatus::Expired, bytes.as_deref(), now)?;
             release(conn, self.unit.id, self.id, None)
@@ -307,20 +305,20 @@ impl Attempt for PgAttempt {
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         // Data without `output` cannot create units, whatever the spec.
         let may_chain = data.as_ref().is_none_or(|d| d.contains_key("output"));
-        let quick = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        let quick = with_retry(self, Isolation::SingleStatement, |conn| {
             finish_unless_chaining(conn, self.id, now, bytes.as_deref(), may_chain)
         })?;
         match quick {
             QuickFinish::Finished => return Ok(()),
-            QuickFinish::NotPending => return Err(Error::NotPending),
-            QuickFinish::Gone => return Err(Error::Gone),
+            QuickFinish::NotPending => return Err(self.not_pending()),
+            QuickFinish::Gone => return Err(self.gone()),
             QuickFinish::MayChain => {}
         }
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             let state = self.lock(conn)?;
             // go-coordinate also lets a failed attempt finish after all.
             if !(state.live() || state.status == AttemptStatus::Failed) {
-                return Err(Error::NotPending.into());
+                return Err(self.not_pending().into());
             }
             self.end(conn, AttemptStatus::Finished, bytes.as_deref(), now)?;
             if state.active {
@@ -333,9 +331,9 @@ impl Attempt for PgAttempt {
     fn fail(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             if !self.lock(conn)?.live() {
-                return Err(Error::NotPending.into());
+                return Err(self.not_pending().into());
             }
             self.end(conn, AttemptStatus::Failed, bytes.as_deref(), now)
         })
@@ -345,9 +343,9 @@ impl Attempt for PgAttempt {
         let now = self.shared().now();
         let not_before = add_duration("retry delay", now, delay)?;
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             if !self.lock(conn)?.live() {
-                return Err(Error::NotPending.into());
+                return Err(self.not_pending().into());
             }
             self.end(conn, AttemptStatus::Retryable, bytes.as_deref(), now)?;
             release(conn, self.unit.id, self.id, Some(not_before))

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use coordinate_api::validate::{validate_name, validate_priority};
 use coordinate_api::{NewWorkUnit, Result};
 
-use crate::transaction::{with_retry, Isolation};
+use crate::transaction::{with_retry, Isolation, Subject};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::upsert_units;
 
@@ -36,16 +36,16 @@ impl PgWorkSpec {
         let units: Vec<NewWorkUnit> = last.into_values().collect();
         if units.is_empty() {
             // Still report a deleted spec, as add_work_unit would.
-            return with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+            return with_retry(self, Isolation::SingleStatement, |conn| {
                 if self.exists(conn)? {
                     Ok(0)
                 } else {
-                    Err(coordinate_api::Error::Gone.into())
+                    Err(self.gone().into())
                 }
             });
         }
         // A foreign key violation (the spec is gone) maps to Error::Gone.
-        with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             for chunk in units.chunks(CHUNK) {
                 upsert_units(conn, self.id, chunk, self.shared().max_data_bytes)?;
             }

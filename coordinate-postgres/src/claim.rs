@@ -38,7 +38,7 @@ use coordinate_api::scheduler::{
     batch_size, can_start_continuous, choose_work_spec, continuous_unit_name, TOO_MANY_RETRIES,
 };
 use coordinate_api::validate::add_duration;
-use coordinate_api::{Attempt, AttemptRequest, Data, Error, Result, Value, WorkSpecMeta};
+use coordinate_api::{Attempt, AttemptRequest, Data, Result, Value, WorkSpecMeta};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Timestamptz};
@@ -47,7 +47,7 @@ use crate::attempt::PgAttempt;
 use crate::candidates::{candidates_after_expiry, locked_candidate, pending_units};
 use crate::prepared::prepared;
 use crate::schema::work_spec;
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::PgWorkUnit;
 use crate::worker::PgWorker;
@@ -163,13 +163,13 @@ impl PgWorker {
         let shared = &self.namespace.shared;
         // Refuse an absurd lifetime before anything happens.
         add_duration("lifetime", shared.now(), request.lifetime)?;
-        let mut rng = rand::rng();
+        let mut rng = shared.scheduler_rng.handle();
         for _ in 0..MAX_ROUNDS {
             // Every round and every try of a statement reads the clock
             // afresh: a reading from before a pool wait, a retry pause or
             // an earlier round could predate the release of a unit this
             // statement then claims.
-            let (specs, now) = with_retry(shared, Isolation::SingleStatement, |conn| {
+            let (specs, now) = with_retry(self, Isolation::SingleStatement, |conn| {
                 let now = shared.now();
                 Ok((
                     candidates_after_expiry(conn, self.namespace.id, now, request)?,
@@ -192,18 +192,18 @@ impl PgWorker {
                 if !can_start_continuous(&meta, now) {
                     return self.nothing_to_do();
                 }
-                with_retry(shared, Isolation::RepeatableRead, |conn| {
+                with_retry(self, Isolation::RepeatableRead, |conn| {
                     let now = shared.now();
                     self.start_continuous(conn, &spec, now, lease(now)?)
                 })?
             } else if meta.max_running > 0 {
-                with_retry(shared, Isolation::ReadCommitted, |conn| {
+                with_retry(self, Isolation::ReadCommitted, |conn| {
                     let now = shared.now();
                     self.claim_capped(conn, &spec, &meta, wanted, now, lease(now)?)
                 })?
             } else {
                 let batch = batch_size(&meta, wanted);
-                with_retry(shared, Isolation::SingleStatement, |conn| {
+                with_retry(self, Isolation::SingleStatement, |conn| {
                     let now = shared.now();
                     self.claim_units(conn, &spec, &meta, batch, now, lease(now)?)
                 })?
@@ -217,13 +217,11 @@ impl PgWorker {
 
     /// The answer when there is no work: none, unless the worker is gone.
     fn nothing_to_do(&self) -> Result<Vec<Arc<dyn Attempt>>> {
-        let exists = with_retry(&self.namespace.shared, Isolation::SingleStatement, |conn| {
-            self.exists(conn)
-        })?;
+        let exists = with_retry(self, Isolation::SingleStatement, |conn| self.exists(conn))?;
         if exists {
             Ok(Vec::new())
         } else {
-            Err(Error::Gone)
+            Err(self.gone())
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::data::{encode_within, DEFAULT_MAX_DATA_BYTES};
+use coordinate_api::random::SchedulerRng;
 use coordinate_api::validate::validate_name;
 use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary, SystemClock};
 use diesel::connection::SimpleConnection;
@@ -15,6 +16,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 
 use crate::connect_error::{ConnectError, ConnectErrorKind};
 use crate::connection::ConnInfo;
+use crate::error::connect;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
 use crate::session::SessionSettings;
@@ -33,6 +35,8 @@ pub(crate) struct Shared {
     info: ConnInfo,
     /// Largest encoded size of data a caller may hand in.
     pub(crate) max_data_bytes: usize,
+    /// Where the scheduler's draws come from.
+    pub(crate) scheduler_rng: SchedulerRng,
 }
 
 impl Shared {
@@ -49,7 +53,7 @@ impl Shared {
             // r2d2 appends the last connection failure when there was one;
             // its bare message means every pooled connection was busy.
             if message == "timed out waiting for connection" {
-                Error::backend(ConnectError::new(
+                connect(ConnectError::new(
                     ConnectErrorKind::PoolExhausted,
                     format!(
                         "all {} connections stayed busy for the connection timeout",
@@ -57,7 +61,7 @@ impl Shared {
                     ),
                 ))
             } else {
-                Error::backend(ConnectError::from_message(&self.info, &message))
+                connect(ConnectError::from_message(&self.info, &message))
             }
         })
     }
@@ -102,6 +106,7 @@ impl PostgresCoordinate {
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
             avoid_sequential_scans: true,
+            scheduler_seed: None,
         }
     }
 }
@@ -125,6 +130,7 @@ pub struct PostgresCoordinateBuilder {
     connection_timeout: Duration,
     max_data_bytes: usize,
     avoid_sequential_scans: bool,
+    scheduler_seed: Option<u64>,
 }
 
 impl PostgresCoordinateBuilder {
@@ -167,6 +173,15 @@ impl PostgresCoordinateBuilder {
         self
     }
 
+    /// Chooses among work specs with a generator started from `seed`
+    /// instead of the thread's (the default), so that a test whose draws
+    /// went wrong can be run again with the same draws. Draws repeat only
+    /// when claims come in the same order, as in a single-threaded test.
+    pub fn scheduler_seed(mut self, seed: u64) -> Self {
+        self.scheduler_seed = Some(seed);
+        self
+    }
+
     /// Connects once to check the server and apply pending migrations, then
     /// opens the pool's connections.
     ///
@@ -183,7 +198,7 @@ impl PostgresCoordinateBuilder {
         if self.max_data_bytes == 0 {
             return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
-        let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(Error::backend)?;
+        let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(connect)?;
         let mut conn = establish(&info)?;
         crate::migrations::apply(&mut conn)?;
         std::mem::drop(conn);
@@ -206,13 +221,16 @@ impl PostgresCoordinateBuilder {
             // Failures reach the caller through `get`; do not log them.
             .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build(ConnectionManager::new(info.libpq()))
-            .map_err(|e| Error::backend(ConnectError::from_message(&info, &e.to_string())))?;
+            .map_err(|e| connect(ConnectError::from_message(&info, &e.to_string())))?;
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
                 pool,
                 clock: self.clock,
                 info,
                 max_data_bytes: self.max_data_bytes,
+                scheduler_rng: self
+                    .scheduler_seed
+                    .map_or_else(SchedulerRng::from_entropy, SchedulerRng::seeded),
             }),
         })
     }
@@ -228,6 +246,7 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("connection_timeout", &self.connection_timeout)
             .field("max_data_bytes", &self.max_data_bytes)
             .field("avoid_sequential_scans", &self.avoid_sequential_scans)
+            .field("scheduler_seed", &self.scheduler_seed)
             .field("clock", &self.clock)
             .finish()
     }
@@ -247,20 +266,20 @@ pub(crate) fn establish(info: &ConnInfo) -> Result<PgConnection> {
             ),
             other => ConnectError::new(ConnectErrorKind::Other, info.redact(&other.to_string())),
         };
-        Error::backend(error)
+        connect(error)
     })
 }
 
 /// Parses `conn` and opens one connection, for the migration functions.
 pub(crate) fn connect_once(conn: &str) -> Result<PgConnection> {
-    let info = ConnInfo::parse(conn, DEFAULT_CONNECTION_TIMEOUT).map_err(Error::backend)?;
+    let info = ConnInfo::parse(conn, DEFAULT_CONNECTION_TIMEOUT).map_err(connect)?;
     establish(&info)
 }
 
 impl Coordinate for PostgresCoordinate {
     fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>> {
         validate_name("namespace name", name)?;
-        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        let id = with_retry(&*self.shared, Isolation::RepeatableRead, |conn| {
             let existing = namespace::table
                 .filter(namespace::name.eq(name))
                 .select(namespace::id)
@@ -288,7 +307,7 @@ impl Coordinate for PostgresCoordinate {
     }
 
     fn namespaces(&self) -> Result<Vec<Arc<dyn Namespace>>> {
-        let mut rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        let mut rows = with_retry(&*self.shared, Isolation::SingleStatement, |conn| {
             Ok(namespace::table
                 .select((namespace::id, namespace::name))
                 .load::<(i32, String)>(conn)?)
@@ -306,7 +325,7 @@ impl Coordinate for PostgresCoordinate {
 
     fn summarize(&self) -> Result<Summary> {
         let now = self.shared.now();
-        with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        with_retry(&*self.shared, Isolation::RepeatableRead, |conn| {
             // Reads every unit: a sequential scan is the right plan here
             // (see `session.rs`).
             conn.batch_execute("SET LOCAL enable_seqscan = on")?;

@@ -19,8 +19,7 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::coordinate::Shared;
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 
 /// Runs `read` in one REPEATABLE READ transaction, after expiring the
 /// namespace's overdue attempts as of `now`. Every call whose answer
@@ -28,12 +27,12 @@ use crate::transaction::{with_retry, Isolation, TxResult};
 /// backend): once a lease that ran out has shown its unit as available,
 /// the attempt is expired for good, and finishing it later is refused.
 pub(crate) fn with_expiry<T>(
-    shared: &Shared,
+    subject: &(impl Subject + ?Sized),
     namespace_id: i32,
     now: DateTime<Utc>,
     mut read: impl FnMut(&mut PgConnection) -> TxResult<T>,
 ) -> Result<T> {
-    with_retry(shared, Isolation::RepeatableRead, |conn| {
+    with_retry(subject, Isolation::RepeatableRead, |conn| {
         expire_namespace(conn, namespace_id, now)?;
         read(conn)
     })

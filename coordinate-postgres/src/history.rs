@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::prepared::prepared;
-use coordinate_api::{Attempt, Error, Result};
+use coordinate_api::{Attempt, Result};
 use diesel::dsl::exists;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -15,7 +15,7 @@ use crate::attempt::PgAttempt;
 use crate::expiry::with_expiry;
 use crate::namespace::PgNamespace;
 use crate::schema::work_unit;
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::PgWorkUnit;
 use crate::worker::PgWorker;
@@ -90,14 +90,14 @@ impl PgWorkUnit {
     pub(crate) fn find_active_attempt(&self) -> Result<Option<Arc<dyn Attempt>>> {
         let namespace = &self.spec.namespace;
         let now = namespace.shared.now();
-        let rows = with_expiry(&namespace.shared, namespace.id, now, |conn| {
+        let rows = with_expiry(self, namespace.id, now, |conn| {
             let rows = load(
                 conn,
                 attempts_sql!("a.id = (SELECT active_attempt_id FROM work_unit WHERE id = $1)"),
                 self.id,
             )?;
             if rows.is_empty() && !self.exists(conn)? {
-                return Err(Error::Gone.into());
+                return Err(self.gone().into());
             }
             Ok(rows)
         })?;
@@ -107,10 +107,10 @@ impl PgWorkUnit {
     /// Every attempt on the unit, oldest first.
     pub(crate) fn list_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
         let namespace = &self.spec.namespace;
-        let rows = with_retry(&namespace.shared, Isolation::RepeatableRead, |conn| {
+        let rows = with_retry(self, Isolation::RepeatableRead, |conn| {
             let rows = load(conn, attempts_sql!("a.work_unit_id = $1"), self.id)?;
             if rows.is_empty() && !self.exists(conn)? {
-                return Err(Error::Gone.into());
+                return Err(self.gone().into());
             }
             Ok(rows)
         })?;
@@ -124,7 +124,7 @@ impl PgWorkUnit {
             #[diesel(sql_type = BigInt)]
             count: i64,
         }
-        let count: Count = with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        let count: Count = with_retry(self, Isolation::SingleStatement, |conn| {
             Ok(prepared(
                 "SELECT (SELECT count(*) FROM attempt WHERE work_unit_id = u.id) AS count \
                    FROM work_unit u WHERE u.id = $1",
@@ -156,10 +156,10 @@ impl PgWorker {
             WorkerAttempts::Children => attempts_sql!("w.parent = $1 AND a.active"),
         };
         let namespace = &self.namespace;
-        let rows = with_retry(&namespace.shared, Isolation::RepeatableRead, |conn| {
+        let rows = with_retry(self, Isolation::RepeatableRead, |conn| {
             let rows = load(conn, statement, self.id)?;
             if rows.is_empty() && !self.exists(conn)? {
-                return Err(Error::Gone.into());
+                return Err(self.gone().into());
             }
             Ok(rows)
         })?;

@@ -40,10 +40,25 @@
 //! Whatever the string leaves out comes from libpq's environment variables
 //! (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`,
 //! …) and defaults. Connection failures are [`coordinate_api::Error::Backend`]
-//! errors holding a [`ConnectError`] whose [`ConnectErrorKind`] tells a bad
-//! string, an unreachable server, a rejected password, a missing database
-//! and a failed TLS handshake or certificate check apart. The password
-//! never appears in any error or in `Debug` output. TLS follows libpq's
+//! errors whose source is a [`ConnectError`]; its [`ConnectErrorKind`] tells
+//! a bad string, an unreachable server, a rejected password, a missing
+//! database and a failed TLS handshake or certificate check apart. The
+//! password never appears in any error or in `Debug` output.
+//!
+//! # Errors
+//!
+//! Storage failures carry a [`coordinate_api::BackendErrorKind`]:
+//! `Unavailable` for an unreachable server or a lost connection,
+//! `PoolExhausted` when every pooled connection stayed busy for the
+//! connection timeout, `Conflict` when serialization failures or deadlocks
+//! outlasted the retries, `Schema` when a migration failed, `Timeout` when
+//! the server's `statement_timeout` (or `lock_timeout`) cancelled a
+//! statement, and `Other` for the rest (a rejected password, a missing
+//! database and a failed certificate check among them: they need a person).
+//! Diesel does not pass on PostgreSQL's SQLSTATE for deadlocks (40P01) and
+//! cancelled statements (57014), so those two are recognised by the
+//! server's English message: on a server whose `lc_messages` is another
+//! language, a deadlock is not retried and both come out as `Other`. TLS follows libpq's
 //! `sslmode`, `sslrootcert` and related parameters (or `PGSSLMODE`, …).
 //!
 //! # Schema
@@ -74,6 +89,7 @@ mod claim;
 mod connect_error;
 mod connection;
 mod coordinate;
+mod error;
 mod expiry;
 mod finish;
 mod history;

@@ -123,7 +123,7 @@ fn locked(
 }
 
 fn failure(error: Failure) -> Error {
-    Error::backend(format!("could not migrate the database schema: {error}"))
+    crate::error::schema(error)
 }
 
 #[derive(QueryableByName)]

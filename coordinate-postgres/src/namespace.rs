@@ -44,7 +44,7 @@ impl Namespace for PgNamespace {
 
     fn destroy(&self) -> Result<()> {
         // Everything below the namespace goes with it (ON DELETE CASCADE).
-        with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             diesel::delete(namespace::table.find(self.id)).execute(conn)?;
             Ok(())
         })
@@ -76,7 +76,7 @@ impl Namespace for PgNamespace {
 
     fn summarize(&self) -> Result<Summary> {
         let now = self.shared.now();
-        with_expiry(&self.shared, self.id, now, |conn| {
+        with_expiry(self, self.id, now, |conn| {
             summarize(conn, now, Scope::Namespace(self.id))
         })
     }

@@ -3,7 +3,7 @@
 use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::summary::normalize_summary;
-use coordinate_api::{Error, Summary, SummaryRecord, WorkUnitStatus};
+use coordinate_api::{Summary, SummaryRecord, WorkUnitStatus};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
@@ -34,7 +34,9 @@ pub(crate) fn parse_unit_status(name: &str) -> TxResult<WorkUnitStatus> {
     WorkUnitStatus::ALL
         .into_iter()
         .find(|status| status.as_str() == name)
-        .ok_or_else(|| Error::backend(format!("unexpected work unit status {name:?}")).into())
+        .ok_or_else(|| {
+            crate::error::unreadable(format!("unexpected work unit status {name:?}")).into()
+        })
 }
 
 #[derive(QueryableByName)]

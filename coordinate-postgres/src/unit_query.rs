@@ -75,7 +75,7 @@ impl PgWorkSpec {
     pub(crate) fn query_work_units(&self, query: &WorkUnitQuery) -> Result<Vec<Arc<dyn WorkUnit>>> {
         let selection = Selection::new(query);
         let now = self.shared().now();
-        let rows = with_expiry(self.shared(), self.namespace.id, now, |conn| {
+        let rows = with_expiry(self, self.namespace.id, now, |conn| {
             let query = prepared(concat!("SELECT u.id, u.name ", unit_selection_sql!()));
             let rows: Vec<UnitRow> = bind_selection!(query, self.id, now, selection).load(conn)?;
             if rows.is_empty() {
@@ -100,7 +100,7 @@ impl PgWorkSpec {
         validate_priority("priority", value)?;
         let selection = Selection::new(query);
         let now = self.shared().now();
-        with_expiry(self.shared(), self.namespace.id, now, |conn| {
+        with_expiry(self, self.namespace.id, now, |conn| {
             let statement = if relative {
                 concat!(
                     "UPDATE work_unit SET priority = priority + $7 WHERE id IN (SELECT u.id ",
@@ -138,7 +138,7 @@ impl PgWorkSpec {
         let mut total = 0;
         loop {
             let now = self.shared().now();
-            let names = with_expiry(self.shared(), self.namespace.id, now, |conn| {
+            let names = with_expiry(self, self.namespace.id, now, |conn| {
                 let statement = concat!(
                     "DELETE FROM work_unit WHERE id IN (SELECT u.id ",
                     unit_selection_sql!(),

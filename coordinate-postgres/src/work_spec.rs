@@ -21,7 +21,7 @@ use crate::expiry::{expire_namespace, with_expiry};
 use crate::namespace::PgNamespace;
 use crate::schema::{attempt, work_spec, work_unit};
 use crate::status::{summarize, Scope};
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec_meta::{interval_to_sql, Definition, MetaRow};
 
 /// Handle to one work spec.
@@ -58,7 +58,7 @@ impl PgWorkSpec {
         if self.exists(conn)? {
             Ok(Vec::new())
         } else {
-            Err(Error::Gone.into())
+            Err(self.gone().into())
         }
     }
 }
@@ -72,7 +72,7 @@ impl PgNamespace {
         let now = self.shared.now();
         // One upsert statement (see `Definition::upsert`); a foreign key
         // violation means the namespace is gone.
-        let id = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        let id = with_retry(self, Isolation::SingleStatement, |conn| {
             definition.upsert(conn, self.id, now)
         })?;
         Ok(PgWorkSpec::new(self.clone(), id, definition.name))
@@ -80,7 +80,7 @@ impl PgNamespace {
 
     /// `Namespace::work_spec`: the work spec called `name`.
     pub(crate) fn find_work_spec(&self, name: &str) -> Result<PgWorkSpec> {
-        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        let id = with_retry(self, Isolation::RepeatableRead, |conn| {
             let id = work_spec::table
                 .filter(work_spec::namespace_id.eq(self.id))
                 .filter(work_spec::name.eq(name))
@@ -95,7 +95,7 @@ impl PgNamespace {
     /// `Namespace::destroy_work_spec`: deletes the spec with its units and
     /// attempts.
     pub(crate) fn delete_work_spec(&self, name: &str) -> Result<()> {
-        with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             let deleted = diesel::delete(
                 work_spec::table
                     .filter(work_spec::namespace_id.eq(self.id))
@@ -119,19 +119,18 @@ impl PgNamespace {
         match id {
             Some(id) => Ok(id),
             None if self.exists(conn)? => Err(Error::no_such_work_spec(name).into()),
-            None => Err(Error::Gone.into()),
+            None => Err(self.gone().into()),
         }
     }
 
     /// `Namespace::work_spec_names`, in name order.
     pub(crate) fn list_work_spec_names(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> =
-            with_retry(&self.shared, Isolation::SingleStatement, |conn| {
-                Ok(work_spec::table
-                    .filter(work_spec::namespace_id.eq(self.id))
-                    .select(work_spec::name)
-                    .load(conn)?)
-            })?;
+        let mut names: Vec<String> = with_retry(self, Isolation::SingleStatement, |conn| {
+            Ok(work_spec::table
+                .filter(work_spec::namespace_id.eq(self.id))
+                .select(work_spec::name)
+                .load(conn)?)
+        })?;
         // Byte order, as the memory backend sorts: ORDER BY would follow the
         // database's collation, which differs between servers.
         names.sort();
@@ -145,7 +144,7 @@ impl WorkSpec for PgWorkSpec {
     }
 
     fn data(&self) -> Result<Data> {
-        let bytes: Vec<u8> = with_retry(&self.namespace.shared, Isolation::SingleStatement, |c| {
+        let bytes: Vec<u8> = with_retry(self, Isolation::SingleStatement, |c| {
             Ok(work_spec::table
                 .find(self.id)
                 .select(work_spec::data)
@@ -161,20 +160,18 @@ impl WorkSpec for PgWorkSpec {
         }
         let now = self.namespace.shared.now();
         // One statement, like `set_work_spec`.
-        with_retry(
-            &self.namespace.shared,
-            Isolation::SingleStatement,
-            |conn| match definition.store(conn, self.id, now)? {
-                0 => Err(Error::Gone.into()),
+        with_retry(self, Isolation::SingleStatement, |conn| {
+            match definition.store(conn, self.id, now)? {
+                0 => Err(self.gone().into()),
                 _ => Ok(()),
-            },
-        )
+            }
+        })
     }
 
     fn meta(&self, with_counts: bool) -> Result<WorkSpecMeta> {
         let shared = &self.namespace.shared;
         let now = shared.now();
-        with_retry(shared, Isolation::RepeatableRead, |conn| {
+        with_retry(self, Isolation::RepeatableRead, |conn| {
             let row: MetaRow = work_spec::table
                 .find(self.id)
                 .select(MetaRow::as_select())
@@ -213,7 +210,7 @@ impl WorkSpec for PgWorkSpec {
         // A single UPDATE needs no snapshot: at READ COMMITTED concurrent
         // writers of the spec queue on its row instead of failing. The
         // follow-up existence check only names the error.
-        with_retry(&self.namespace.shared, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             // Only a spec defined as continuous may become continuous; the
             // filter leaves the row alone otherwise.
             let updated = diesel::update(
@@ -236,7 +233,7 @@ impl WorkSpec for PgWorkSpec {
             .execute(conn)?;
             match updated {
                 0 if self.exists(conn)? => Err(Error::CannotBecomeContinuous.into()),
-                0 => Err(Error::Gone.into()),
+                0 => Err(self.gone().into()),
                 _ => Ok(()),
             }
         })
@@ -286,7 +283,7 @@ impl WorkSpec for PgWorkSpec {
 
     fn summarize(&self) -> Result<Summary> {
         let now = self.namespace.shared.now();
-        with_expiry(&self.namespace.shared, self.namespace.id, now, |conn| {
+        with_expiry(self, self.namespace.id, now, |conn| {
             let summary = summarize(conn, now, Scope::WorkSpec(self.id))?;
             if summary.is_empty() {
                 return self.empty_or_gone(conn);

@@ -22,7 +22,7 @@ use diesel::QueryableByName;
 use crate::attempt::DbStatus;
 use crate::expiry::with_expiry;
 use crate::schema::{attempt, work_unit};
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec::PgWorkSpec;
 
 /// Handle to one work unit.
@@ -107,16 +107,16 @@ impl PgWorkSpec {
             meta,
         }];
         // A foreign key violation (the spec is gone) maps to Error::Gone.
-        let rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        let rows = with_retry(self, Isolation::RepeatableRead, |conn| {
             upsert_units(conn, self.id, &unit, self.shared().max_data_bytes)
         })?;
-        let row = rows.first().ok_or(Error::Gone)?;
+        let row = rows.first().ok_or_else(|| self.gone())?;
         Ok(PgWorkUnit::new(self.clone(), row.id, &row.name))
     }
 
     /// `WorkSpec::work_unit`: the unit called `name`.
     pub(crate) fn find_work_unit(&self, name: &str) -> Result<PgWorkUnit> {
-        let id = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        let id = with_retry(self, Isolation::RepeatableRead, |conn| {
             let id = work_unit::table
                 .filter(work_unit::work_spec_id.eq(self.id))
                 .filter(work_unit::name.eq(name.as_bytes()))
@@ -126,7 +126,7 @@ impl PgWorkSpec {
             match id {
                 Some(id) => Ok(id),
                 None if self.exists(conn)? => Err(Error::no_such_work_unit(name).into()),
-                None => Err(Error::Gone.into()),
+                None => Err(self.gone().into()),
             }
         })?;
         Ok(PgWorkUnit::new(self.clone(), id, name.as_bytes()))
@@ -153,7 +153,7 @@ impl WorkUnit for PgWorkUnit {
     fn data(&self) -> Result<Data> {
         let now = self.spec.namespace.shared.now();
         let namespace = self.spec.namespace.id;
-        let bytes: Vec<u8> = with_expiry(self.shared(), namespace, now, |conn| {
+        let bytes: Vec<u8> = with_expiry(self, namespace, now, |conn| {
             // The active attempt's data wins unless its lease ran out.
             Ok(work_unit::table
                 .left_join(
@@ -175,7 +175,7 @@ impl WorkUnit for PgWorkUnit {
     fn status(&self) -> Result<WorkUnitStatus> {
         let now = self.spec.namespace.shared.now();
         let namespace = self.spec.namespace.id;
-        let facts: StatusFacts = with_expiry(self.shared(), namespace, now, |conn| {
+        let facts: StatusFacts = with_expiry(self, namespace, now, |conn| {
             Ok(work_unit::table
                 .left_join(
                     attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id)),
@@ -200,7 +200,7 @@ impl WorkUnit for PgWorkUnit {
     }
 
     fn meta(&self) -> Result<WorkUnitMeta> {
-        let (priority, not_before) = with_retry(self.shared(), Isolation::SingleStatement, |c| {
+        let (priority, not_before) = with_retry(self, Isolation::SingleStatement, |c| {
             Ok(work_unit::table
                 .find(self.id)
                 .select((work_unit::priority, work_unit::not_before))
@@ -223,7 +223,7 @@ impl WorkUnit for PgWorkUnit {
 
     fn set_priority(&self, priority: f64) -> Result<()> {
         validate_priority("priority", priority)?;
-        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             let changed = diesel::update(work_unit::table.find(self.id))
                 .set(work_unit::priority.eq(priority))
                 .execute(conn)?;
@@ -236,7 +236,7 @@ impl WorkUnit for PgWorkUnit {
     }
 
     fn clear_active_attempt(&self) -> Result<()> {
-        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             let changed = diesel::update(work_unit::table.find(self.id))
                 .set(work_unit::active_attempt_id.eq(None::<i32>))
                 .execute(conn)?;
@@ -265,7 +265,7 @@ impl PgWorkUnit {
         priority: diesel::dsl::Eq<work_unit::priority, f64>,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             let changed = diesel::update(work_unit::table.find(self.id))
                 .set((priority, work_unit::not_before.eq(not_before)))
                 .execute(conn)?;
@@ -274,10 +274,11 @@ impl PgWorkUnit {
     }
 }
 
-/// An update by id that changed nothing means the row is gone.
+/// An update by id that changed nothing means the row is gone: reported
+/// as a missing row, which the transaction names after its handle.
 pub(crate) fn gone_if_zero(changed: usize) -> TxResult<()> {
     match changed {
-        0 => Err(Error::Gone.into()),
+        0 => Err(diesel::result::Error::NotFound.into()),
         _ => Ok(()),
     }
 }

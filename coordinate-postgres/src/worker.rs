@@ -17,13 +17,13 @@ use crate::claim::insert_attempt;
 use crate::history::WorkerAttempts;
 use crate::namespace::PgNamespace;
 use crate::schema::worker;
-use crate::transaction::{with_retry, Isolation, TxError, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject, TxError, TxResult};
 use crate::work_unit::{gone_if_zero, PgWorkUnit};
 
 /// Reads one column of a worker's row.
 macro_rules! read_column {
     ($worker:expr, $column:expr) => {
-        with_retry($worker.shared(), Isolation::SingleStatement, |conn| {
+        with_retry($worker, Isolation::SingleStatement, |conn| {
             Ok(worker::table.find($worker.id).select($column).first(conn)?)
         })
     };
@@ -62,7 +62,7 @@ impl PgWorker {
         U: diesel::AsChangeset<Target = worker::table> + Clone,
         U::Changeset: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
     {
-        with_retry(self.shared(), Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::SingleStatement, |conn| {
             let changed = diesel::update(worker::table.find(self.id))
                 .set(changes.clone())
                 .execute(conn)?;
@@ -79,7 +79,7 @@ impl PgNamespace {
         let now = self.shared.now();
         let expiration = add_duration("worker expiration", now, DEFAULT_LIFETIME)?;
         let empty = encode(&Data::new())?;
-        let id = with_retry(&self.shared, Isolation::RepeatableRead, |conn| {
+        let id = with_retry(self, Isolation::RepeatableRead, |conn| {
             let existing = worker::table
                 .filter(worker::namespace_id.eq(self.id))
                 .filter(worker::name.eq(name))
@@ -111,7 +111,7 @@ impl PgNamespace {
 
     /// `Namespace::workers`, in name order.
     pub(crate) fn list_workers(&self) -> Result<Vec<Arc<dyn Worker>>> {
-        let mut rows = with_retry(&self.shared, Isolation::SingleStatement, |conn| {
+        let mut rows = with_retry(self, Isolation::SingleStatement, |conn| {
             Ok(worker::table
                 .filter(worker::namespace_id.eq(self.id))
                 .select((worker::id, worker::name))
@@ -134,18 +134,17 @@ impl Worker for PgWorker {
 
     fn parent(&self) -> Result<Option<Arc<dyn Worker>>> {
         let parents = diesel::alias!(worker as parents);
-        let row: Option<(i32, String)> =
-            with_retry(self.shared(), Isolation::SingleStatement, |conn| {
-                let found: (i32, Option<(i32, String)>) = worker::table
-                    .left_join(parents.on(parents.field(worker::id).nullable().eq(worker::parent)))
-                    .filter(worker::id.eq(self.id))
-                    .select((
-                        worker::id,
-                        (parents.field(worker::id), parents.field(worker::name)).nullable(),
-                    ))
-                    .first(conn)?;
-                Ok(found.1)
-            })?;
+        let row: Option<(i32, String)> = with_retry(self, Isolation::SingleStatement, |conn| {
+            let found: (i32, Option<(i32, String)>) = worker::table
+                .left_join(parents.on(parents.field(worker::id).nullable().eq(worker::parent)))
+                .filter(worker::id.eq(self.id))
+                .select((
+                    worker::id,
+                    (parents.field(worker::id), parents.field(worker::name)).nullable(),
+                ))
+                .first(conn)?;
+            Ok(found.1)
+        })?;
         Ok(row.map(|(id, name)| {
             Arc::new(PgWorker::new(self.namespace.clone(), id, name)) as Arc<dyn Worker>
         }))
@@ -168,13 +167,13 @@ impl Worker for PgWorker {
     }
 
     fn children(&self) -> Result<Vec<Arc<dyn Worker>>> {
-        let mut rows = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
+        let mut rows = with_retry(self, Isolation::RepeatableRead, |conn| {
             let rows: Vec<(i32, String)> = worker::table
                 .filter(worker::parent.eq(self.id))
                 .select((worker::id, worker::name))
                 .load(conn)?;
             if rows.is_empty() && !self.exists(conn)? {
-                return Err(Error::Gone.into());
+                return Err(self.gone().into());
             }
             Ok(rows)
         })?;
@@ -254,8 +253,9 @@ impl Worker for PgWorker {
         }
         let now = self.shared().now();
         let expiration = add_duration("lifetime", now, lifetime)?;
-        let id = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
-            insert_attempt(conn, unit.id, self.id, now, expiration)?.ok_or(Error::Gone.into())
+        let id = with_retry(self, Isolation::RepeatableRead, |conn| {
+            insert_attempt(conn, unit.id, self.id, now, expiration)?
+                .ok_or_else(|| self.gone().into())
         })?;
         Ok(Arc::new(PgAttempt {
             unit: unit.clone(),

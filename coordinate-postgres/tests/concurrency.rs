@@ -115,7 +115,10 @@ fn handles_report_gone_after_a_concurrent_delete() {
     theirs.namespace(&name).unwrap().destroy().unwrap();
 
     let gone = |result: Result<(), Error>, what: &str| {
-        assert!(matches!(result, Err(Error::Gone)), "{what}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Gone { .. })),
+            "{what}: {result:?}"
+        );
     };
     gone(unit.status().map(drop), "unit.status");
     gone(unit.data().map(drop), "unit.data");
@@ -183,7 +186,7 @@ fn deleting_while_claiming_is_safe() {
                     }
                     for attempt in attempts {
                         match attempt.finish(None) {
-                            Ok(()) | Err(Error::Gone) => {}
+                            Ok(()) | Err(Error::Gone { .. }) => {}
                             Err(other) => panic!("finish: {other}"),
                         }
                     }

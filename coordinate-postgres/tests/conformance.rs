@@ -11,10 +11,11 @@ use coordinate_postgres::PostgresCoordinate;
 /// threads to work at once instead of queueing for a connection.
 const POOL_SIZE: u32 = 10;
 
-fn backend(clock: Arc<MockClock>) -> Arc<dyn Coordinate> {
+fn backend(clock: Arc<MockClock>, seed: u64) -> Arc<dyn Coordinate> {
     Arc::new(
         PostgresCoordinate::builder(&database_url())
             .clock(clock)
+            .scheduler_seed(seed)
             .pool_size(POOL_SIZE)
             .build()
             .expect("connect to the test database"),

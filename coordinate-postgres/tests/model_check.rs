@@ -42,7 +42,7 @@ fn error_kind(error: &Error) -> String {
         Error::NoSuchWorkUnit { name } => format!("NoSuchWorkUnit({name})"),
         Error::InvalidInput { what, .. } => format!("InvalidInput({what})"),
         // Backend failures never match: show the cause to whoever debugs it.
-        Error::Backend(cause) => format!("Backend({cause})"),
+        Error::Backend { kind, source } => format!("Backend({kind:?}: {source})"),
         other => format!("{other:?}"),
     }
 }

@@ -47,10 +47,11 @@ fn drained_database() -> FreshDatabase {
 fn batch_order_holds_after_the_queue_was_drained() {
     let database = drained_database();
     let url = database.url.clone();
-    let backend = move |clock: Arc<MockClock>| -> Arc<dyn Coordinate> {
+    let backend = move |clock: Arc<MockClock>, seed: u64| -> Arc<dyn Coordinate> {
         Arc::new(
             PostgresCoordinate::builder(&url)
                 .clock(clock)
+                .scheduler_seed(seed)
                 .pool_size(2)
                 .build()
                 .expect("connect to the fresh database"),

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{spec, unique};
-use coordinate_api::{Coordinate, Data, Error, WorkUnitMeta};
+use coordinate_api::{BackendErrorKind, Coordinate, Data, Error, WorkUnitMeta};
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::{ConnectError, ConnectErrorKind, PostgresCoordinate};
 use diesel::pg::PgConnection;
@@ -106,12 +106,16 @@ fn a_caller_beyond_the_pool_gets_a_timeout_error_not_a_hang() {
         let (result, elapsed) = outcome.expect("the third caller hung past 10x the timeout");
         let error = result.expect_err("no connection was free, yet the call succeeded");
         assert!(
-            matches!(&error, Error::Backend(cause)
-                if cause.downcast_ref::<ConnectError>().map(ConnectError::kind)
+            matches!(&error, Error::Backend { kind: BackendErrorKind::PoolExhausted, source }
+                if source.downcast_ref::<ConnectError>().map(ConnectError::kind)
                     == Some(ConnectErrorKind::PoolExhausted)),
             "expected a pool-exhausted connection error, got {error:?}"
         );
-        let message = error.to_string();
+        assert!(error.is_transient(), "a busy pool is worth waiting for");
+        // The cause says how: it is the error's source, not its own text.
+        let message = std::error::Error::source(&error)
+            .expect("a cause")
+            .to_string();
         assert!(
             message.contains("stayed busy for the connection timeout"),
             "the error should say the pool stayed busy: {message}"

@@ -136,7 +136,10 @@ fn fails_with_tls_error(url: &str, expected: &str, password: &str) {
     };
     let cause = connect_error(&error);
     assert_eq!(cause.kind(), ConnectErrorKind::Tls, "{error}");
-    let text = error.to_string();
+    // A certificate problem needs a person, not another try.
+    assert!(!error.is_transient(), "{error:?}");
+    // The cause is the error's source, printed after it as chain printers do.
+    let text = format!("{error}: {cause}");
     eprintln!("as expected: {text}");
     assert!(text.contains(expected), "{text:?} lacks {expected:?}");
     assert!(

@@ -42,7 +42,7 @@ struct Counters {
     /// ran out (for example during an outage) or an earlier try of the same
     /// call committed before its answer was lost.
     refused: AtomicU64,
-    /// Backend errors seen; each call was tried again.
+    /// Transient backend errors seen; each call was tried again.
     backend_errors: AtomicU64,
     /// Any other error: none is expected, so the process fails.
     unexpected_errors: AtomicU64,
@@ -57,14 +57,15 @@ impl Counters {
     fn sample(&self, error: &Error) {
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         if samples.len() < MAX_SAMPLES {
-            // One line per message: libpq's span several.
-            samples.insert(
-                error
-                    .to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+            // The whole chain, each cause once; one line per message:
+            // libpq's span several.
+            let mut message = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(next) = cause {
+                message = format!("{message}: {next}");
+                cause = next.source();
+            }
+            samples.insert(message.split_whitespace().collect::<Vec<_>>().join(" "));
         }
     }
 
@@ -101,7 +102,8 @@ fn quote(text: &str) -> String {
 enum Stop {
     /// The deadline passed.
     Deadline,
-    /// The call failed with an error that is not the backend's.
+    /// The call failed with an error that trying again cannot cure (a
+    /// refusal, or a backend failure such as a broken schema).
     Refused(Error),
 }
 
@@ -112,13 +114,14 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Runs `call` until it returns something other than a backend error,
-    /// pausing after each backend error.
+    /// Runs `call` until it returns something other than a transient
+    /// backend error (lost connection, busy pool, conflict, timeout),
+    /// pausing after each of those.
     fn retrying<T>(&self, mut call: impl FnMut() -> coordinate_api::Result<T>) -> Result<T, Stop> {
         loop {
             match call() {
                 Ok(value) => return Ok(value),
-                Err(error @ Error::Backend(_)) => {
+                Err(error) if error.is_transient() => {
                     Counters::add(&self.counters.backend_errors);
                     self.counters.sample(&error);
                     if Instant::now() >= self.deadline {
@@ -316,7 +319,7 @@ fn act(context: &Context<'_>, attempt: &dyn Attempt, rng: &mut StdRng) -> Result
     };
     match outcome {
         Ok(counter) => Counters::add(counter),
-        Err(Stop::Refused(Error::NotPending | Error::LostLease)) => {
+        Err(Stop::Refused(Error::NotPending { .. } | Error::LostLease { .. })) => {
             Counters::add(&counters.refused)
         }
         Err(stop) => return Err(stop),

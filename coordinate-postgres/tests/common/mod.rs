@@ -157,7 +157,7 @@ impl Drop for FreshDatabase {
 /// The [`ConnectError`] inside a connection failure.
 pub fn connect_error(error: &Error) -> &ConnectError {
     match error {
-        Error::Backend(cause) => cause
+        Error::Backend { source, .. } => source
             .downcast_ref::<ConnectError>()
             .unwrap_or_else(|| panic!("not a connection error: {error}")),
         other => panic!("not a backend error: {other}"),

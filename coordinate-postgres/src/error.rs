@@ -1,0 +1,323 @@
+//! How this backend's failures become [`Error::Backend`] values: which
+//! [`BackendErrorKind`] each driver, pool and migration error is, and which
+//! handle an [`Error::Gone`], [`Error::NotPending`] or [`Error::LostLease`]
+//! names, kept in one place so every failure is reported the same way.
+//!
+//! # What can be recognised
+//!
+//! Diesel 2 keeps PostgreSQL's SQLSTATE to itself: its
+//! `DatabaseErrorInformation` offers the message, details, hint and the
+//! names of the table, column and constraint, and `DatabaseErrorKind` has
+//! a variant for serialization failures (40001), lost connections (class
+//! 08) and constraint violations, but none for a deadlock (40P01) or a
+//! cancelled statement (57014). Those two are recognised by the server's
+//! English message text instead. A server whose `lc_messages` is set to
+//! another language translates that text; there a deadlock is not retried
+//! and is reported as [`BackendErrorKind::Other`], and a statement timeout
+//! as `Other` rather than [`BackendErrorKind::Timeout`]. The same holds for
+//! a session the server terminates (57P01) before libpq notices the
+//! closed socket: recognised by its text as
+//! [`BackendErrorKind::Unavailable`], else `Other`. The tests in
+//! `transaction.rs` provoke both on the test server to pin what happens.
+
+use std::fmt;
+
+use coordinate_api::error::BoxError;
+use coordinate_api::{BackendErrorKind, Error, ObjectKind};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::attempt::PgAttempt;
+use crate::connect_error::{ConnectError, ConnectErrorKind};
+use crate::coordinate::Shared;
+use crate::namespace::PgNamespace;
+use crate::transaction::Subject;
+use crate::work_spec::PgWorkSpec;
+use crate::work_unit::PgWorkUnit;
+use crate::worker::PgWorker;
+
+/// PostgreSQL's text for SQLSTATE 40P01 (`deadlock_detected`).
+const DEADLOCK: &str = "deadlock detected";
+/// PostgreSQL's text for a 40001 that diesel did not classify.
+const SERIALIZATION: &str = "could not serialize";
+/// Texts of a session the server ended or lost: 57P01
+/// (`admin_shutdown`, also what `pg_terminate_backend` sends), 57P02 and
+/// 57P03 from the server, and libpq's own for a socket that closed. Diesel
+/// reports these as a closed connection only when libpq has already
+/// noticed; otherwise they arrive with no kind.
+const SESSION_LOST: &[&str] = &[
+    "terminating connection due to administrator command",
+    "terminating connection due to crash of another server process",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "server closed the connection unexpectedly",
+    "no connection to the server",
+    "connection to server was lost",
+    "could not receive data from server",
+    "could not send data to server",
+];
+/// PostgreSQL's texts for SQLSTATE 57014 (`query_canceled`) when a
+/// statement or lock timeout ran out; a cancel by hand reads differently
+/// and stays [`BackendErrorKind::Other`].
+const TIMEOUTS: &[&str] = &[
+    "canceling statement due to statement timeout",
+    "canceling statement due to lock timeout",
+];
+
+/// Whether PostgreSQL aborted the transaction because of a concurrent one,
+/// so that running it again can succeed: a serialization failure or a
+/// deadlock (the latter recognised by its English text, see the module
+/// documentation).
+pub(crate) fn is_conflict(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains(DEADLOCK) || message.contains(SERIALIZATION)
+        }
+        _ => false,
+    }
+}
+
+/// The kind of a driver error that is not a missing row or a broken
+/// foreign key (those mean the object is gone and never get here).
+pub(crate) fn kind_of(error: &DieselError) -> BackendErrorKind {
+    match error {
+        _ if is_conflict(error) => BackendErrorKind::Conflict,
+        // Diesel reports a statement that could not be sent (the socket is
+        // gone) and a connection the server closed; both mean the server is
+        // out of reach right now.
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => BackendErrorKind::Unavailable,
+        DieselError::DatabaseError(_, info)
+            if SESSION_LOST
+                .iter()
+                .any(|text| info.message().contains(text)) =>
+        {
+            BackendErrorKind::Unavailable
+        }
+        DieselError::DatabaseError(_, info)
+            if TIMEOUTS.iter().any(|text| info.message().contains(text)) =>
+        {
+            BackendErrorKind::Timeout
+        }
+        _ => BackendErrorKind::Other,
+    }
+}
+
+/// A driver error, sorted by [`kind_of`], with the error kept as its
+/// source.
+pub(crate) fn database(error: DieselError) -> Error {
+    Error::backend(kind_of(&error), error)
+}
+
+/// Concurrent changes aborted a transaction on every one of its `tries`.
+pub(crate) fn conflicts_exhausted(tries: u32) -> Error {
+    Error::backend(
+        BackendErrorKind::Conflict,
+        format!("gave up after {tries} tries because of concurrent changes"),
+    )
+}
+
+/// The database held something this version cannot read (a status it does
+/// not know, say): not worth retrying.
+pub(crate) fn unreadable(what: String) -> Error {
+    Error::backend(BackendErrorKind::Other, what)
+}
+
+/// A failure to connect, sorted by what a caller can do about it. Only an
+/// unreachable server (or one that failed in a way libpq does not name) is
+/// worth waiting for; a bad connection string, a rejected password, a
+/// missing database or a failed certificate check keep failing until
+/// someone changes the configuration.
+pub(crate) fn connect(error: ConnectError) -> Error {
+    let kind = match error.kind() {
+        ConnectErrorKind::Unreachable | ConnectErrorKind::Other => BackendErrorKind::Unavailable,
+        ConnectErrorKind::PoolExhausted => BackendErrorKind::PoolExhausted,
+        _ => BackendErrorKind::Other,
+    };
+    Error::backend(kind, error)
+}
+
+/// The schema could not be created or migrated; `cause` says why and stays
+/// reachable as the source.
+pub(crate) fn schema(cause: BoxError) -> Error {
+    Error::backend(BackendErrorKind::Schema, MigrationFailed(cause))
+}
+
+/// A failed migration: says what was being done, and leaves the why to its
+/// source so that the cause is printed once.
+#[derive(Debug)]
+struct MigrationFailed(BoxError);
+
+impl fmt::Display for MigrationFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("could not migrate the database schema")
+    }
+}
+
+impl std::error::Error for MigrationFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// Each handle names itself in [`Error::Gone`], as the API documents: the
+/// handle the call was made on, whichever of it or its parents was deleted.
+impl Subject for PgNamespace {
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Namespace, &*self.name)
+    }
+}
+
+impl Subject for PgWorkSpec {
+    fn shared(&self) -> &Shared {
+        &self.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::WorkSpec, &*self.name)
+    }
+}
+
+impl Subject for PgWorkUnit {
+    fn shared(&self) -> &Shared {
+        &self.spec.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::WorkUnit, &*self.name)
+    }
+}
+
+impl Subject for PgWorker {
+    fn shared(&self) -> &Shared {
+        &self.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Worker, &*self.name)
+    }
+}
+
+impl Subject for PgAttempt {
+    fn shared(&self) -> &Shared {
+        &self.unit.spec.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Attempt, &*self.unit.name)
+    }
+}
+
+/// The refusals an attempt gives, naming the work unit it is on.
+impl PgAttempt {
+    /// [`Error::NotPending`] for this attempt.
+    pub(crate) fn not_pending(&self) -> Error {
+        Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
+    }
+
+    /// [`Error::LostLease`] for this attempt.
+    pub(crate) fn lost_lease(&self) -> Error {
+        Error::lost_lease(&*self.unit.spec.name, &*self.unit.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What diesel reports for a statement PostgreSQL refused with `message`.
+    fn refused(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn driver_errors_are_sorted_into_kinds() {
+        let cases = [
+            (
+                refused(DatabaseErrorKind::SerializationFailure, "x"),
+                BackendErrorKind::Conflict,
+            ),
+            (
+                refused(DatabaseErrorKind::Unknown, "deadlock detected"),
+                BackendErrorKind::Conflict,
+            ),
+            (
+                refused(DatabaseErrorKind::ClosedConnection, "server closed"),
+                BackendErrorKind::Unavailable,
+            ),
+            (
+                refused(DatabaseErrorKind::UnableToSendCommand, "no connection"),
+                BackendErrorKind::Unavailable,
+            ),
+            (
+                refused(
+                    DatabaseErrorKind::Unknown,
+                    "canceling statement due to statement timeout",
+                ),
+                BackendErrorKind::Timeout,
+            ),
+            (
+                refused(
+                    DatabaseErrorKind::Unknown,
+                    "canceling statement due to user request",
+                ),
+                BackendErrorKind::Other,
+            ),
+            (
+                refused(
+                    DatabaseErrorKind::Unknown,
+                    "terminating connection due to administrator command",
+                ),
+                BackendErrorKind::Unavailable,
+            ),
+            (
+                refused(DatabaseErrorKind::CheckViolation, "violates check"),
+                BackendErrorKind::Other,
+            ),
+            // The documented limit: a translated deadlock is not a conflict.
+            (
+                refused(
+                    DatabaseErrorKind::Unknown,
+                    "Verklemmung (Deadlock) entdeckt",
+                ),
+                BackendErrorKind::Other,
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(kind_of(&error), kind, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_reachable_problem_is_worth_waiting_for() {
+        let kind = |connect_kind| connect(ConnectError::new(connect_kind, "x")).backend_kind();
+        assert_eq!(
+            kind(ConnectErrorKind::Unreachable),
+            Some(BackendErrorKind::Unavailable)
+        );
+        assert_eq!(
+            kind(ConnectErrorKind::PoolExhausted),
+            Some(BackendErrorKind::PoolExhausted)
+        );
+        for permanent in [
+            ConnectErrorKind::InvalidConnectionString,
+            ConnectErrorKind::AuthenticationFailed,
+            ConnectErrorKind::NoSuchDatabase,
+            ConnectErrorKind::Tls,
+        ] {
+            assert_eq!(
+                kind(permanent),
+                Some(BackendErrorKind::Other),
+                "{permanent:?}"
+            );
+        }
+    }
+}
