@@ -7,13 +7,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{add_duration, validate_parent};
+use coordinate_api::validate::{add_duration, validate_parent, validate_text};
 use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
 
 use crate::attempt::{attempt_handles, MemAttempt};
 use crate::coordinate::Id;
 use crate::namespace::{MemNamespace, NamespaceState};
-use crate::work_spec::no_nul;
 use crate::work_unit::MemWorkUnit;
 
 /// One worker.
@@ -179,7 +178,7 @@ impl Worker for MemWorker {
         expiration: DateTime<Utc>,
         mode: &str,
     ) -> Result<()> {
-        no_nul("mode", mode)?;
+        validate_text("mode", mode)?;
         self.namespace.shared.check_data(&data)?;
         self.change(|worker| {
             worker.active = true;
