@@ -64,9 +64,6 @@
 //! times come from the coordinate's [`coordinate_api::Clock`].
 #![warn(missing_docs)]
 
-#[macro_use]
-mod status;
-
 mod attempt;
 mod batch_add;
 mod candidates;
@@ -76,6 +73,7 @@ mod connection;
 mod coordinate;
 mod expiry;
 mod finish;
+mod gone;
 mod history;
 mod migrations;
 mod namespace;
@@ -84,6 +82,8 @@ mod prepared;
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;
 mod session;
+mod sql;
+mod status;
 pub mod test_support;
 mod transaction;
 mod unit_query;

@@ -29,9 +29,10 @@ pub(crate) enum Isolation {
     /// One READ COMMITTED transaction: only for the claim path, which
     /// relies on row locks instead of a snapshot (see `claim.rs`).
     ReadCommitted,
-    /// No explicit transaction: for closures that run a single statement,
-    /// which PostgreSQL makes atomic by itself.
-    SingleStatement,
+    /// No explicit transaction, each statement committing on its own: for
+    /// closures that run a single statement, which PostgreSQL makes atomic
+    /// by itself (at the server's default isolation, READ COMMITTED).
+    Autocommit,
 }
 
 /// Failures inside a transaction closure: a database error (which may be
@@ -83,7 +84,7 @@ pub(crate) fn with_retry<T>(
                 .build_transaction()
                 .read_committed()
                 .run(|conn| work(conn)),
-            Isolation::SingleStatement => work(&mut conn),
+            Isolation::Autocommit => work(&mut conn),
         };
         match outcome {
             Ok(value) => return Ok(value),
@@ -249,7 +250,7 @@ mod tests {
         let coordinate = PostgresCoordinate::new(&database_url()).unwrap();
         let namespace = coordinate.namespace("fk-gone-probe").unwrap();
         namespace.destroy().unwrap();
-        let result = with_retry(&coordinate.shared, Isolation::SingleStatement, |conn| {
+        let result = with_retry(&coordinate.shared, Isolation::Autocommit, |conn| {
             sql_query("INSERT INTO worker (namespace_id, name, active, mode, data, expiration, last_update) VALUES (-1, 'x', true, '', '', '2020-01-01Z', '2020-01-01Z')")
                 .execute(conn)?;
             Ok(())
