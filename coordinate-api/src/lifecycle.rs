@@ -8,6 +8,8 @@
 //! "Attempt lifecycle"; "live" means pending, or expired while still the
 //! unit's active attempt.
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{Error, Result};
 use crate::status::AttemptStatus;
 
@@ -35,6 +37,50 @@ impl Call {
         Call::Fail,
         Call::Retry,
     ];
+}
+
+/// A [`Call`] with the time it needs: what a backend is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Renew the lease until this time.
+    Renew(DateTime<Utc>),
+    /// Expire the attempt.
+    Expire,
+    /// Finish the attempt.
+    Finish,
+    /// Fail the attempt.
+    Fail,
+    /// Retry, the unit waiting until this time.
+    Retry(DateTime<Utc>),
+}
+
+impl Request {
+    /// The call this request makes.
+    pub fn call(&self) -> Call {
+        match self {
+            Request::Renew(_) => Call::Renew,
+            Request::Expire => Call::Expire,
+            Request::Finish => Call::Finish,
+            Request::Fail => Call::Fail,
+            Request::Retry(_) => Call::Retry,
+        }
+    }
+
+    /// The new lease end of a renewal.
+    pub fn lease_end(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Request::Renew(until) => Some(*until),
+            _ => None,
+        }
+    }
+
+    /// The unit's not-before time of a retry.
+    pub fn not_before(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Request::Retry(not_before) => Some(*not_before),
+            _ => None,
+        }
+    }
 }
 
 /// What happens to the attempt's own record.
@@ -245,6 +291,24 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn requests_carry_their_times() {
+        let t = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        assert_eq!(Request::Renew(t).call(), Call::Renew);
+        assert_eq!(Request::Renew(t).lease_end(), Some(t));
+        assert_eq!(Request::Retry(t).call(), Call::Retry);
+        assert_eq!(Request::Retry(t).not_before(), Some(t));
+        assert_eq!(Request::Retry(t).lease_end(), None);
+        for (request, call) in [
+            (Request::Expire, Call::Expire),
+            (Request::Finish, Call::Finish),
+            (Request::Fail, Call::Fail),
+        ] {
+            assert_eq!(request.call(), call);
+            assert_eq!((request.lease_end(), request.not_before()), (None, None));
         }
     }
 

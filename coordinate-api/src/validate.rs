@@ -32,6 +32,19 @@ pub fn validate_parent(same_namespace: bool, same_worker: bool) -> Result<()> {
     }
 }
 
+/// Checks that a unit handed to `Worker::make_attempt` belongs to the
+/// worker's namespace.
+pub fn validate_unit_namespace(same_namespace: bool) -> Result<()> {
+    if same_namespace {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "work unit",
+            "the unit belongs to another namespace",
+        ))
+    }
+}
+
 /// Rejects names that are empty, hold a NUL character (PostgreSQL text
 /// cannot store one) or are over [`MAX_NAME_BYTES`].
 pub fn validate_name(what: &'static str, name: &str) -> Result<()> {

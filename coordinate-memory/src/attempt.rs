@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::clock::truncate_to_micros;
-use coordinate_api::lifecycle::{decide, Call, Change};
+use coordinate_api::lifecycle::{decide, Change, Request};
 use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptStatus, Data, Error, Result, Value, WorkUnit, Worker};
 
@@ -53,29 +53,6 @@ pub(crate) fn attempt_handles(
         .collect()
 }
 
-/// A state change asked of an attempt, with the times it needs.
-enum Request {
-    /// Renew the lease until this time.
-    Renew(DateTime<Utc>),
-    Expire,
-    Finish,
-    Fail,
-    /// Retry, the unit waiting until this time.
-    Retry(DateTime<Utc>),
-}
-
-impl Request {
-    fn call(&self) -> Call {
-        match self {
-            Request::Renew(_) => Call::Renew,
-            Request::Expire => Call::Expire,
-            Request::Finish => Call::Finish,
-            Request::Fail => Call::Fail,
-            Request::Retry(_) => Call::Retry,
-        }
-    }
-}
-
 impl NamespaceState {
     /// Carries out `request` on attempt `id` as `coordinate_api::lifecycle`
     /// decides from its status and whether it is its unit's active attempt.
@@ -95,19 +72,17 @@ impl NamespaceState {
         } else {
             None
         };
-        if let (true, Request::Retry(not_before)) = (effect.delay_unit, &request) {
-            self.unit_mut(spec, unit)?.meta.not_before = Some(*not_before);
+        if let (true, Some(not_before)) = (effect.delay_unit, request.not_before()) {
+            self.unit_mut(spec, unit)?.meta.not_before = Some(not_before);
         }
-        match (effect.change, request) {
+        match (effect.change, request.lease_end()) {
             (Change::Nothing, _) => {}
             (Change::DataOnly, _) => {
                 if let (Some(data), Some(attempt)) = (data, self.attempts.get_mut(&id)) {
                     attempt.data = Some(data);
                 }
             }
-            (Change::Extend, Request::Renew(expiration)) => {
-                self.renew_lease(id, expiration, data, now)?;
-            }
+            (Change::Extend, Some(lease_end)) => self.renew_lease(id, lease_end, data, now)?,
             (Change::Extend, _) => unreachable!("only a renewal extends a lease"),
             (Change::End(status), _) => self.end_attempt(id, status, data, effect.release, now),
         }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{add_duration, validate_parent, validate_text};
-use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
+use coordinate_api::validate::{
+    add_duration, validate_parent, validate_text, validate_unit_namespace,
+};
+use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Result, WorkUnit, Worker};
 
 use crate::attempt::{attempt_handles, MemAttempt};
 use crate::coordinate::Id;
@@ -200,14 +202,10 @@ impl Worker for MemWorker {
     ) -> Result<Arc<dyn Attempt>> {
         let unit = downcast::<MemWorkUnit>(unit.as_ref())?;
         let namespace = &unit.spec.namespace;
-        if !Arc::ptr_eq(&namespace.shared, &self.namespace.shared)
-            || namespace.id != self.namespace.id
-        {
-            return Err(Error::invalid(
-                "work unit",
-                "the unit belongs to another namespace",
-            ));
-        }
+        validate_unit_namespace(
+            Arc::ptr_eq(&namespace.shared, &self.namespace.shared)
+                && namespace.id == self.namespace.id,
+        )?;
         let id = self.with(|namespace, now| {
             let expiration = add_duration("lifetime", now, lifetime)?;
             namespace.unit(unit.spec.id, unit.id)?;

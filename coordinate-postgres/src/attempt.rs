@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::data::decode;
-use coordinate_api::lifecycle::{decide, Call, Change};
+use coordinate_api::lifecycle::{decide, Change, Request};
 use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptStatus, Data, Error, Result, WorkUnit, Worker};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -59,29 +59,6 @@ pub(crate) struct PgAttempt {
     pub(crate) id: i32,
 }
 
-/// A state change asked of an attempt, with the times it needs.
-enum Request {
-    /// Renew the lease until this time.
-    Renew(DateTime<Utc>),
-    Expire,
-    Finish,
-    Fail,
-    /// Retry, the unit waiting until this time.
-    Retry(DateTime<Utc>),
-}
-
-impl Request {
-    fn call(&self) -> Call {
-        match self {
-            Request::Renew(_) => Call::Renew,
-            Request::Expire => Call::Expire,
-            Request::Finish => Call::Finish,
-            Request::Fail => Call::Fail,
-            Request::Retry(_) => Call::Retry,
-        }
-    }
-}
-
 impl PgAttempt {
     fn shared(&self) -> &crate::coordinate::Shared {
         self.unit.shared()
@@ -107,7 +84,7 @@ impl PgAttempt {
         let effect = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
             let (status, active) = self.lock(conn)?;
             let effect = decide(request.call(), status, active)?;
-            match (effect.change, &request) {
+            match (effect.change, request.lease_end()) {
                 (Change::Nothing, _) => {}
                 (Change::DataOnly, _) => {
                     if let Some(bytes) = bytes {
@@ -118,11 +95,11 @@ impl PgAttempt {
                             .execute(conn)?;
                     }
                 }
-                (Change::Extend, Request::Renew(expiration)) => {
+                (Change::Extend, Some(lease_end)) => {
                     RENEW_ATTEMPT
                         .prepare()
                         .bind::<Integer, _>(self.id)
-                        .bind::<Timestamptz, _>(*expiration)
+                        .bind::<Timestamptz, _>(lease_end)
                         .bind::<Nullable<Bytea>, _>(bytes)
                         .execute(conn)?;
                 }
@@ -138,11 +115,11 @@ impl PgAttempt {
                     gone_if_zero(changed)?;
                 }
             }
-            match (&request, effect.delay_unit) {
-                (Request::Retry(not_before), true) => {
+            match (request.not_before(), effect.delay_unit) {
+                (Some(not_before), true) => {
                     RELEASE_AND_DELAY_UNIT
                         .prepare()
-                        .bind::<Timestamptz, _>(*not_before)
+                        .bind::<Timestamptz, _>(not_before)
                         .bind::<Integer, _>(self.id)
                         .bind::<Integer, _>(self.unit.id)
                         .execute(conn)?;

@@ -6,7 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::data::{decode, encode};
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{add_duration, validate_name, validate_parent, validate_text};
+use coordinate_api::validate::{
+    add_duration, validate_name, validate_parent, validate_text, validate_unit_namespace,
+};
 use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
@@ -230,12 +232,7 @@ impl Worker for PgWorker {
         lifetime: Duration,
     ) -> Result<Arc<dyn Attempt>> {
         let unit = downcast::<PgWorkUnit>(unit.as_ref())?;
-        if unit.spec.namespace.id != self.namespace.id {
-            return Err(Error::invalid(
-                "work unit",
-                "the unit belongs to another namespace",
-            ));
-        }
+        validate_unit_namespace(unit.spec.namespace.id == self.namespace.id)?;
         let now = self.shared().now();
         let expiration = add_duration("lifetime", now, lifetime)?;
         let id = with_retry(self.shared(), Isolation::RepeatableRead, |conn| {
