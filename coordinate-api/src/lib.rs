@@ -71,6 +71,7 @@ pub mod clock;
 pub mod coordinate;
 pub mod data;
 pub mod error;
+pub mod lifecycle;
 pub mod meta;
 pub mod namespace;
 pub mod query;

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use rand::{Rng, RngCore};
 
+use crate::data::{Data, Value};
 use crate::meta::WorkSpecMeta;
 use crate::query::AttemptRequest;
 
@@ -38,34 +39,59 @@ pub fn request_admits(request: &AttemptRequest, name: &str, meta: &WorkSpecMeta)
         && (request.runtimes.is_empty() || request.runtimes.contains(&meta.runtime))
 }
 
-/// Picks the work spec to take work from, or `None` when no spec can do
-/// work. `specs` holds each spec's name and metadata with counts.
+/// A work spec as [`choose_work_spec`] sees it: its name and its metadata
+/// with counts. Backends implement it for their own candidate rows, so
+/// nothing is copied to make a choice.
+pub trait Candidate {
+    /// The work spec's name.
+    fn name(&self) -> &str;
+    /// The work spec's metadata, with available and pending counts.
+    fn meta(&self) -> &WorkSpecMeta;
+}
+
+impl<S: AsRef<str>> Candidate for (S, WorkSpecMeta) {
+    fn name(&self) -> &str {
+        self.0.as_ref()
+    }
+
+    fn meta(&self) -> &WorkSpecMeta {
+        &self.1
+    }
+}
+
+/// Picks the work spec to take work from and returns its index in
+/// `specs`, or `None` when no spec can do work.
 ///
 /// The draw uses `rng`, so tests can pass a seeded generator.
-pub fn choose_work_spec<'a>(
-    specs: &'a [(String, WorkSpecMeta)],
+pub fn choose_work_spec<C: Candidate>(
+    specs: &[C],
     request: &AttemptRequest,
     now: DateTime<Utc>,
     rng: &mut dyn RngCore,
-) -> Option<&'a str> {
-    let mut candidates: Vec<&'a (String, WorkSpecMeta)> = specs
+) -> Option<usize> {
+    let mut candidates: Vec<(usize, &str, &WorkSpecMeta)> = specs
         .iter()
-        .filter(|(name, meta)| request_admits(request, name, meta) && can_do_work(meta, now))
+        .enumerate()
+        .map(|(index, spec)| (index, spec.name(), spec.meta()))
+        .filter(|(_, name, meta)| request_admits(request, name, meta) && can_do_work(meta, now))
         .collect();
-    let top = candidates.iter().map(|(_, meta)| meta.priority).max()?;
-    candidates.retain(|(_, meta)| meta.priority == top);
-    if let [(only, _)] = candidates[..] {
+    let top = candidates.iter().map(|(_, _, meta)| meta.priority).max()?;
+    candidates.retain(|(_, _, meta)| meta.priority == top);
+    if let [(only, _, _)] = candidates[..] {
         // No draw needed; the common case of one spec per request.
-        return Some(only.as_str());
+        return Some(only);
     }
     // A stable order makes the draw reproducible for a given generator.
-    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+    candidates.sort_by(|a, b| a.1.cmp(b.1));
 
-    let total_weight: i64 = candidates.iter().map(|(_, m)| i64::from(m.weight)).sum();
-    let total_pending: i64 = candidates.iter().map(|(_, m)| m.pending_count as i64).sum();
+    let total_weight: i64 = candidates.iter().map(|(_, _, m)| i64::from(m.weight)).sum();
+    let total_pending: i64 = candidates
+        .iter()
+        .map(|(_, _, m)| m.pending_count as i64)
+        .sum();
     let scores: Vec<i64> = candidates
         .iter()
-        .map(|(_, m)| {
+        .map(|(_, _, m)| {
             let score =
                 i64::from(m.weight) * (total_pending + 1) - total_weight * m.pending_count as i64;
             score.max(0)
@@ -75,12 +101,12 @@ pub fn choose_work_spec<'a>(
     if total_score <= 0 {
         // Every candidate is over its share (possible only with rounding at
         // extreme counts); any of them is a fair choice.
-        return candidates.first().map(|(name, _)| name.as_str());
+        return candidates.first().map(|(index, _, _)| *index);
     }
     let mut draw = rng.random_range(0..total_score);
     for (candidate, score) in candidates.iter().zip(&scores) {
         if draw < *score {
-            return Some(candidate.0.as_str());
+            return Some(candidate.0);
         }
         draw -= score;
     }
@@ -109,6 +135,43 @@ pub fn retries_exhausted(meta: &WorkSpecMeta, previous_attempts: usize) -> bool 
 
 /// The `traceback` text recorded on a unit failed by [`retries_exhausted`].
 pub const TOO_MANY_RETRIES: &str = "too many retries";
+
+/// The data of the failed attempt given to a unit that used up its
+/// retries: `{"traceback": "too many retries"}`.
+pub fn too_many_retries_data() -> Data {
+    let mut data = Data::new();
+    data.insert("traceback".into(), Value::Text(TOO_MANY_RETRIES.into()));
+    data
+}
+
+/// Most rounds one request for work takes before it gives up and returns
+/// nothing. A round that hands out nothing has failed units that used up
+/// their retries, or lost a race for the last units; either way the next
+/// round sees a different store, but a request must not loop forever.
+pub const MAX_CLAIM_ROUNDS: usize = 100;
+
+/// What one round of a request for work came to.
+#[derive(Debug)]
+pub enum Round<T> {
+    /// The request is answered (with work, or with none to be had).
+    Done(T),
+    /// Nothing was handed out, but another round may find work.
+    Again,
+}
+
+/// Runs claim rounds until one is [`Round::Done`], at most
+/// [`MAX_CLAIM_ROUNDS`] times; `None` when every round said
+/// [`Round::Again`]. Both backends' `request_attempts` loop through here.
+pub fn claim_rounds<T, E>(
+    mut round: impl FnMut() -> std::result::Result<Round<T>, E>,
+) -> std::result::Result<Option<T>, E> {
+    for _ in 0..MAX_CLAIM_ROUNDS {
+        if let Round::Done(answer) = round()? {
+            return Ok(Some(answer));
+        }
+    }
+    Ok(None)
+}
 
 /// Name of a unit created by a continuous work spec: the Unix time as
 /// `seconds.millis`.
@@ -139,7 +202,7 @@ mod tests {
 
     fn choose(specs: &[(String, WorkSpecMeta)], request: &AttemptRequest) -> Option<String> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        choose_work_spec(specs, request, now(), &mut rng).map(str::to_owned)
+        choose_work_spec(specs, request, now(), &mut rng).map(|i| specs[i].0.clone())
     }
 
     fn specs(list: &[(&str, WorkSpecMeta)]) -> Vec<(String, WorkSpecMeta)> {
@@ -179,7 +242,7 @@ mod tests {
         ]);
         for seed in 0..50 {
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-            assert_eq!(choose_work_spec(&list, &req, now(), &mut rng), Some("high"));
+            assert_eq!(choose_work_spec(&list, &req, now(), &mut rng), Some(1));
         }
     }
 
@@ -227,9 +290,8 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(42);
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for _ in 0..40_000 {
-            *counts
-                .entry(choose_work_spec(&list, &req, now(), &mut rng).unwrap())
-                .or_default() += 1;
+            let chosen = choose_work_spec(&list, &req, now(), &mut rng).unwrap();
+            *counts.entry(list[chosen].0.as_str()).or_default() += 1;
         }
         let share_b = counts["b"] as f64 / 40_000.0;
         assert!((share_b - 0.75).abs() < 0.02, "b got {share_b}");
@@ -242,11 +304,8 @@ mod tests {
         let req = AttemptRequest::default();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for _ in 0..300 {
-            let name = choose_work_spec(&list, &req, now(), &mut rng)
-                .unwrap()
-                .to_owned();
-            let entry = list.iter_mut().find(|(n, _)| *n == name).unwrap();
-            entry.1.pending_count += 1;
+            let chosen = choose_work_spec(&list, &req, now(), &mut rng).unwrap();
+            list[chosen].1.pending_count += 1;
         }
         let (a, b) = (list[0].1.pending_count, list[1].1.pending_count);
         assert!((90..=110).contains(&a), "a={a} b={b}");
@@ -261,7 +320,7 @@ mod tests {
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
             assert_eq!(
                 choose_work_spec(&list, &AttemptRequest::default(), now(), &mut rng),
-                Some("a")
+                Some(0)
             );
         }
     }
@@ -285,6 +344,62 @@ mod tests {
         m.max_retries = 2;
         assert!(!retries_exhausted(&m, 1));
         assert!(retries_exhausted(&m, 2));
+    }
+
+    #[test]
+    fn the_index_points_into_the_callers_slice_in_any_order() {
+        // The draw sorts by name; the index must still be the caller's.
+        let list = specs(&[("z", meta(0, 20, 1, 0)), ("a", meta(0, 20, 0, 0))]);
+        assert_eq!(
+            choose(&list, &AttemptRequest::default()).as_deref(),
+            Some("z")
+        );
+        let list = specs(&[("b", meta(0, 1, 1, 10)), ("a", meta(0, 1, 1, 0))]);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        assert_eq!(
+            choose_work_spec(&list, &AttemptRequest::default(), now(), &mut rng),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn retries_data_names_the_reason() {
+        let data = too_many_retries_data();
+        assert_eq!(data.len(), 1);
+        assert_eq!(
+            data.get("traceback"),
+            Some(&Value::Text(TOO_MANY_RETRIES.into()))
+        );
+    }
+
+    #[test]
+    fn claim_rounds_stop_at_an_answer_or_at_the_bound() {
+        let mut calls = 0;
+        let answer: std::result::Result<_, ()> = claim_rounds(|| {
+            calls += 1;
+            Ok(if calls == 3 {
+                Round::Done(calls)
+            } else {
+                Round::Again
+            })
+        });
+        assert_eq!((answer, calls), (Ok(Some(3)), 3));
+        let mut calls = 0;
+        let answer: std::result::Result<Option<()>, ()> = claim_rounds(|| {
+            calls += 1;
+            Ok(Round::Again)
+        });
+        assert_eq!((answer, calls), (Ok(None), MAX_CLAIM_ROUNDS));
+        let mut calls = 0;
+        let answer: std::result::Result<Option<()>, &str> = claim_rounds(|| {
+            calls += 1;
+            Err("broken")
+        });
+        assert_eq!(
+            (answer, calls),
+            (Err("broken"), 1),
+            "an error ends the loop"
+        );
     }
 
     #[test]

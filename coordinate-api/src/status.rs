@@ -64,6 +64,15 @@ pub enum AttemptStatus {
 }
 
 impl AttemptStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [AttemptStatus; 5] = [
+        AttemptStatus::Pending,
+        AttemptStatus::Expired,
+        AttemptStatus::Finished,
+        AttemptStatus::Failed,
+        AttemptStatus::Retryable,
+    ];
+
     /// Lower-case name, matching PostgreSQL's `attempt_status` enum.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,9 +1,11 @@
 //! Checks every backend applies to its inputs before touching the store.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::chaining::NewWorkUnit;
 use crate::error::{Error, Result};
 
 /// Longest name accepted for namespaces, work specs, work units and workers,
@@ -30,13 +32,26 @@ pub fn validate_parent(same_namespace: bool, same_worker: bool) -> Result<()> {
     }
 }
 
+/// Checks that a unit handed to `Worker::make_attempt` belongs to the
+/// worker's namespace.
+pub fn validate_unit_namespace(same_namespace: bool) -> Result<()> {
+    if same_namespace {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "work unit",
+            "the unit belongs to another namespace",
+        ))
+    }
+}
+
 /// Rejects names that are empty, hold a NUL character (PostgreSQL text
 /// cannot store one) or are over [`MAX_NAME_BYTES`].
 pub fn validate_name(what: &'static str, name: &str) -> Result<()> {
     if name.is_empty() {
         Err(Error::invalid(what, "must not be empty"))
     } else if name.contains('\0') {
-        Err(Error::invalid(what, "must not contain a NUL character"))
+        validate_text(what, name)
     } else if name.len() > MAX_NAME_BYTES {
         Err(Error::invalid(
             what,
@@ -48,6 +63,50 @@ pub fn validate_name(what: &'static str, name: &str) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Rejects text holding a NUL character, which PostgreSQL text cannot
+/// store (work spec `then` and `runtime`, a worker's mode, names).
+pub fn validate_text(what: &'static str, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        Err(Error::invalid(what, "must not contain a NUL character"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Longest work spec interval, in microseconds: PostgreSQL stores an
+/// interval as a 64-bit count of them.
+pub const MAX_INTERVAL_MICROS: u128 = i64::MAX as u128;
+
+/// Rejects a work spec interval longer than [`MAX_INTERVAL_MICROS`].
+pub fn validate_interval(interval: Duration) -> Result<()> {
+    if interval.as_micros() > MAX_INTERVAL_MICROS {
+        Err(Error::invalid("interval", "is too long"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a batch for `WorkSpec::add_work_units` before anything is
+/// written: every entry's name and priority, and `check` (the backend's
+/// own checks, such as the data size limit), in the order given. Returns
+/// the units to write: a name given twice keeps its last entry (as adding
+/// the entries one by one would leave it), in name order.
+pub fn validate_work_unit_batch(
+    units: Vec<NewWorkUnit>,
+    mut check: impl FnMut(&NewWorkUnit) -> Result<()>,
+) -> Result<Vec<NewWorkUnit>> {
+    for unit in &units {
+        validate_name("work unit name", &unit.name)?;
+        validate_priority("priority", unit.meta.priority)?;
+        check(unit)?;
+    }
+    let mut last: BTreeMap<String, NewWorkUnit> = BTreeMap::new();
+    for unit in units {
+        last.insert(unit.name.clone(), unit);
+    }
+    Ok(last.into_values().collect())
 }
 
 /// Rejects NaN and infinite priorities.
@@ -102,6 +161,72 @@ mod tests {
         assert!(validate_name("n", "").is_err());
         assert!(validate_name("n", "a\0").is_err());
         assert!(validate_name("n", &"x".repeat(MAX_NAME_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn texts_and_intervals() {
+        assert!(validate_text("mode", "").is_ok());
+        assert!(matches!(
+            validate_text("mode", "a\0"),
+            Err(Error::InvalidInput { .. })
+        ));
+        assert!(validate_interval(Duration::from_micros(i64::MAX as u64)).is_ok());
+        assert!(validate_interval(Duration::from_micros(i64::MAX as u64 + 1)).is_err());
+        assert!(validate_interval(Duration::MAX).is_err());
+    }
+
+    fn unit(name: &str, priority: f64, tag: i128) -> NewWorkUnit {
+        let mut data = crate::Data::new();
+        data.insert("tag".into(), crate::Value::Integer(tag));
+        NewWorkUnit {
+            name: name.into(),
+            data,
+            meta: crate::WorkUnitMeta {
+                priority,
+                not_before: None,
+            },
+        }
+    }
+
+    #[test]
+    fn batches_keep_the_last_entry_per_name_in_name_order() {
+        let batch = vec![unit("b", 0.0, 1), unit("a", 0.0, 2), unit("b", 5.0, 3)];
+        let kept = validate_work_unit_batch(batch, |_| Ok(())).unwrap();
+        let shape: Vec<(&str, f64)> = kept
+            .iter()
+            .map(|u| (u.name.as_str(), u.meta.priority))
+            .collect();
+        assert_eq!(shape, [("a", 0.0), ("b", 5.0)]);
+        assert_eq!(kept[1].data, unit("b", 5.0, 3).data);
+        assert!(validate_work_unit_batch(Vec::new(), |_| Ok(()))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn batches_check_every_entry_before_dedup() {
+        // A bad entry is refused even when a later one of its name wins.
+        let bad_priority = vec![unit("a", f64::NAN, 1), unit("a", 0.0, 2)];
+        assert!(validate_work_unit_batch(bad_priority, |_| Ok(())).is_err());
+        assert!(validate_work_unit_batch(vec![unit("", 0.0, 1)], |_| Ok(())).is_err());
+        let mut checked = Vec::new();
+        let refused = validate_work_unit_batch(
+            vec![unit("a", 0.0, 1), unit("b", 0.0, 2), unit("c", 0.0, 3)],
+            |u| {
+                checked.push(u.name.clone());
+                if u.name == "b" {
+                    Err(Error::invalid("data", "too big"))
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert!(refused.is_err());
+        assert_eq!(
+            checked,
+            ["a", "b"],
+            "checks run in order and stop at the first"
+        );
     }
 
     #[test]

@@ -76,16 +76,12 @@ pub trait WorkSpec: Send + Sync + std::any::Any {
     ///
     /// Errors: as [`add_work_unit`](WorkSpec::add_work_unit).
     fn add_work_units(&self, units: Vec<NewWorkUnit>) -> Result<usize> {
-        for unit in &units {
-            crate::validate::validate_name("work unit name", &unit.name)?;
-            crate::validate::validate_priority("priority", unit.meta.priority)?;
-        }
-        let mut names = std::collections::BTreeSet::new();
+        let units = crate::validate::validate_work_unit_batch(units, |_| Ok(()))?;
+        let written = units.len();
         for unit in units {
             self.add_work_unit(&unit.name, unit.data, unit.meta)?;
-            names.insert(unit.name);
         }
-        Ok(names.len())
+        Ok(written)
     }
 
     /// The work unit called `name`.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::data::{as_f64, Data, Value};
 use crate::error::{Error, Result};
 use crate::meta::{WorkSpecMeta, DEFAULT_WEIGHT};
-use crate::validate::validate_name;
+use crate::validate::{validate_name, validate_text};
 
 /// Extracts the name and scheduling metadata from a work spec definition.
 ///
@@ -16,7 +16,8 @@ use crate::validate::validate_name;
 ///
 /// Errors: [`Error::NoWorkSpecName`] without a `name` (or with an empty
 /// one), [`Error::BadWorkSpecName`] when it is not text,
-/// [`Error::InvalidInput`] when it holds a NUL character.
+/// [`Error::InvalidInput`] when the name, `then` or `runtime` holds a NUL
+/// character (no backend could store it).
 pub fn extract_work_spec_meta(data: &Data) -> Result<(String, WorkSpecMeta)> {
     let name = match data.get("name") {
         None => return Err(Error::NoWorkSpecName),
@@ -67,6 +68,8 @@ pub fn extract_work_spec_meta(data: &Data) -> Result<(String, WorkSpecMeta)> {
         pending_count: 0,
         runtime: text("runtime"),
     };
+    validate_text("then", &meta.next_work_spec_name)?;
+    validate_text("runtime", &meta.runtime)?;
     Ok((name, meta))
 }
 
@@ -181,5 +184,11 @@ mod tests {
             extract_work_spec_meta(&spec(&[("name", text("a\0b"))])),
             Err(Error::InvalidInput { .. })
         ));
+        for key in ["then", "runtime"] {
+            assert!(matches!(
+                extract_work_spec_meta(&spec(&[("name", text("s")), (key, text("x\0"))])),
+                Err(Error::InvalidInput { .. })
+            ));
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::clock::truncate_to_micros;
+use coordinate_api::lifecycle::{decide, Change, Request};
 use coordinate_api::validate::add_duration;
 use coordinate_api::{
     Attempt, AttemptStatus, Data, Error, ObjectKind, Result, Value, WorkUnit, Worker,
@@ -54,29 +55,53 @@ pub(crate) fn attempt_handles(
         .collect()
 }
 
-/// What a state change needs to know about an attempt.
-struct Standing {
-    status: AttemptStatus,
-    /// Whether the attempt is its unit's active attempt.
-    active: bool,
-}
-
-impl Standing {
-    /// Pending, or expired while still active ("live" in the contract).
-    fn live(&self) -> bool {
-        self.status == AttemptStatus::Pending
-            || (self.status == AttemptStatus::Expired && self.active)
-    }
-}
-
 impl NamespaceState {
-    fn standing(&self, id: Id) -> Result<Standing> {
+    /// Carries out `request` on attempt `id` as `coordinate_api::lifecycle`
+    /// decides from its status and whether it is its unit's active attempt.
+    fn change_attempt(
+        &mut self,
+        id: Id,
+        request: Request,
+        data: Option<Data>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let attempt = self.attempt(id)?;
-        let unit = self.unit(attempt.spec, attempt.unit)?;
-        Ok(Standing {
-            status: attempt.status,
-            active: unit.active == Some(id),
-        })
+        let (spec, unit, status) = (attempt.spec, attempt.unit, attempt.status);
+        let active = self.unit(spec, unit)?.active == Some(id);
+        let names = || -> Result<(Arc<str>, Arc<str>)> {
+            Ok((
+                self.spec(spec)?.name.clone(),
+                self.unit(spec, unit)?.name.clone(),
+            ))
+        };
+        let Some(effect) = decide(request.call(), status, active) else {
+            let (spec, unit) = names()?;
+            return Err(Error::not_pending(&*spec, &*unit));
+        };
+        let (spec_name, unit_name) = names()?;
+        let output = if effect.chain {
+            self.output(id, data.as_ref())
+        } else {
+            None
+        };
+        if let (true, Some(not_before)) = (effect.delay_unit, request.not_before()) {
+            self.unit_mut(spec, unit)?.meta.not_before = Some(not_before);
+        }
+        match (effect.change, request.lease_end()) {
+            (Change::Nothing, _) => {}
+            (Change::DataOnly, _) => {
+                if let (Some(data), Some(attempt)) = (data, self.attempts.get_mut(&id)) {
+                    attempt.data = Some(data);
+                }
+            }
+            (Change::Extend, Some(lease_end)) => self.renew_lease(id, lease_end, data, now)?,
+            (Change::Extend, _) => unreachable!("only a renewal extends a lease"),
+            (Change::End(status), _) => self.end_attempt(id, status, data, effect.release, now),
+        }
+        if let Some(output) = output {
+            self.chain(spec, &output, now);
+        }
+        effect.outcome(&spec_name, &unit_name)
     }
 
     /// The `output` of the data a finishing attempt leaves behind: the data
@@ -163,16 +188,6 @@ impl MemAttempt {
             .map_err(|e| named(e, ObjectKind::Attempt, &self.unit.name))
     }
 
-    /// [`Error::NotPending`] naming this attempt's work unit.
-    fn not_pending(&self) -> Error {
-        Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
-    }
-
-    /// [`Error::LostLease`] naming this attempt's work unit.
-    fn lost_lease(&self) -> Error {
-        Error::lost_lease(&*self.unit.spec.name, &*self.unit.name)
-    }
-
     /// Refuses data handed to a state change before anything happens.
     fn check(&self, data: &Option<Data>) -> Result<()> {
         data.as_ref()
@@ -230,86 +245,30 @@ impl Attempt for MemAttempt {
         self.check(&data)?;
         self.with(|namespace, now| {
             let expiration = add_duration("lease extension", now, extend)?;
-            let standing = namespace.standing(self.id)?;
-            if !matches!(
-                standing.status,
-                AttemptStatus::Pending | AttemptStatus::Expired
-            ) {
-                return Err(self.not_pending());
-            }
-            if standing.active {
-                // No expiry first: a worker that renews after its lease ran
-                // out, but before anyone expired it, keeps the unit.
-                return namespace.renew_lease(self.id, expiration, data, now);
-            }
-            // Someone else holds the unit now: this attempt is over.
-            if standing.status == AttemptStatus::Pending {
-                namespace.end_attempt(self.id, AttemptStatus::Expired, data, now);
-            } else if let (Some(data), Some(attempt)) = (data, namespace.attempts.get_mut(&self.id))
-            {
-                attempt.data = Some(data);
-            }
-            Err(self.lost_lease())
+            namespace.change_attempt(self.id, Request::Renew(expiration), data, now)
         })
     }
 
     fn expire(&self, data: Option<Data>) -> Result<()> {
         self.check(&data)?;
-        self.with(|namespace, now| match namespace.attempt(self.id)?.status {
-            AttemptStatus::Expired => Ok(()),
-            AttemptStatus::Pending => {
-                namespace.end_attempt(self.id, AttemptStatus::Expired, data, now);
-                Ok(())
-            }
-            _ => Err(self.not_pending()),
-        })
+        self.with(|namespace, now| namespace.change_attempt(self.id, Request::Expire, data, now))
     }
 
     fn finish(&self, data: Option<Data>) -> Result<()> {
         self.check(&data)?;
-        self.with(|namespace, now| {
-            let standing = namespace.standing(self.id)?;
-            // go-coordinate also lets a failed attempt finish after all.
-            if !(standing.live() || standing.status == AttemptStatus::Failed) {
-                return Err(self.not_pending());
-            }
-            let output = if standing.active {
-                namespace.output(self.id, data.as_ref())
-            } else {
-                None
-            };
-            let spec = namespace.attempt(self.id)?.spec;
-            namespace.end_attempt(self.id, AttemptStatus::Finished, data, now);
-            if let Some(output) = output {
-                namespace.chain(spec, &output, now);
-            }
-            Ok(())
-        })
+        self.with(|namespace, now| namespace.change_attempt(self.id, Request::Finish, data, now))
     }
 
     fn fail(&self, data: Option<Data>) -> Result<()> {
         self.check(&data)?;
-        self.with(|namespace, now| {
-            if !namespace.standing(self.id)?.live() {
-                return Err(self.not_pending());
-            }
-            namespace.end_attempt(self.id, AttemptStatus::Failed, data, now);
-            Ok(())
-        })
+        self.with(|namespace, now| namespace.change_attempt(self.id, Request::Fail, data, now))
     }
 
     fn retry(&self, data: Option<Data>, delay: Duration) -> Result<()> {
         self.check(&data)?;
         self.with(|namespace, now| {
             let not_before = truncate_to_micros(add_duration("retry delay", now, delay)?);
-            if !namespace.standing(self.id)?.live() {
-                return Err(self.not_pending());
-            }
-            let attempt = namespace.attempt(self.id)?;
-            let (spec, unit) = (attempt.spec, attempt.unit);
-            namespace.unit_mut(spec, unit)?.meta.not_before = Some(not_before);
-            namespace.end_attempt(self.id, AttemptStatus::Retryable, data, now);
-            Ok(())
+            namespace.change_attempt(self.id, Request::Retry(not_before), data, now)
         })
     }
 }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::scheduler::{
-    batch_size, can_start_continuous, choose_work_spec, continuous_unit_name, request_admits,
-    retries_exhausted, TOO_MANY_RETRIES,
+    self, batch_size, can_start_continuous, choose_work_spec, claim_rounds, continuous_unit_name,
+    request_admits, retries_exhausted, too_many_retries_data, Round,
 };
 use coordinate_api::validate::add_duration;
 use coordinate_api::{
-    Attempt, AttemptRequest, AttemptStatus, Data, Result, Value, WorkSpecMeta, WorkUnitMeta,
+    Attempt, AttemptRequest, AttemptStatus, Data, Result, WorkSpecMeta, WorkUnitMeta,
 };
 
 use crate::attempt::{AttemptRec, MemAttempt};
@@ -77,12 +77,8 @@ impl NamespaceState {
     }
 
     /// The work specs the request admits that are not paused and have
-    /// weight, by name, with current counts.
-    fn candidates(
-        &mut self,
-        request: &AttemptRequest,
-        now: DateTime<Utc>,
-    ) -> Vec<(String, WorkSpecMeta)> {
+    /// weight, with current counts.
+    fn candidates(&mut self, request: &AttemptRequest, now: DateTime<Utc>) -> Vec<Candidate> {
         let mut candidates = Vec::new();
         for (name, id) in &self.spec_ids {
             let Some(spec) = self.specs.get_mut(id) else {
@@ -95,17 +91,31 @@ impl NamespaceState {
                 continue;
             }
             spec.refresh(now);
-            candidates.push((name.to_string(), spec.meta_with_counts()));
+            candidates.push(Candidate {
+                id: *id,
+                name: name.clone(),
+                meta: spec.meta_with_counts(),
+            });
         }
         candidates
     }
 }
 
-/// The data of an attempt failed for using up its retries.
-fn too_many_retries() -> Data {
-    let mut data = Data::new();
-    data.insert("traceback".into(), Value::Text(TOO_MANY_RETRIES.into()));
-    data
+/// A work spec the scheduler may choose.
+struct Candidate {
+    id: Id,
+    name: Arc<str>,
+    meta: WorkSpecMeta,
+}
+
+impl scheduler::Candidate for Candidate {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn meta(&self) -> &WorkSpecMeta {
+        &self.meta
+    }
 }
 
 impl MemWorker {
@@ -116,26 +126,20 @@ impl MemWorker {
             namespace.expire(now);
             let source = self.namespace.shared.scheduler_rng();
             let mut rng = source.handle();
-            // Each round hands out work, or finds none, or fails at least
-            // one unit that used up its retries; so this ends.
-            loop {
+            let answer = claim_rounds(|| {
                 let candidates = namespace.candidates(request, now);
                 let Some(chosen) = choose_work_spec(&candidates, request, now, &mut rng) else {
-                    return Ok(Vec::new());
+                    return Ok(Round::Done(Vec::new()));
                 };
-                let Some(&spec) = namespace.spec_ids.get(chosen) else {
-                    return Ok(Vec::new());
-                };
-                let Some((_, meta)) = candidates.iter().find(|(name, _)| name == chosen) else {
-                    return Ok(Vec::new());
-                };
+                let Candidate { id: spec, meta, .. } = &candidates[chosen];
+                let (spec, meta) = (*spec, meta);
                 if meta.available_count == 0 {
                     if !can_start_continuous(meta, now) {
-                        return Ok(Vec::new());
+                        return Ok(Round::Done(Vec::new()));
                     }
                     let (unit, attempt) =
                         self.start_continuous(namespace, spec, meta, now, expiration)?;
-                    return named(namespace, vec![(spec, unit, attempt)]);
+                    return named(namespace, vec![(spec, unit, attempt)]).map(Round::Done);
                 }
                 let mut claimed = Vec::new();
                 let mut failed_any = false;
@@ -156,7 +160,7 @@ impl MemWorker {
                         .fold(now, DateTime::max);
                     let lease_end = start + (expiration - now);
                     if retries_exhausted(meta, previous.len()) {
-                        let failure = Some(too_many_retries());
+                        let failure = Some(too_many_retries_data());
                         namespace.add_attempt(spec, unit, self.id, start, lease_end, failure);
                         failed_any = true;
                     } else {
@@ -166,9 +170,13 @@ impl MemWorker {
                     }
                 }
                 if !claimed.is_empty() || !failed_any {
-                    return named(namespace, claimed);
+                    return named(namespace, claimed).map(Round::Done);
                 }
-            }
+                // Only units that used up their retries, now failed: the
+                // next round chooses again.
+                Ok(Round::Again)
+            })?;
+            Ok(answer.unwrap_or_default())
         })?;
         Ok(claimed
             .into_iter()

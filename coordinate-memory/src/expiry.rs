@@ -21,19 +21,20 @@ impl NamespaceState {
             if expiration >= now {
                 break;
             }
-            self.end_attempt(id, AttemptStatus::Expired, None, now);
+            self.end_attempt(id, AttemptStatus::Expired, None, true, now);
         }
     }
 
     /// Ends an attempt with `status` at `now`: takes it off its worker's
     /// active list and out of the expiry queue, replaces its data if given,
-    /// and, for expired and retryable attempts, releases the unit if the
-    /// attempt was its active one. Refiles the unit.
+    /// and, with `release`, releases the unit if the attempt was its active
+    /// one. Refiles the unit.
     pub(crate) fn end_attempt(
         &mut self,
         id: Id,
         status: AttemptStatus,
         data: Option<Data>,
+        release: bool,
         now: DateTime<Utc>,
     ) {
         let Some(attempt) = self.attempts.get_mut(&id) else {
@@ -54,7 +55,7 @@ impl NamespaceState {
         let Some(spec) = self.specs.get_mut(&spec) else {
             return;
         };
-        if matches!(status, AttemptStatus::Expired | AttemptStatus::Retryable) {
+        if release {
             if let Some(unit) = spec.units.get_mut(&unit) {
                 if unit.active == Some(id) {
                     unit.active = None;

@@ -1,6 +1,6 @@
 //! Work specs: the state of one work spec, and the `WorkSpec` trait.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::status::derive_work_unit_status;
 use coordinate_api::summary::normalize_summary;
-use coordinate_api::validate::{validate_name, validate_priority};
+use coordinate_api::validate::{
+    validate_interval, validate_name, validate_priority, validate_work_unit_batch,
+};
 use coordinate_api::work_spec_data::extract_work_spec_meta;
 use coordinate_api::{
     Data, Error, NewWorkUnit, ObjectKind, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit,
@@ -104,31 +106,18 @@ impl SpecState {
     }
 }
 
-/// Checks a definition and derives its name and metadata, rejecting what
-/// the PostgreSQL backend could not store either (so both agree).
+/// Checks a definition and derives its name and metadata, at the
+/// precision the PostgreSQL backend stores (so both agree).
 pub(crate) fn definition(data: &Data) -> Result<(String, WorkSpecMeta)> {
     let (name, mut meta) = extract_work_spec_meta(data)?;
-    no_nul("then", &meta.next_work_spec_name)?;
-    no_nul("runtime", &meta.runtime)?;
     meta.interval = truncate_duration(meta.interval);
     Ok((name, meta))
-}
-
-/// Rejects text holding a NUL character.
-pub(crate) fn no_nul(what: &'static str, text: &str) -> Result<()> {
-    if text.contains('\0') {
-        return Err(Error::invalid(what, "must not contain a NUL character"));
-    }
-    Ok(())
 }
 
 /// A duration at microsecond precision, as the PostgreSQL backend stores it.
 fn truncate_duration(duration: Duration) -> Duration {
     Duration::new(duration.as_secs(), duration.subsec_micros() * 1_000)
 }
-
-/// Largest interval the PostgreSQL backend can store (in microseconds).
-const MAX_INTERVAL_MICROS: u128 = i64::MAX as u128;
 
 /// Handle to one work spec.
 #[derive(Clone)]
@@ -206,9 +195,7 @@ impl WorkSpec for MemWorkSpec {
     }
 
     fn set_meta(&self, meta: WorkSpecMeta) -> Result<()> {
-        if meta.interval.as_micros() > MAX_INTERVAL_MICROS {
-            return Err(Error::invalid("interval", "is too long"));
-        }
+        validate_interval(meta.interval)?;
         self.with(|namespace, _| {
             let spec = namespace.spec_mut(self.id)?;
             if meta.continuous && !spec.meta.can_be_continuous {
@@ -243,20 +230,15 @@ impl WorkSpec for MemWorkSpec {
     }
 
     fn add_work_units(&self, units: Vec<NewWorkUnit>) -> Result<usize> {
-        for unit in &units {
-            validate_name("work unit name", &unit.name)?;
-            validate_priority("priority", unit.meta.priority)?;
-            self.namespace.shared.check_data(&unit.data)?;
-        }
+        let shared = &self.namespace.shared;
+        let units = validate_work_unit_batch(units, |unit| shared.check_data(&unit.data))?;
         // One critical section: other callers see all of the batch or none.
         self.with(|namespace, now| {
-            let mut names = BTreeSet::new();
+            let written = units.len();
             for unit in units {
-                let (_, name) =
-                    namespace.upsert_unit(self.id, &unit.name, unit.data, unit.meta, now)?;
-                names.insert(name);
+                namespace.upsert_unit(self.id, &unit.name, unit.data, unit.meta, now)?;
             }
-            Ok(names.len())
+            Ok(written)
         })
     }
 

@@ -7,15 +7,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{add_duration, validate_parent};
+use coordinate_api::validate::{
+    add_duration, validate_parent, validate_text, validate_unit_namespace,
+};
 use coordinate_api::{
-    downcast, Attempt, AttemptRequest, Data, Error, ObjectKind, Result, WorkUnit, Worker,
+    downcast, Attempt, AttemptRequest, Data, ObjectKind, Result, WorkUnit, Worker,
 };
 
 use crate::attempt::{attempt_handles, MemAttempt};
 use crate::coordinate::Id;
 use crate::namespace::{named, MemNamespace, NamespaceState};
-use crate::work_spec::no_nul;
 use crate::work_unit::MemWorkUnit;
 
 /// One worker.
@@ -183,7 +184,7 @@ impl Worker for MemWorker {
         expiration: DateTime<Utc>,
         mode: &str,
     ) -> Result<()> {
-        no_nul("mode", mode)?;
+        validate_text("mode", mode)?;
         self.namespace.shared.check_data(&data)?;
         self.change(|worker| {
             worker.active = true;
@@ -205,14 +206,10 @@ impl Worker for MemWorker {
     ) -> Result<Arc<dyn Attempt>> {
         let unit = downcast::<MemWorkUnit>(unit.as_ref())?;
         let namespace = &unit.spec.namespace;
-        if !Arc::ptr_eq(&namespace.shared, &self.namespace.shared)
-            || namespace.id != self.namespace.id
-        {
-            return Err(Error::invalid(
-                "work unit",
-                "the unit belongs to another namespace",
-            ));
-        }
+        validate_unit_namespace(
+            Arc::ptr_eq(&namespace.shared, &self.namespace.shared)
+                && namespace.id == self.namespace.id,
+        )?;
         let id = self.with(|namespace, now| {
             let expiration = add_duration("lifetime", now, lifetime)?;
             namespace.unit(unit.spec.id, unit.id)?;

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
 use coordinate_api::data::decode;
+use coordinate_api::lifecycle::{decide, Change, Request};
 use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptStatus, Data, Result, WorkUnit, Worker};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -18,24 +18,22 @@ use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgConnection, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::{Integer, Timestamptz};
+use diesel::sql_types::{Bytea, Integer, Nullable, Timestamptz};
 
 use crate::expiry::with_expiry;
 use crate::finish::{finish_unless_chaining, QuickFinish};
 use crate::schema::{attempt, sql_types, work_spec, work_unit};
+use crate::sql::attempt::{
+    END_ATTEMPT, RELEASE_AND_DELAY_UNIT, RELEASE_UNIT, RENEW_ATTEMPT, SET_ATTEMPT_DATA,
+};
 use crate::transaction::{with_retry, Isolation, Subject, TxResult};
-use crate::work_unit::{gone_if_zero, upsert_units, PgWorkUnit};
+use crate::work_unit::{coalesce, gone_if_zero, upsert_units, PgWorkUnit};
 use crate::worker::PgWorker;
 
 /// [`AttemptStatus`] as the `attempt_status` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = sql_types::AttemptStatus)]
 pub(crate) struct DbStatus(pub(crate) AttemptStatus);
-
-impl DbStatus {
-    /// The status of a live lease.
-    pub(crate) const PENDING: DbStatus = DbStatus(AttemptStatus::Pending);
-}
 
 impl ToSql<sql_types::AttemptStatus, Pg> for DbStatus {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
@@ -61,64 +59,88 @@ pub(crate) struct PgAttempt {
     pub(crate) id: i32,
 }
 
-/// What a state change needs to know about an attempt, read under lock.
-struct State {
-    status: AttemptStatus,
-    /// Whether the attempt is its unit's active attempt.
-    active: bool,
-}
-
-impl State {
-    /// Pending, or expired while still active ("live" in the spec).
-    fn live(&self) -> bool {
-        self.status == AttemptStatus::Pending
-            || (self.status == AttemptStatus::Expired && self.active)
-    }
-}
-
-/// How a renewal ended; a lost lease is committed, then reported.
-enum Renewal {
-    Renewed,
-    LostLease,
-}
-
 impl PgAttempt {
     fn shared(&self) -> &crate::coordinate::Shared {
         self.unit.shared()
     }
 
-    /// Locks the attempt and its unit and reads their state.
-    fn lock(&self, conn: &mut PgConnection) -> TxResult<State> {
+    /// Locks the attempt and its unit and reads the attempt's status and
+    /// whether it is the unit's active attempt.
+    fn lock(&self, conn: &mut PgConnection) -> TxResult<(AttemptStatus, bool)> {
         let (status, active): (DbStatus, Option<i32>) = attempt::table
             .inner_join(work_unit::table.on(work_unit::id.eq(attempt::work_unit_id)))
             .filter(attempt::id.eq(self.id))
             .select((attempt::status, work_unit::active_attempt_id))
             .for_update()
             .first(conn)?;
-        Ok(State {
-            status: status.0,
-            active: active == Some(self.id),
-        })
+        Ok((status.0, active == Some(self.id)))
     }
 
-    /// Ends the attempt with `status` (off its worker's active list), and
-    /// replaces its data if given.
-    fn end(
-        &self,
-        conn: &mut PgConnection,
-        status: AttemptStatus,
-        data: Option<&[u8]>,
-        now: DateTime<Utc>,
-    ) -> TxResult<()> {
-        let changed = diesel::update(attempt::table.find(self.id))
-            .set((
-                attempt::status.eq(DbStatus(status)),
-                attempt::end_time.eq(Some(now)),
-                attempt::active.eq(false),
-                data.map(|d| attempt::data.eq(Some(d))),
-            ))
-            .execute(conn)?;
-        gone_if_zero(changed)
+    /// Carries out `request` in one REPEATABLE READ transaction, as
+    /// `coordinate_api::lifecycle` decides from the locked attempt's state.
+    fn change(&self, request: Request, data: Option<&Data>, now: DateTime<Utc>) -> Result<()> {
+        let bytes = data.map(|d| self.shared().encode(d)).transpose()?;
+        let bytes = bytes.as_deref();
+        let effect = with_retry(self, Isolation::RepeatableRead, |conn| {
+            let (status, active) = self.lock(conn)?;
+            let effect =
+                decide(request.call(), status, active).ok_or_else(|| self.not_pending())?;
+            match (effect.change, request.lease_end()) {
+                (Change::Nothing, _) => {}
+                (Change::DataOnly, _) => {
+                    if let Some(bytes) = bytes {
+                        SET_ATTEMPT_DATA
+                            .prepare()
+                            .bind::<Integer, _>(self.id)
+                            .bind::<Bytea, _>(bytes)
+                            .execute(conn)?;
+                    }
+                }
+                (Change::Extend, Some(lease_end)) => {
+                    RENEW_ATTEMPT
+                        .prepare()
+                        .bind::<Integer, _>(self.id)
+                        .bind::<Timestamptz, _>(lease_end)
+                        .bind::<Nullable<Bytea>, _>(bytes)
+                        .execute(conn)?;
+                }
+                (Change::Extend, _) => unreachable!("only a renewal extends a lease"),
+                (Change::End(status), _) => {
+                    let changed = END_ATTEMPT
+                        .prepare()
+                        .bind::<Integer, _>(self.id)
+                        .bind::<sql_types::AttemptStatus, _>(DbStatus(status))
+                        .bind::<Timestamptz, _>(now)
+                        .bind::<Nullable<Bytea>, _>(bytes)
+                        .execute(conn)?;
+                    gone_if_zero(changed)?;
+                }
+            }
+            match (request.not_before(), effect.delay_unit) {
+                (Some(not_before), true) => {
+                    RELEASE_AND_DELAY_UNIT
+                        .prepare()
+                        .bind::<Timestamptz, _>(not_before)
+                        .bind::<Integer, _>(self.id)
+                        .bind::<Integer, _>(self.unit.id)
+                        .execute(conn)?;
+                }
+                _ if effect.release => {
+                    RELEASE_UNIT
+                        .prepare()
+                        .bind::<Integer, _>(self.unit.id)
+                        .bind::<Integer, _>(self.id)
+                        .execute(conn)?;
+                }
+                _ => {}
+            }
+            if effect.chain {
+                self.chain(conn, data, now)?;
+            }
+            Ok(effect)
+        })?;
+        // A lost lease is committed (the attempt is over), then reported.
+        effect.outcome(&self.unit.spec.name, &self.unit.name)
     }
 
     /// Reads one column after expiring overdue attempts of the namespace,
@@ -167,9 +189,7 @@ impl PgAttempt {
                 let bytes: Vec<u8> = attempt::table
                     .inner_join(work_unit::table.on(work_unit::id.eq(attempt::work_unit_id)))
                     .filter(attempt::id.eq(self.id))
-                    .select(diesel::dsl::sql::<diesel::sql_types::Bytea>(
-                        "COALESCE(attempt.data, work_unit.data)",
-                    ))
+                    .select(coalesce(attempt::data, work_unit::data))
                     .first(conn)?;
                 stored = decode(&bytes)?;
                 &stored
@@ -206,20 +226,18 @@ impl Attempt for PgAttempt {
     }
 
     fn data(&self) -> Result<Data> {
-        let bytes: Vec<u8> = with_retry(self, Isolation::SingleStatement, |conn| {
+        let bytes: Vec<u8> = with_retry(self, Isolation::Autocommit, |conn| {
             Ok(attempt::table
                 .inner_join(work_unit::table.on(work_unit::id.eq(attempt::work_unit_id)))
                 .filter(attempt::id.eq(self.id))
-                .select(diesel::dsl::sql::<diesel::sql_types::Bytea>(
-                    "COALESCE(attempt.data, work_unit.data)",
-                ))
+                .select(coalesce(attempt::data, work_unit::data))
                 .first(conn)?)
         })?;
         decode(&bytes)
     }
 
     fn start_time(&self) -> Result<DateTime<Utc>> {
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             Ok(attempt::table
                 .find(self.id)
                 .select(attempt::start_time)
@@ -237,7 +255,7 @@ impl Attempt for PgAttempt {
     }
 
     fn expiration_time(&self) -> Result<DateTime<Utc>> {
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             Ok(attempt::table
                 .find(self.id)
                 .select(attempt::expiration_time)
@@ -248,56 +266,12 @@ impl Attempt for PgAttempt {
     fn renew(&self, extend: Duration, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
         let expiration = add_duration("lease extension", now, extend)?;
-        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        let outcome = with_retry(self, Isolation::RepeatableRead, |conn| {
-            let state = self.lock(conn)?;
-            if !matches!(
-                state.status,
-                AttemptStatus::Pending | AttemptStatus::Expired
-            ) {
-                return Err(self.not_pending().into());
-            }
-            if !state.active {
-                // Someone else holds the unit now: this attempt is over.
-                if state.status == AttemptStatus::Pending {
-                    self.end(conn, AttemptStatus::Expired, bytes.as_deref(), now)?;
-                } else if let Some(bytes) = &bytes {
-                    diesel::update(attempt::table.find(self.id))
-                        .set(attempt::data.eq(Some(bytes)))
-                        .execute(conn)?;
-                }
-                return Ok(Renewal::LostLease);
-            }
-            diesel::update(attempt::table.find(self.id))
-                .set((
-                    attempt::expiration_time.eq(expiration),
-                    attempt::status.eq(DbStatus::PENDING),
-                    attempt::active.eq(true),
-                    attempt::end_time.eq(None::<DateTime<Utc>>),
-                    bytes.as_deref().map(|d| attempt::data.eq(Some(d))),
-                ))
-                .execute(conn)?;
-            Ok(Renewal::Renewed)
-        })?;
-        match outcome {
-            Renewal::Renewed => Ok(()),
-            Renewal::LostLease => Err(self.lost_lease()),
-        }
+        self.change(Request::Renew(expiration), data.as_ref(), now)
     }
 
     fn expire(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
-        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        with_retry(self, Isolation::RepeatableRead, |conn| {
-            let state = self.lock(conn)?;
-            match state.status {
-                AttemptStatus::Expired => return Ok(()),
-                AttemptStatus::Pending => {}
-                _ => return Err(self.not_pending().into()),
-            }
-            self.end(conn, AttemptStatus::Expired, bytes.as_deref(), now)?;
-            release(conn, self.unit.id, self.id, None)
-        })
+        self.change(Request::Expire, data.as_ref(), now)
     }
 
     fn finish(&self, data: Option<Data>) -> Result<()> {
@@ -305,79 +279,25 @@ impl Attempt for PgAttempt {
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
         // Data without `output` cannot create units, whatever the spec.
         let may_chain = data.as_ref().is_none_or(|d| d.contains_key("output"));
-        let quick = with_retry(self, Isolation::SingleStatement, |conn| {
+        let quick = with_retry(self, Isolation::Autocommit, |conn| {
             finish_unless_chaining(conn, self.id, now, bytes.as_deref(), may_chain)
         })?;
         match quick {
-            QuickFinish::Finished => return Ok(()),
-            QuickFinish::NotPending => return Err(self.not_pending()),
-            QuickFinish::Gone => return Err(self.gone()),
-            QuickFinish::MayChain => {}
+            QuickFinish::Finished => Ok(()),
+            QuickFinish::NotPending => Err(self.not_pending()),
+            QuickFinish::Gone => Err(self.gone()),
+            QuickFinish::MayChain => self.change(Request::Finish, data.as_ref(), now),
         }
-        with_retry(self, Isolation::RepeatableRead, |conn| {
-            let state = self.lock(conn)?;
-            // go-coordinate also lets a failed attempt finish after all.
-            if !(state.live() || state.status == AttemptStatus::Failed) {
-                return Err(self.not_pending().into());
-            }
-            self.end(conn, AttemptStatus::Finished, bytes.as_deref(), now)?;
-            if state.active {
-                self.chain(conn, data.as_ref(), now)?;
-            }
-            Ok(())
-        })
     }
 
     fn fail(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
-        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        with_retry(self, Isolation::RepeatableRead, |conn| {
-            if !self.lock(conn)?.live() {
-                return Err(self.not_pending().into());
-            }
-            self.end(conn, AttemptStatus::Failed, bytes.as_deref(), now)
-        })
+        self.change(Request::Fail, data.as_ref(), now)
     }
 
     fn retry(&self, data: Option<Data>, delay: Duration) -> Result<()> {
         let now = self.shared().now();
         let not_before = add_duration("retry delay", now, delay)?;
-        let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        with_retry(self, Isolation::RepeatableRead, |conn| {
-            if !self.lock(conn)?.live() {
-                return Err(self.not_pending().into());
-            }
-            self.end(conn, AttemptStatus::Retryable, bytes.as_deref(), now)?;
-            release(conn, self.unit.id, self.id, Some(not_before))
-        })
+        self.change(Request::Retry(not_before), data.as_ref(), now)
     }
-}
-
-/// Clears the unit's active attempt if it is `attempt_id`; with a
-/// not-before time (retry), also delays the unit.
-fn release(
-    conn: &mut PgConnection,
-    unit_id: i32,
-    attempt_id: i32,
-    not_before: Option<DateTime<Utc>>,
-) -> TxResult<()> {
-    match not_before {
-        None => diesel::update(
-            work_unit::table
-                .find(unit_id)
-                .filter(work_unit::active_attempt_id.eq(attempt_id)),
-        )
-        .set(work_unit::active_attempt_id.eq(None::<i32>))
-        .execute(conn)?,
-        Some(not_before) => prepared(
-            "UPDATE work_unit SET not_before = $1, \
-                    active_attempt_id = NULLIF(active_attempt_id, $2) \
-              WHERE id = $3",
-        )
-        .bind::<Timestamptz, _>(not_before)
-        .bind::<Integer, _>(attempt_id)
-        .bind::<Integer, _>(unit_id)
-        .execute(conn)?,
-    };
-    Ok(())
 }

@@ -6,12 +6,11 @@
 //! exists gets exactly what `add_work_unit` would give it: new data and
 //! meta, no active attempt.
 
-use std::collections::BTreeMap;
-
-use coordinate_api::validate::{validate_name, validate_priority};
+use coordinate_api::validate::validate_work_unit_batch;
 use coordinate_api::{NewWorkUnit, Result};
 
-use crate::transaction::{with_retry, Isolation, Subject};
+use crate::gone::Object;
+use crate::transaction::{with_retry, Isolation};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::upsert_units;
 
@@ -23,25 +22,13 @@ impl PgWorkSpec {
     /// Adds or replaces `units`, the later entry winning for a repeated
     /// name; returns the number of distinct names written.
     pub(crate) fn put_work_units(&self, units: Vec<NewWorkUnit>) -> Result<usize> {
-        for unit in &units {
-            validate_name("work unit name", &unit.name)?;
-            validate_priority("priority", unit.meta.priority)?;
-        }
-        // One statement may not touch a row twice (ON CONFLICT would fail),
-        // so repeated names collapse to their last entry first.
-        let mut last: BTreeMap<String, NewWorkUnit> = BTreeMap::new();
-        for unit in units {
-            last.insert(unit.name.clone(), unit);
-        }
-        let units: Vec<NewWorkUnit> = last.into_values().collect();
+        // One statement may not touch a row twice (ON CONFLICT would fail);
+        // the check leaves each name once, its last entry.
+        let units = validate_work_unit_batch(units, |_| Ok(()))?;
         if units.is_empty() {
             // Still report a deleted spec, as add_work_unit would.
-            return with_retry(self, Isolation::SingleStatement, |conn| {
-                if self.exists(conn)? {
-                    Ok(0)
-                } else {
-                    Err(self.gone().into())
-                }
+            return with_retry(self, Isolation::Autocommit, |conn| {
+                Object::WorkSpec(self.id).ensure(conn).map(|()| 0)
             });
         }
         // A foreign key violation (the spec is gone) maps to Error::Gone.

@@ -20,6 +20,8 @@ use crate::error::connect;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
 use crate::session::SessionSettings;
+use crate::sql::unit::NAMESPACES;
+use crate::sql::IdName;
 use crate::status::{summarize, Scope};
 use crate::transaction::{with_retry, Isolation, TxError};
 
@@ -307,18 +309,14 @@ impl Coordinate for PostgresCoordinate {
     }
 
     fn namespaces(&self) -> Result<Vec<Arc<dyn Namespace>>> {
-        let mut rows = with_retry(&*self.shared, Isolation::SingleStatement, |conn| {
-            Ok(namespace::table
-                .select((namespace::id, namespace::name))
-                .load::<(i32, String)>(conn)?)
+        let rows: Vec<IdName> = with_retry(&*self.shared, Isolation::Autocommit, |conn| {
+            Ok(NAMESPACES.prepare().load(conn)?)
         })?;
-        // Byte order, as the memory backend sorts: ORDER BY would follow the
-        // database's collation, which differs between servers.
-        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
-            .map(|(id, name)| {
-                Arc::new(PgNamespace::new(self.shared.clone(), id, name)) as Arc<dyn Namespace>
+            .map(|row| {
+                Arc::new(PgNamespace::new(self.shared.clone(), row.id, row.name))
+                    as Arc<dyn Namespace>
             })
             .collect())
     }

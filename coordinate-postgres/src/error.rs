@@ -222,11 +222,6 @@ impl PgAttempt {
     pub(crate) fn not_pending(&self) -> Error {
         Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
     }
-
-    /// [`Error::LostLease`] for this attempt.
-    pub(crate) fn lost_lease(&self) -> Error {
-        Error::lost_lease(&*self.unit.spec.name, &*self.unit.name)
-    }
 }
 
 #[cfg(test)]

@@ -4,21 +4,15 @@
 //! clock), so expiry only ever looks at the namespace being worked on. It
 //! is one statement, served by the `attempt_pending` index: its cost follows
 //! the namespace's overdue attempts, not its history.
-//!
-//! The namespace's work specs are given as an array (`= ANY (ARRAY(…))`)
-//! rather than `IN (SELECT …)` so that both columns of `attempt_pending`
-//! bound the index scan. With `IN`, PostgreSQL may scan the index by
-//! expiration time alone and join the work specs afterwards, reading the
-//! overdue attempts of every namespace (and namespaces can run on clocks
-//! far apart).
+//! The statement is `sql::claim::EXPIRE_OVERDUE`.
 
-use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::Result;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 
+use crate::sql::claim::EXPIRE_OVERDUE;
 use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 
 /// Runs `read` in one REPEATABLE READ transaction, after expiring the
@@ -38,30 +32,8 @@ pub(crate) fn with_expiry<T>(
     })
 }
 
-/// Two CTEs that expire namespace `$1`'s overdue pending attempts as of
-/// `$2`: `overdue` marks them expired (ended `$2`, off their workers'
-/// active lists), `released` frees their units and returns each freed
-/// unit's `work_spec_id` and `not_before`, keeping the invariant that an
-/// expired attempt is never a unit's active attempt. A statement that
-/// starts `WITH` these can go on to read, in the same round trip.
-macro_rules! expire_ctes {
-    () => {
-        "overdue AS ( \
-             UPDATE attempt SET status = 'expired', end_time = $2, active = FALSE \
-              WHERE status = 'pending' AND expiration_time < $2 \
-                AND work_spec_id = ANY (ARRAY(SELECT id FROM work_spec WHERE namespace_id = $1)) \
-             RETURNING id, work_unit_id), \
-         released AS ( \
-             UPDATE work_unit SET active_attempt_id = NULL \
-               FROM overdue \
-              WHERE work_unit.id = overdue.work_unit_id \
-                AND work_unit.active_attempt_id = overdue.id \
-             RETURNING work_unit.work_spec_id, work_unit.not_before)"
-    };
-}
-pub(crate) use expire_ctes;
-
-/// Expires the namespace's overdue pending attempts ([`expire_ctes!`]).
+/// Expires the namespace's overdue pending attempts
+/// ([`EXPIRE_OVERDUE`](crate::sql::claim::EXPIRE_OVERDUE)).
 /// Returns how many units were released.
 pub(crate) fn expire_namespace(
     conn: &mut PgConnection,
@@ -73,13 +45,10 @@ pub(crate) fn expire_namespace(
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
-    let released: Released = prepared(concat!(
-        "WITH ",
-        expire_ctes!(),
-        " SELECT count(*) AS count FROM released"
-    ))
-    .bind::<Integer, _>(namespace_id)
-    .bind::<Timestamptz, _>(now)
-    .get_result(conn)?;
+    let released: Released = EXPIRE_OVERDUE
+        .prepare()
+        .bind::<Integer, _>(namespace_id)
+        .bind::<Timestamptz, _>(now)
+        .get_result(conn)?;
     Ok(usize::try_from(released.count).unwrap_or(0))
 }

@@ -4,41 +4,26 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::prepared::prepared;
 use coordinate_api::{Attempt, Result};
-use diesel::dsl::exists;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bytea, Integer, Text};
 
 use crate::attempt::PgAttempt;
 use crate::expiry::with_expiry;
+use crate::gone::Object;
 use crate::namespace::PgNamespace;
-use crate::schema::work_unit;
-use crate::transaction::{with_retry, Isolation, Subject, TxResult};
+use crate::sql::attempt::{
+    CHILD_ACTIVE_ATTEMPTS, COUNT_UNIT_ATTEMPTS, UNIT_ACTIVE_ATTEMPT, UNIT_ATTEMPTS,
+    WORKER_ACTIVE_ATTEMPTS, WORKER_ATTEMPTS,
+};
+use crate::sql::Statement;
+use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::PgWorkUnit;
 use crate::worker::PgWorker;
 
-/// Attempts with their unit, work spec and worker, oldest first, for the
-/// condition given (on `a` = attempt, `w` = worker), bound to `$1`.
-macro_rules! attempts_sql {
-    ($condition:literal) => {
-        concat!(
-            "SELECT a.id AS attempt_id, u.id AS unit_id, u.name AS unit_name, \
-                    s.id AS spec_id, s.name AS spec_name, \
-                    w.id AS worker_id, w.name AS worker_name \
-               FROM attempt a \
-               JOIN work_unit u ON u.id = a.work_unit_id \
-               JOIN work_spec s ON s.id = u.work_spec_id \
-               JOIN worker w ON w.id = a.worker_id \
-              WHERE ",
-            $condition,
-            " ORDER BY a.id"
-        )
-    };
-}
-
+/// A row of the attempt listings in `sql::attempt`.
 #[derive(QueryableByName)]
 struct AttemptRow {
     #[diesel(sql_type = Integer)]
@@ -57,9 +42,13 @@ struct AttemptRow {
     worker_name: String,
 }
 
-/// Runs one of the [`attempts_sql!`] queries.
-fn load(conn: &mut PgConnection, statement: &'static str, id: i32) -> TxResult<Vec<AttemptRow>> {
-    Ok(prepared(statement).bind::<Integer, _>(id).load(conn)?)
+/// Runs one of the attempt listings for the id it takes.
+fn load(
+    conn: &mut PgConnection,
+    statement: &'static Statement,
+    id: i32,
+) -> TxResult<Vec<AttemptRow>> {
+    Ok(statement.prepare().bind::<Integer, _>(id).load(conn)?)
 }
 
 /// Turns rows into handles, sharing one work spec handle per spec.
@@ -82,24 +71,13 @@ fn handles(namespace: &PgNamespace, rows: Vec<AttemptRow>) -> Vec<Arc<dyn Attemp
 
 /// Attempt listings of a work unit.
 impl PgWorkUnit {
-    fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
-        Ok(diesel::select(exists(work_unit::table.find(self.id))).get_result(conn)?)
-    }
-
     /// The active attempt, after expiring overdue attempts.
     pub(crate) fn find_active_attempt(&self) -> Result<Option<Arc<dyn Attempt>>> {
         let namespace = &self.spec.namespace;
         let now = namespace.shared.now();
         let rows = with_expiry(self, namespace.id, now, |conn| {
-            let rows = load(
-                conn,
-                attempts_sql!("a.id = (SELECT active_attempt_id FROM work_unit WHERE id = $1)"),
-                self.id,
-            )?;
-            if rows.is_empty() && !self.exists(conn)? {
-                return Err(self.gone().into());
-            }
-            Ok(rows)
+            let rows = load(conn, &UNIT_ACTIVE_ATTEMPT, self.id)?;
+            Object::WorkUnit(self.id).rows_or_gone(conn, rows)
         })?;
         Ok(handles(namespace, rows).pop())
     }
@@ -108,11 +86,8 @@ impl PgWorkUnit {
     pub(crate) fn list_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
         let namespace = &self.spec.namespace;
         let rows = with_retry(self, Isolation::RepeatableRead, |conn| {
-            let rows = load(conn, attempts_sql!("a.work_unit_id = $1"), self.id)?;
-            if rows.is_empty() && !self.exists(conn)? {
-                return Err(self.gone().into());
-            }
-            Ok(rows)
+            let rows = load(conn, &UNIT_ATTEMPTS, self.id)?;
+            Object::WorkUnit(self.id).rows_or_gone(conn, rows)
         })?;
         Ok(handles(namespace, rows))
     }
@@ -124,13 +99,11 @@ impl PgWorkUnit {
             #[diesel(sql_type = BigInt)]
             count: i64,
         }
-        let count: Count = with_retry(self, Isolation::SingleStatement, |conn| {
-            Ok(prepared(
-                "SELECT (SELECT count(*) FROM attempt WHERE work_unit_id = u.id) AS count \
-                   FROM work_unit u WHERE u.id = $1",
-            )
-            .bind::<Integer, _>(self.id)
-            .get_result(conn)?)
+        let count: Count = with_retry(self, Isolation::Autocommit, |conn| {
+            Ok(COUNT_UNIT_ATTEMPTS
+                .prepare()
+                .bind::<Integer, _>(self.id)
+                .get_result(conn)?)
         })?;
         Ok(usize::try_from(count.count).unwrap_or(0))
     }
@@ -151,17 +124,14 @@ impl PgWorker {
     /// The worker's (or its children's) attempts, oldest first.
     pub(crate) fn list_attempts(&self, which: WorkerAttempts) -> Result<Vec<Arc<dyn Attempt>>> {
         let statement = match which {
-            WorkerAttempts::Active => attempts_sql!("a.worker_id = $1 AND a.active"),
-            WorkerAttempts::All => attempts_sql!("a.worker_id = $1"),
-            WorkerAttempts::Children => attempts_sql!("w.parent = $1 AND a.active"),
+            WorkerAttempts::Active => &WORKER_ACTIVE_ATTEMPTS,
+            WorkerAttempts::All => &WORKER_ATTEMPTS,
+            WorkerAttempts::Children => &CHILD_ACTIVE_ATTEMPTS,
         };
         let namespace = &self.namespace;
         let rows = with_retry(self, Isolation::RepeatableRead, |conn| {
             let rows = load(conn, statement, self.id)?;
-            if rows.is_empty() && !self.exists(conn)? {
-                return Err(self.gone().into());
-            }
-            Ok(rows)
+            Object::Worker(self.id).rows_or_gone(conn, rows)
         })?;
         Ok(handles(namespace, rows))
     }

@@ -79,9 +79,6 @@
 //! times come from the coordinate's [`coordinate_api::Clock`].
 #![warn(missing_docs)]
 
-#[macro_use]
-mod status;
-
 mod attempt;
 mod batch_add;
 mod candidates;
@@ -92,6 +89,7 @@ mod coordinate;
 mod error;
 mod expiry;
 mod finish;
+mod gone;
 mod history;
 mod migrations;
 mod namespace;
@@ -100,6 +98,8 @@ mod prepared;
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;
 mod session;
+mod sql;
+mod status;
 pub mod test_support;
 mod transaction;
 mod unit_query;

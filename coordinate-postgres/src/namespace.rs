@@ -3,15 +3,13 @@
 use std::sync::Arc;
 
 use coordinate_api::{Data, Namespace, Result, Summary, WorkSpec, Worker};
-use diesel::dsl::exists;
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 use crate::coordinate::Shared;
 use crate::expiry::with_expiry;
 use crate::schema::namespace;
 use crate::status::{summarize, Scope};
-use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::transaction::{with_retry, Isolation};
 
 /// Handle to one namespace: its id and name, and the shared pool.
 #[derive(Clone)]
@@ -30,11 +28,6 @@ impl PgNamespace {
             name: name.into(),
         }
     }
-
-    /// Whether the namespace still exists.
-    pub(crate) fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
-        Ok(diesel::select(exists(namespace::table.find(self.id))).get_result(conn)?)
-    }
 }
 
 impl Namespace for PgNamespace {
@@ -44,7 +37,7 @@ impl Namespace for PgNamespace {
 
     fn destroy(&self) -> Result<()> {
         // Everything below the namespace goes with it (ON DELETE CASCADE).
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             diesel::delete(namespace::table.find(self.id)).execute(conn)?;
             Ok(())
         })

@@ -6,7 +6,8 @@
 //! that overhead dominated their cost. [`prepared`] takes the same
 //! `$1`-style SQL and binds but lets Diesel's statement cache keep the
 //! prepared statement, keyed by the SQL text and bind types. Only use it
-//! with SQL fixed at compile time, or the cache grows without bound.
+//! with SQL fixed at compile time (the statements in `sql`), or the cache
+//! grows without bound.
 
 use std::marker::PhantomData;
 
@@ -83,8 +84,10 @@ impl<'a> Prepared<'a> {
     }
 }
 
-/// Splits SQL at its `$n` parameters. Our SQL has no string literals or
-/// dollar quoting, so a `$` followed by digits is always a parameter.
+/// Splits SQL at its `$n` parameters: every `$` followed by digits is taken
+/// for one, since this does not parse SQL. Our statements may hold string
+/// literals and quoted names, but never a `$n` inside one, nor dollar
+/// quoting or comments (`sql::tests` checks every statement).
 fn split_parameters(sql: &'static str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let bytes = sql.as_bytes();

@@ -1,6 +1,5 @@
 //! Work unit status in SQL, and the summaries built on it.
 
-use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::summary::normalize_summary;
 use coordinate_api::{Summary, SummaryRecord, WorkUnitStatus};
@@ -9,27 +8,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
 
 use crate::schema::work_spec;
+use crate::sql::unit::{SUMMARY_ALL, SUMMARY_OF_SPECS};
 use crate::transaction::TxResult;
 
-/// SQL expression for a unit's status, for queries that count or filter
-/// many units at once. It is `coordinate_api::status::derive_work_unit_status`
-/// written in SQL, over `work_unit u LEFT JOIN attempt a ON a.id =
-/// u.active_attempt_id`, with `$1` bound to the clock's time.
-///
-/// A pending attempt past its expiration counts as expired even before
-/// expiry has run, so reads that do not write (summaries across namespaces)
-/// agree with those that expire first.
-macro_rules! unit_status_sql {
-    () => {
-        "CASE WHEN a.status = 'pending' AND a.expiration_time >= $1 THEN 'pending' \
-              WHEN a.status = 'finished' THEN 'finished' \
-              WHEN a.status = 'failed' THEN 'failed' \
-              WHEN u.not_before > $1 THEN 'delayed' \
-              ELSE 'available' END"
-    };
-}
-
-/// The status named by [`unit_status_sql!`]'s output.
+/// A unit status as the statements in `sql::unit` spell it.
 pub(crate) fn parse_unit_status(name: &str) -> TxResult<WorkUnitStatus> {
     WorkUnitStatus::ALL
         .into_iter()
@@ -49,22 +31,6 @@ struct SummaryRow {
     status: String,
     #[diesel(sql_type = BigInt)]
     count: i64,
-}
-
-/// Counts units by namespace, work spec and status; `WHERE` and `GROUP BY`
-/// clauses follow.
-macro_rules! summary_sql {
-    () => {
-        concat!(
-            "SELECT n.name AS namespace, s.name AS work_spec, ",
-            unit_status_sql!(),
-            " AS status, count(*) AS count \
-               FROM work_unit u \
-               JOIN work_spec s ON s.id = u.work_spec_id \
-               JOIN namespace n ON n.id = s.namespace_id \
-               LEFT JOIN attempt a ON a.id = u.active_attempt_id "
-        )
-    };
 }
 
 /// What a summary covers.
@@ -101,17 +67,16 @@ pub(crate) fn summarize(
         Scope::WorkSpec(id) => work_spec::table.find(id).select(work_spec::id).load(conn)?,
     };
     let rows: Vec<SummaryRow> = match scope {
-        Scope::Everything => prepared(concat!(summary_sql!(), "GROUP BY 1, 2, 3"))
+        Scope::Everything => SUMMARY_ALL
+            .prepare()
             .bind::<Timestamptz, _>(now)
             .load(conn)?,
         _ if spec_ids.is_empty() => Vec::new(),
-        _ => prepared(concat!(
-            summary_sql!(),
-            "WHERE u.work_spec_id = ANY ($2) GROUP BY 1, 2, 3"
-        ))
-        .bind::<Timestamptz, _>(now)
-        .bind::<Array<Integer>, _>(&spec_ids)
-        .load(conn)?,
+        _ => SUMMARY_OF_SPECS
+            .prepare()
+            .bind::<Timestamptz, _>(now)
+            .bind::<Array<Integer>, _>(&spec_ids)
+            .load(conn)?,
     };
     let records = rows
         .into_iter()

@@ -34,9 +34,10 @@ pub(crate) enum Isolation {
     /// One READ COMMITTED transaction: only for the claim path, which
     /// relies on row locks instead of a snapshot (see `claim.rs`).
     ReadCommitted,
-    /// No explicit transaction: for closures that run a single statement,
-    /// which PostgreSQL makes atomic by itself.
-    SingleStatement,
+    /// No explicit transaction, each statement committing on its own: for
+    /// closures that run a single statement, which PostgreSQL makes atomic
+    /// by itself (at the server's default isolation, READ COMMITTED).
+    Autocommit,
 }
 
 /// Failures inside a transaction closure: a database error (which may be
@@ -109,7 +110,7 @@ pub(crate) fn with_retry<T>(
                 .build_transaction()
                 .read_committed()
                 .run(|conn| work(conn)),
-            Isolation::SingleStatement => work(&mut conn),
+            Isolation::Autocommit => work(&mut conn),
         };
         match outcome {
             Ok(value) => return Ok(value),
@@ -278,11 +279,10 @@ mod tests {
     fn retries_our_logic_asked_for_end_in_a_conflict() {
         let coordinate = coordinate();
         let calls = AtomicU32::new(0);
-        let result: Result<()> =
-            with_retry(&*coordinate.shared, Isolation::SingleStatement, |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(TxError::Retry)
-            });
+        let result: Result<()> = with_retry(&*coordinate.shared, Isolation::Autocommit, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(TxError::Retry)
+        });
         let error = result.unwrap_err();
         assert_eq!(error.backend_kind(), Some(BackendErrorKind::Conflict));
         assert_eq!(calls.load(Ordering::SeqCst), MAX_TRIES);
@@ -356,7 +356,7 @@ mod tests {
         }
         let coordinate = coordinate();
         let mut admin = PgConnection::establish(&database_url()).unwrap();
-        let result = with_retry(&*coordinate.shared, Isolation::SingleStatement, |conn| {
+        let result = with_retry(&*coordinate.shared, Isolation::Autocommit, |conn| {
             let own: Pid = sql_query("SELECT pg_backend_pid() AS pid").get_result(conn)?;
             // Waits up to 5 s for the session to end.
             sql_query("SELECT pg_terminate_backend($1, 5000)")
@@ -379,7 +379,7 @@ mod tests {
         let coordinate = coordinate();
         // A handle to a namespace that does not exist.
         let namespace = PgNamespace::new(coordinate.shared.clone(), -1, "fk-gone-probe".into());
-        let result = with_retry(&namespace, Isolation::SingleStatement, |conn| {
+        let result = with_retry(&namespace, Isolation::Autocommit, |conn| {
             sql_query("INSERT INTO worker (namespace_id, name, active, mode, data, expiration, last_update) VALUES (-1, 'x', true, '', '', '2020-01-01Z', '2020-01-01Z')")
                 .execute(conn)?;
             Ok(())

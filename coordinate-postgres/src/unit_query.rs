@@ -3,38 +3,22 @@
 
 use std::sync::Arc;
 
-use crate::prepared::prepared;
 use coordinate_api::validate::validate_priority;
 use coordinate_api::{Result, WorkUnit, WorkUnitQuery};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, Timestamptz};
 
 use crate::expiry::with_expiry;
+use crate::gone::Object;
+use crate::sql::unit::{ADJUST_UNIT_PRIORITIES, DELETE_UNITS, SELECT_UNITS, SET_UNIT_PRIORITIES};
 use crate::work_spec::PgWorkSpec;
 use crate::work_unit::{PgWorkUnit, UnitRow};
 
 /// Units deleted per transaction when a deletion has no limit.
 const DELETE_BATCH: i64 = 10_000;
 
-/// The units of work spec `$2` a [`WorkUnitQuery`] selects, in name order:
-/// names `$3` (all if empty), statuses `$4` (all if empty), names after `$5`
-/// (if not null), at most `$6` (all if null); `$1` is the time.
-macro_rules! unit_selection_sql {
-    () => {
-        concat!(
-            "FROM work_unit u LEFT JOIN attempt a ON a.id = u.active_attempt_id \
-             WHERE u.work_spec_id = $2 \
-               AND (cardinality($3::bytea[]) = 0 OR u.name = ANY($3)) \
-               AND (cardinality($4::text[]) = 0 OR (",
-            unit_status_sql!(),
-            ") = ANY($4)) \
-               AND ($5::bytea IS NULL OR u.name > $5) \
-             ORDER BY u.name LIMIT $6"
-        )
-    };
-}
-
-/// A [`WorkUnitQuery`] as bind values for [`unit_selection_sql!`].
+/// A [`WorkUnitQuery`] as bind values for the selection statements in
+/// `sql::unit` ([`SELECT_UNITS`] and those built on it).
 struct Selection {
     names: Vec<Vec<u8>>,
     statuses: Vec<&'static str>,
@@ -53,9 +37,8 @@ impl Selection {
     }
 }
 
-/// Binds `$1`..`$6` of [`unit_selection_sql!`] onto a
-/// [`prepared`](crate::prepared::prepared) statement, planned on every
-/// call: the best plan depends on which filters are set and on the limit.
+/// Binds `$1`..`$6` of [`SELECT_UNITS`] (and the statements built on it)
+/// onto a prepared statement, planned on every call: the best plan depends on which filters are set and on the limit.
 macro_rules! bind_selection {
     ($query:expr, $spec:expr, $now:expr, $sel:expr) => {
         $query
@@ -76,12 +59,9 @@ impl PgWorkSpec {
         let selection = Selection::new(query);
         let now = self.shared().now();
         let rows = with_expiry(self, self.namespace.id, now, |conn| {
-            let query = prepared(concat!("SELECT u.id, u.name ", unit_selection_sql!()));
-            let rows: Vec<UnitRow> = bind_selection!(query, self.id, now, selection).load(conn)?;
-            if rows.is_empty() {
-                return self.empty_or_gone(conn);
-            }
-            Ok(rows)
+            let rows: Vec<UnitRow> =
+                bind_selection!(SELECT_UNITS.prepare(), self.id, now, selection).load(conn)?;
+            Object::WorkSpec(self.id).rows_or_gone(conn, rows)
         })?;
         Ok(rows
             .into_iter()
@@ -102,23 +82,15 @@ impl PgWorkSpec {
         let now = self.shared().now();
         with_expiry(self, self.namespace.id, now, |conn| {
             let statement = if relative {
-                concat!(
-                    "UPDATE work_unit SET priority = priority + $7 WHERE id IN (SELECT u.id ",
-                    unit_selection_sql!(),
-                    ")"
-                )
+                &ADJUST_UNIT_PRIORITIES
             } else {
-                concat!(
-                    "UPDATE work_unit SET priority = $7 WHERE id IN (SELECT u.id ",
-                    unit_selection_sql!(),
-                    ")"
-                )
+                &SET_UNIT_PRIORITIES
             };
-            let changed = bind_selection!(prepared(statement), self.id, now, selection)
+            let changed = bind_selection!(statement.prepare(), self.id, now, selection)
                 .bind::<Double, _>(value)
                 .execute(conn)?;
             if changed == 0 {
-                self.empty_or_gone::<()>(conn)?;
+                Object::WorkSpec(self.id).ensure(conn)?;
             }
             Ok(())
         })
@@ -139,15 +111,10 @@ impl PgWorkSpec {
         loop {
             let now = self.shared().now();
             let names = with_expiry(self, self.namespace.id, now, |conn| {
-                let statement = concat!(
-                    "DELETE FROM work_unit WHERE id IN (SELECT u.id ",
-                    unit_selection_sql!(),
-                    ") RETURNING id, name"
-                );
                 let rows: Vec<UnitRow> =
-                    bind_selection!(prepared(statement), self.id, now, selection).load(conn)?;
+                    bind_selection!(DELETE_UNITS.prepare(), self.id, now, selection).load(conn)?;
                 if rows.is_empty() && total == 0 {
-                    self.empty_or_gone::<()>(conn)?;
+                    Object::WorkSpec(self.id).ensure(conn)?;
                 }
                 Ok(rows.into_iter().map(|r| r.name).collect::<Vec<_>>())
             })?;

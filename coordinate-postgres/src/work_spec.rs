@@ -8,20 +8,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use coordinate_api::data::decode;
+use coordinate_api::validate::validate_interval;
 use coordinate_api::{
     Data, Error, NewWorkUnit, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit, WorkUnitMeta,
     WorkUnitQuery, WorkUnitStatus,
 };
-use diesel::dsl::exists;
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::IntoSql;
 
+use crate::candidates::pending_units;
 use crate::expiry::{expire_namespace, with_expiry};
+use crate::gone::Object;
 use crate::namespace::PgNamespace;
-use crate::schema::{attempt, work_spec, work_unit};
+use crate::schema::{work_spec, work_unit};
+use crate::sql::unit::WORK_SPEC_NAMES;
 use crate::status::{summarize, Scope};
-use crate::transaction::{with_retry, Isolation, Subject, TxResult};
+use crate::transaction::{with_retry, Isolation, Subject};
 use crate::work_spec_meta::{interval_to_sql, Definition, MetaRow};
 
 /// Handle to one work spec.
@@ -46,21 +48,6 @@ impl PgWorkSpec {
     pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
         &self.namespace.shared
     }
-
-    /// Whether the work spec still exists.
-    pub(crate) fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
-        Ok(diesel::select(exists(work_spec::table.find(self.id))).get_result(conn)?)
-    }
-
-    /// `Ok(empty)` when the spec exists, else [`Error::Gone`]: list calls
-    /// only check existence when they found nothing.
-    pub(crate) fn empty_or_gone<T>(&self, conn: &mut PgConnection) -> TxResult<Vec<T>> {
-        if self.exists(conn)? {
-            Ok(Vec::new())
-        } else {
-            Err(self.gone().into())
-        }
-    }
 }
 
 /// Work spec functions of a namespace.
@@ -72,7 +59,7 @@ impl PgNamespace {
         let now = self.shared.now();
         // One upsert statement (see `Definition::upsert`); a foreign key
         // violation means the namespace is gone.
-        let id = with_retry(self, Isolation::SingleStatement, |conn| {
+        let id = with_retry(self, Isolation::Autocommit, |conn| {
             definition.upsert(conn, self.id, now)
         })?;
         Ok(PgWorkSpec::new(self.clone(), id, definition.name))
@@ -87,7 +74,7 @@ impl PgNamespace {
                 .select(work_spec::id)
                 .first::<i32>(conn)
                 .optional()?;
-            self.found_or_missing(conn, id, name)
+            Object::Namespace(self.id).found_or(conn, id, || Error::no_such_work_spec(name))
         })?;
         Ok(PgWorkSpec::new(self.clone(), id, name.to_owned()))
     }
@@ -104,37 +91,26 @@ impl PgNamespace {
             .returning(work_spec::id)
             .get_result::<i32>(conn)
             .optional()?;
-            self.found_or_missing(conn, deleted, name).map(|_| ())
+            Object::Namespace(self.id)
+                .found_or(conn, deleted, || Error::no_such_work_spec(name))
+                .map(|_| ())
         })
-    }
-
-    /// A found id, or why there is none: the namespace is gone, or it has
-    /// no work spec of that name.
-    fn found_or_missing(
-        &self,
-        conn: &mut PgConnection,
-        id: Option<i32>,
-        name: &str,
-    ) -> TxResult<i32> {
-        match id {
-            Some(id) => Ok(id),
-            None if self.exists(conn)? => Err(Error::no_such_work_spec(name).into()),
-            None => Err(self.gone().into()),
-        }
     }
 
     /// `Namespace::work_spec_names`, in name order.
     pub(crate) fn list_work_spec_names(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = with_retry(self, Isolation::SingleStatement, |conn| {
-            Ok(work_spec::table
-                .filter(work_spec::namespace_id.eq(self.id))
-                .select(work_spec::name)
+        #[derive(QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let names: Vec<Name> = with_retry(self, Isolation::Autocommit, |conn| {
+            Ok(WORK_SPEC_NAMES
+                .prepare()
+                .bind::<diesel::sql_types::Integer, _>(self.id)
                 .load(conn)?)
         })?;
-        // Byte order, as the memory backend sorts: ORDER BY would follow the
-        // database's collation, which differs between servers.
-        names.sort();
-        Ok(names)
+        Ok(names.into_iter().map(|n| n.name).collect())
     }
 }
 
@@ -144,7 +120,7 @@ impl WorkSpec for PgWorkSpec {
     }
 
     fn data(&self) -> Result<Data> {
-        let bytes: Vec<u8> = with_retry(self, Isolation::SingleStatement, |c| {
+        let bytes: Vec<u8> = with_retry(self, Isolation::Autocommit, |c| {
             Ok(work_spec::table
                 .find(self.id)
                 .select(work_spec::data)
@@ -160,7 +136,7 @@ impl WorkSpec for PgWorkSpec {
         }
         let now = self.namespace.shared.now();
         // One statement, like `set_work_spec`.
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             match definition.store(conn, self.id, now)? {
                 0 => Err(self.gone().into()),
                 _ => Ok(()),
@@ -190,27 +166,17 @@ impl WorkSpec for PgWorkSpec {
                 )
                 .count()
                 .get_result(conn)?;
-            let pending: i64 = attempt::table
-                .inner_join(
-                    work_unit::table.on(work_unit::active_attempt_id.eq(attempt::id.nullable())),
-                )
-                .filter(attempt::work_spec_id.eq(self.id))
-                .filter(attempt::status.eq(crate::attempt::DbStatus::PENDING))
-                .count()
-                .get_result(conn)?;
-            let count = |n: i64| usize::try_from(n).unwrap_or(0);
-            Ok(row.into_meta(count(available), count(pending)))
+            let pending = pending_units(conn, self.id)?;
+            Ok(row.into_meta(usize::try_from(available).unwrap_or(0), pending))
         })
     }
 
     fn set_meta(&self, meta: WorkSpecMeta) -> Result<()> {
-        if meta.interval.as_micros() > i64::MAX as u128 {
-            return Err(Error::invalid("interval", "is too long"));
-        }
+        validate_interval(meta.interval)?;
         // A single UPDATE needs no snapshot: at READ COMMITTED concurrent
         // writers of the spec queue on its row instead of failing. The
         // follow-up existence check only names the error.
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             // Only a spec defined as continuous may become continuous; the
             // filter leaves the row alone otherwise.
             let updated = diesel::update(
@@ -232,8 +198,9 @@ impl WorkSpec for PgWorkSpec {
             ))
             .execute(conn)?;
             match updated {
-                0 if self.exists(conn)? => Err(Error::CannotBecomeContinuous.into()),
-                0 => Err(self.gone().into()),
+                0 => {
+                    Object::WorkSpec(self.id).found_or(conn, None, || Error::CannotBecomeContinuous)
+                }
                 _ => Ok(()),
             }
         })
@@ -285,10 +252,7 @@ impl WorkSpec for PgWorkSpec {
         let now = self.namespace.shared.now();
         with_expiry(self, self.namespace.id, now, |conn| {
             let summary = summarize(conn, now, Scope::WorkSpec(self.id))?;
-            if summary.is_empty() {
-                return self.empty_or_gone(conn);
-            }
-            Ok(summary)
+            Object::WorkSpec(self.id).rows_or_gone(conn, summary)
         })
     }
 }

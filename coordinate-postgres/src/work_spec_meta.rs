@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::data::encode_within;
 use coordinate_api::work_spec_data::extract_work_spec_meta;
-use coordinate_api::{Data, Error, Result, WorkSpecMeta};
+use coordinate_api::{Data, Result, WorkSpecMeta};
 use diesel::pg::data_types::PgInterval;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -72,14 +72,6 @@ pub(crate) fn interval_from_sql(interval: PgInterval) -> Duration {
     Duration::from_micros(u64::try_from(micros.max(0)).unwrap_or(u64::MAX))
 }
 
-/// Text columns cannot hold NUL; say so instead of failing in the driver.
-fn check_text(what: &'static str, text: &str) -> Result<()> {
-    if text.contains('\0') {
-        return Err(Error::invalid(what, "must not contain a NUL character"));
-    }
-    Ok(())
-}
-
 /// The columns a definition sets, as a tuple of assignments for `insert`
 /// values and `update` changesets alike (the next-continuous time aside).
 macro_rules! definition_columns {
@@ -115,9 +107,9 @@ impl Definition {
     /// Checks and encodes a definition (at most `max_bytes` encoded);
     /// errors as `set_work_spec`.
     pub(crate) fn new(data: &Data, max_bytes: usize) -> Result<Self> {
+        // Text with a NUL character (which text columns cannot hold) is
+        // refused here, as by the memory backend.
         let (name, meta) = extract_work_spec_meta(data)?;
-        check_text("then", &meta.next_work_spec_name)?;
-        check_text("runtime", &meta.runtime)?;
         Ok(Definition {
             name,
             meta,

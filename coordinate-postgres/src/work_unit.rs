@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use crate::prepared::prepared;
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::NewWorkUnit;
 use coordinate_api::data::{decode, encode_within};
 use coordinate_api::status::derive_work_unit_status;
 use coordinate_api::validate::{validate_name, validate_priority};
 use coordinate_api::{
-    Attempt, AttemptStatus, Data, Error, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
+    Attempt, Data, Error, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
 };
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -21,7 +20,9 @@ use diesel::QueryableByName;
 
 use crate::attempt::DbStatus;
 use crate::expiry::with_expiry;
+use crate::gone::Object;
 use crate::schema::{attempt, work_unit};
+use crate::sql::unit::UPSERT_UNITS;
 use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec::PgWorkSpec;
 
@@ -71,22 +72,14 @@ pub(crate) fn upsert_units(
         .collect::<Result<Vec<_>>>()?;
     let priorities: Vec<f64> = units.iter().map(|u| u.meta.priority).collect();
     let not_before: Vec<Option<DateTime<Utc>>> = units.iter().map(|u| u.meta.not_before).collect();
-    Ok(prepared(
-        "INSERT INTO work_unit (work_spec_id, name, data, priority, not_before) \
-         SELECT $1, t.name, t.data, t.priority, t.not_before \
-           FROM unnest($2::bytea[], $3::bytea[], $4::float8[], $5::timestamptz[]) \
-                AS t (name, data, priority, not_before) \
-         ON CONFLICT (work_spec_id, name) DO UPDATE \
-            SET data = EXCLUDED.data, priority = EXCLUDED.priority, \
-                not_before = EXCLUDED.not_before, active_attempt_id = NULL \
-         RETURNING id, name",
-    )
-    .bind::<Integer, _>(spec_id)
-    .bind::<Array<Bytea>, _>(names)
-    .bind::<Array<Bytea>, _>(data)
-    .bind::<Array<Double>, _>(priorities)
-    .bind::<Array<Nullable<Timestamptz>>, _>(not_before)
-    .load(conn)?)
+    Ok(UPSERT_UNITS
+        .prepare()
+        .bind::<Integer, _>(spec_id)
+        .bind::<Array<Bytea>, _>(names)
+        .bind::<Array<Bytea>, _>(data)
+        .bind::<Array<Double>, _>(priorities)
+        .bind::<Array<Nullable<Timestamptz>>, _>(not_before)
+        .load(conn)?)
 }
 
 /// Work unit functions of a work spec.
@@ -123,22 +116,10 @@ impl PgWorkSpec {
                 .select(work_unit::id)
                 .first::<i32>(conn)
                 .optional()?;
-            match id {
-                Some(id) => Ok(id),
-                None if self.exists(conn)? => Err(Error::no_such_work_unit(name).into()),
-                None => Err(self.gone().into()),
-            }
+            Object::WorkSpec(self.id).found_or(conn, id, || Error::no_such_work_unit(name))
         })?;
         Ok(PgWorkUnit::new(self.clone(), id, name.as_bytes()))
     }
-}
-
-/// Raw facts that decide a unit's status.
-#[derive(Queryable)]
-struct StatusFacts {
-    status: Option<DbStatus>,
-    expiration: Option<DateTime<Utc>>,
-    not_before: Option<DateTime<Utc>>,
 }
 
 impl WorkUnit for PgWorkUnit {
@@ -153,20 +134,15 @@ impl WorkUnit for PgWorkUnit {
     fn data(&self) -> Result<Data> {
         let now = self.spec.namespace.shared.now();
         let namespace = self.spec.namespace.id;
+        // The active attempt's data wins; after expiry, an attempt whose
+        // lease ran out is no unit's active attempt any more.
         let bytes: Vec<u8> = with_expiry(self, namespace, now, |conn| {
-            // The active attempt's data wins unless its lease ran out.
             Ok(work_unit::table
                 .left_join(
-                    attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id).and(
-                        attempt::status
-                            .ne(DbStatus::PENDING)
-                            .or(attempt::expiration_time.ge(now)),
-                    )),
+                    attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id)),
                 )
                 .filter(work_unit::id.eq(self.id))
-                .select(diesel::dsl::sql::<Bytea>(
-                    "COALESCE(attempt.data, work_unit.data)",
-                ))
+                .select(coalesce(attempt::data.nullable(), work_unit::data))
                 .first(conn)?)
         })?;
         decode(&bytes)
@@ -175,32 +151,26 @@ impl WorkUnit for PgWorkUnit {
     fn status(&self) -> Result<WorkUnitStatus> {
         let now = self.spec.namespace.shared.now();
         let namespace = self.spec.namespace.id;
-        let facts: StatusFacts = with_expiry(self, namespace, now, |conn| {
-            Ok(work_unit::table
-                .left_join(
-                    attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id)),
-                )
-                .filter(work_unit::id.eq(self.id))
-                .select((
-                    attempt::status.nullable(),
-                    attempt::expiration_time.nullable(),
-                    work_unit::not_before,
-                ))
-                .first(conn)?)
-        })?;
-        // A pending attempt past its lease is expired even if expiry has
-        // not run yet.
-        let active = facts.status.map(|s| match (s.0, facts.expiration) {
-            (AttemptStatus::Pending, Some(expiration)) if expiration < now => {
-                AttemptStatus::Expired
-            }
-            (status, _) => status,
-        });
-        Ok(derive_work_unit_status(active, facts.not_before, now))
+        // After expiry no active attempt is past its lease.
+        let (status, not_before): (Option<DbStatus>, Option<DateTime<Utc>>) =
+            with_expiry(self, namespace, now, |conn| {
+                Ok(work_unit::table
+                    .left_join(
+                        attempt::table.on(attempt::id.nullable().eq(work_unit::active_attempt_id)),
+                    )
+                    .filter(work_unit::id.eq(self.id))
+                    .select((attempt::status.nullable(), work_unit::not_before))
+                    .first(conn)?)
+            })?;
+        Ok(derive_work_unit_status(
+            status.map(|s| s.0),
+            not_before,
+            now,
+        ))
     }
 
     fn meta(&self) -> Result<WorkUnitMeta> {
-        let (priority, not_before) = with_retry(self, Isolation::SingleStatement, |c| {
+        let (priority, not_before) = with_retry(self, Isolation::Autocommit, |c| {
             Ok(work_unit::table
                 .find(self.id)
                 .select((work_unit::priority, work_unit::not_before))
@@ -223,7 +193,7 @@ impl WorkUnit for PgWorkUnit {
 
     fn set_priority(&self, priority: f64) -> Result<()> {
         validate_priority("priority", priority)?;
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             let changed = diesel::update(work_unit::table.find(self.id))
                 .set(work_unit::priority.eq(priority))
                 .execute(conn)?;
@@ -236,7 +206,7 @@ impl WorkUnit for PgWorkUnit {
     }
 
     fn clear_active_attempt(&self) -> Result<()> {
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             let changed = diesel::update(work_unit::table.find(self.id))
                 .set(work_unit::active_attempt_id.eq(None::<i32>))
                 .execute(conn)?;
@@ -265,7 +235,7 @@ impl PgWorkUnit {
         priority: diesel::dsl::Eq<work_unit::priority, f64>,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             let changed = diesel::update(work_unit::table.find(self.id))
                 .set((priority, work_unit::not_before.eq(not_before)))
                 .execute(conn)?;
@@ -274,8 +244,13 @@ impl PgWorkUnit {
     }
 }
 
-/// An update by id that changed nothing means the row is gone: reported
-/// as a missing row, which the transaction names after its handle.
+diesel::define_sql_function! {
+    /// SQL `COALESCE` of an attempt's data (NULL until it has its own) and
+    /// the data to fall back on.
+    fn coalesce(data: Nullable<Bytea>, fallback: Bytea) -> Bytea;
+}
+
+/// An update by id that changed nothing means the row is gone.
 pub(crate) fn gone_if_zero(changed: usize) -> TxResult<()> {
     match changed {
         0 => Err(diesel::result::Error::NotFound.into()),

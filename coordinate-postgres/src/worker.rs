@@ -6,24 +6,28 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::data::{decode, encode};
 use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{add_duration, validate_name, validate_parent};
-use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Error, Result, WorkUnit, Worker};
-use diesel::dsl::exists;
-use diesel::pg::PgConnection;
+use coordinate_api::validate::{
+    add_duration, validate_name, validate_parent, validate_text, validate_unit_namespace,
+};
+use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Result, WorkUnit, Worker};
 use diesel::prelude::*;
+use diesel::sql_types::Integer;
 
 use crate::attempt::PgAttempt;
 use crate::claim::insert_attempt;
+use crate::gone::Object;
 use crate::history::WorkerAttempts;
 use crate::namespace::PgNamespace;
 use crate::schema::worker;
-use crate::transaction::{with_retry, Isolation, Subject, TxError, TxResult};
+use crate::sql::unit::{CHILD_WORKERS, WORKERS};
+use crate::sql::IdName;
+use crate::transaction::{with_retry, Isolation, Subject, TxError};
 use crate::work_unit::{gone_if_zero, PgWorkUnit};
 
 /// Reads one column of a worker's row.
 macro_rules! read_column {
     ($worker:expr, $column:expr) => {
-        with_retry($worker, Isolation::SingleStatement, |conn| {
+        with_retry($worker, Isolation::Autocommit, |conn| {
             Ok(worker::table.find($worker.id).select($column).first(conn)?)
         })
     };
@@ -51,18 +55,13 @@ impl PgWorker {
         &self.namespace.shared
     }
 
-    /// Whether the worker still exists.
-    pub(crate) fn exists(&self, conn: &mut PgConnection) -> TxResult<bool> {
-        Ok(diesel::select(exists(worker::table.find(self.id))).get_result(conn)?)
-    }
-
     /// Runs an update of the worker's row; no row means it is gone.
     fn change<U>(&self, changes: U) -> Result<()>
     where
         U: diesel::AsChangeset<Target = worker::table> + Clone,
         U::Changeset: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
     {
-        with_retry(self, Isolation::SingleStatement, |conn| {
+        with_retry(self, Isolation::Autocommit, |conn| {
             let changed = diesel::update(worker::table.find(self.id))
                 .set(changes.clone())
                 .execute(conn)?;
@@ -111,18 +110,12 @@ impl PgNamespace {
 
     /// `Namespace::workers`, in name order.
     pub(crate) fn list_workers(&self) -> Result<Vec<Arc<dyn Worker>>> {
-        let mut rows = with_retry(self, Isolation::SingleStatement, |conn| {
-            Ok(worker::table
-                .filter(worker::namespace_id.eq(self.id))
-                .select((worker::id, worker::name))
-                .load::<(i32, String)>(conn)?)
+        let rows: Vec<IdName> = with_retry(self, Isolation::Autocommit, |conn| {
+            Ok(WORKERS.prepare().bind::<Integer, _>(self.id).load(conn)?)
         })?;
-        // Byte order, as the memory backend sorts: ORDER BY would follow the
-        // database's collation, which differs between servers.
-        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
-            .map(|(id, name)| Arc::new(PgWorker::new(self.clone(), id, name)) as _)
+            .map(|row| Arc::new(PgWorker::new(self.clone(), row.id, row.name)) as _)
             .collect())
     }
 }
@@ -134,7 +127,7 @@ impl Worker for PgWorker {
 
     fn parent(&self) -> Result<Option<Arc<dyn Worker>>> {
         let parents = diesel::alias!(worker as parents);
-        let row: Option<(i32, String)> = with_retry(self, Isolation::SingleStatement, |conn| {
+        let row: Option<(i32, String)> = with_retry(self, Isolation::Autocommit, |conn| {
             let found: (i32, Option<(i32, String)>) = worker::table
                 .left_join(parents.on(parents.field(worker::id).nullable().eq(worker::parent)))
                 .filter(worker::id.eq(self.id))
@@ -167,21 +160,16 @@ impl Worker for PgWorker {
     }
 
     fn children(&self) -> Result<Vec<Arc<dyn Worker>>> {
-        let mut rows = with_retry(self, Isolation::RepeatableRead, |conn| {
-            let rows: Vec<(i32, String)> = worker::table
-                .filter(worker::parent.eq(self.id))
-                .select((worker::id, worker::name))
+        let rows = with_retry(self, Isolation::RepeatableRead, |conn| {
+            let rows: Vec<IdName> = CHILD_WORKERS
+                .prepare()
+                .bind::<Integer, _>(self.id)
                 .load(conn)?;
-            if rows.is_empty() && !self.exists(conn)? {
-                return Err(self.gone().into());
-            }
-            Ok(rows)
+            Object::Worker(self.id).rows_or_gone(conn, rows)
         })?;
-        // Byte order, as the memory backend sorts: ORDER BY would follow the
-        // database's collation, which differs between servers.
-        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
+            .map(|row| (row.id, row.name))
             .map(|(id, name)| Arc::new(PgWorker::new(self.namespace.clone(), id, name)) as _)
             .collect())
     }
@@ -222,9 +210,7 @@ impl Worker for PgWorker {
         expiration: DateTime<Utc>,
         mode: &str,
     ) -> Result<()> {
-        if mode.contains('\0') {
-            return Err(Error::invalid("mode", "must not contain a NUL character"));
-        }
+        validate_text("mode", mode)?;
         let bytes = self.shared().encode(&data)?;
         self.change((
             worker::active.eq(true),
@@ -245,12 +231,7 @@ impl Worker for PgWorker {
         lifetime: Duration,
     ) -> Result<Arc<dyn Attempt>> {
         let unit = downcast::<PgWorkUnit>(unit.as_ref())?;
-        if unit.spec.namespace.id != self.namespace.id {
-            return Err(Error::invalid(
-                "work unit",
-                "the unit belongs to another namespace",
-            ));
-        }
+        validate_unit_namespace(unit.spec.namespace.id == self.namespace.id)?;
         let now = self.shared().now();
         let expiration = add_duration("lifetime", now, lifetime)?;
         let id = with_retry(self, Isolation::RepeatableRead, |conn| {
