@@ -148,8 +148,11 @@ impl MemWorker {
                         break;
                     };
                     let previous = state.units.get(&unit).map_or(&[][..], |u| &u.attempts[..]);
-                    // Never before the previous attempt ended (a clock set
-                    // back), as PostgreSQL's claim does.
+                    // `now` was read under the store lock, so after every
+                    // release that made this unit available: the lease
+                    // cannot overlap the previous one. Still never before
+                    // the previous attempt ended (a clock set back), as
+                    // PostgreSQL's claim does.
                     let start = previous
                         .iter()
                         .filter_map(|id| namespace.attempts.get(id)?.end)

@@ -67,9 +67,20 @@ const MAX_ROUNDS: usize = 100;
 ///   attempts' foreign key) would deadlock with it. A key-share lock stops
 ///   only deletion, not other claimers or spec updates. `EXISTS (spec)` is
 ///   a one-time filter, evaluated before the first unit is read.
+/// - Only a unit whose row is still the version our snapshot read is
+///   claimed (the `xmin` comparison). At READ COMMITTED a row that changed
+///   after the snapshot is re-checked in its newest version when we lock
+///   it; if another worker claimed the unit *and* released it meanwhile,
+///   the newest version looks free, but that worker's attempt is not in our
+///   snapshot, so `history` below could not see when its lease ended. The
+///   sub-select reads the snapshot's version, the outer `u` the locked one:
+///   they differ exactly then, and the unit is left for the next round,
+///   whose new snapshot shows the attempt.
 /// - An attempt starts no earlier than the unit's previous attempt ended:
 ///   a unit freed by another worker's expiry or retry, whose clock read
 ///   came after ours, must not get a lease overlapping the previous one.
+///   With the check above, every attempt that ever held the unit is in
+///   the snapshot `history` reads.
 /// - A unit that already had `$6` attempts (`max_retries`, when positive)
 ///   gets a failed attempt with data `$7` instead, as
 ///   `coordinate_api::scheduler::retries_exhausted` says.
@@ -87,6 +98,7 @@ macro_rules! claim_sql {
          WHERE u.work_spec_id = $1 AND u.active_attempt_id IS NULL \
            AND (u.not_before IS NULL OR u.not_before <= $3) \
            AND EXISTS (SELECT 1 FROM spec) \
+           AND u.xmin = (SELECT w.xmin FROM work_unit w WHERE w.id = u.id) \
          ORDER BY u.priority DESC, u.name \
          ",
             $limit,
@@ -149,12 +161,20 @@ impl PgWorker {
     /// `Worker::request_attempts`.
     pub(crate) fn claim(&self, request: &AttemptRequest) -> Result<Vec<Arc<dyn Attempt>>> {
         let shared = &self.namespace.shared;
-        let now = shared.now();
-        let expiration = add_duration("lifetime", now, request.lifetime)?;
+        // Refuse an absurd lifetime before anything happens.
+        add_duration("lifetime", shared.now(), request.lifetime)?;
         let mut rng = rand::rng();
         for _ in 0..MAX_ROUNDS {
-            let specs = with_retry(shared, Isolation::SingleStatement, |conn| {
-                candidates_after_expiry(conn, self.namespace.id, now, request)
+            // Every round and every try of a statement reads the clock
+            // afresh: a reading from before a pool wait, a retry pause or
+            // an earlier round could predate the release of a unit this
+            // statement then claims.
+            let (specs, now) = with_retry(shared, Isolation::SingleStatement, |conn| {
+                let now = shared.now();
+                Ok((
+                    candidates_after_expiry(conn, self.namespace.id, now, request)?,
+                    now,
+                ))
             })?;
             let metas: Vec<(String, WorkSpecMeta)> = specs
                 .iter()
@@ -167,21 +187,25 @@ impl PgWorker {
             };
             let spec = PgWorkSpec::new(self.namespace.clone(), id, name);
             let wanted = request.number_of_work_units;
+            let lease = |now| add_duration("lifetime", now, request.lifetime);
             let attempts = if meta.available_count == 0 {
                 if !can_start_continuous(&meta, now) {
                     return self.nothing_to_do();
                 }
                 with_retry(shared, Isolation::RepeatableRead, |conn| {
-                    self.start_continuous(conn, &spec, now, expiration)
+                    let now = shared.now();
+                    self.start_continuous(conn, &spec, now, lease(now)?)
                 })?
             } else if meta.max_running > 0 {
                 with_retry(shared, Isolation::ReadCommitted, |conn| {
-                    self.claim_capped(conn, &spec, &meta, wanted, now, expiration)
+                    let now = shared.now();
+                    self.claim_capped(conn, &spec, &meta, wanted, now, lease(now)?)
                 })?
             } else {
                 let batch = batch_size(&meta, wanted);
                 with_retry(shared, Isolation::SingleStatement, |conn| {
-                    self.claim_units(conn, &spec, &meta, batch, now, expiration)
+                    let now = shared.now();
+                    self.claim_units(conn, &spec, &meta, batch, now, lease(now)?)
                 })?
             };
             if !attempts.is_empty() {

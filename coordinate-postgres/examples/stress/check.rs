@@ -239,6 +239,9 @@ pub fn run(options: &Options) -> Result<ExitCode> {
             total += n;
         }
     }
+    if total != 0 {
+        print_overlaps(&mut conn, namespace_id)?;
+    }
     println!(
         "{{{},\"violations\":{total},\"broken\":{{{}}}}}",
         fields.join(","),
@@ -251,6 +254,34 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         coordinate.namespace(&options.namespace)?.destroy()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first overlapping lease pairs, both attempts in full, so that a
+/// failed run shows which path dated the later lease.
+const OVERLAPS: &str =
+    "SELECT format('x=%s %s w=%s start=%s end=%s exp=%s | y=%s %s w=%s start=%s end=%s exp=%s', \
+     x.id, x.status, wx.name, x.start_time, x.end_time, x.expiration_time, \
+     y.id, y.status, wy.name, y.start_time, y.end_time, y.expiration_time) AS line \
+     FROM leases lx JOIN leases ly ON lx.work_unit_id = ly.work_unit_id AND lx.id < ly.id \
+     JOIN attempt x ON x.id = lx.id JOIN attempt y ON y.id = ly.id \
+     JOIN worker wx ON wx.id = x.worker_id JOIN worker wy ON wy.id = y.worker_id \
+     WHERE lx.start_time < ly.lease_end AND ly.start_time < lx.lease_end \
+     ORDER BY x.id LIMIT 10";
+
+/// Prints [`OVERLAPS`] to stderr.
+fn print_overlaps(conn: &mut PgConnection, namespace_id: i32) -> Result<()> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let lines: Vec<Line> = sql_query(format!("WITH {UNITS}, {LEASES} {OVERLAPS}"))
+        .bind::<Integer, _>(namespace_id)
+        .load(conn)?;
+    for line in lines {
+        eprintln!("stress check: overlap: {}", line.line);
+    }
+    Ok(())
 }
 
 /// A plain connection for the checks. Diesel hands the string to libpq,
