@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::validate::validate_name;
 use coordinate_api::{
-    Data, Error, Namespace, Result, Summary, SummaryRecord, WorkSpec, WorkUnitStatus, Worker,
+    Attempt, Completion, Data, Error, Namespace, Result, Summary, SummaryRecord, WorkSpec,
+    WorkUnitStatus, Worker,
 };
 
 use crate::attempt::AttemptRec;
@@ -269,5 +271,17 @@ impl Namespace for MemNamespace {
         Ok(coordinate_api::summary::normalize_summary(
             self.with_or_default(|namespace, now| namespace.summarize(now)),
         ))
+    }
+
+    fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.complete(batch)
+    }
+
+    fn renew_attempts(
+        &self,
+        attempts: &[Arc<dyn Attempt>],
+        extend: Duration,
+    ) -> Result<Vec<Result<()>>> {
+        self.renew_all(attempts, extend)
     }
 }

@@ -181,7 +181,7 @@ impl PgWorker {
                 .map(|(_, name, meta)| (name.clone(), meta.clone()))
                 .collect();
             let chosen = choose_work_spec(&metas, request, now, &mut rng)
-                .and_then(|chosen| specs.into_iter().find(|(_, n, _)| n == chosen));
+                .and_then(|chosen| specs.into_iter().nth(chosen));
             let Some((id, name, meta)) = chosen else {
                 return self.nothing_to_do();
             };
