@@ -12,6 +12,20 @@ use crate::data::Data;
 use crate::error::Result;
 use crate::lifecycle::Call;
 
+/// How [`Namespace::wait_for_work`](crate::Namespace::wait_for_work)
+/// ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wakeup {
+    /// Units may have become available (spuriously, at times).
+    Woken,
+    /// The timeout passed and nothing was heard.
+    TimedOut,
+    /// The timeout passed, and the backend cannot hear of new work at all
+    /// at the moment (a connection pooler between it and the database,
+    /// or a listener that keeps failing): callers poll.
+    Polling,
+}
+
 /// How one attempt ends. `None` as data keeps the data the attempt
 /// already has, as in the single calls.
 #[derive(Debug, Clone, PartialEq)]

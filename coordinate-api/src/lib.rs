@@ -67,7 +67,7 @@ pub mod worker;
 pub use crate::attempt::Attempt;
 pub use crate::chaining::NewWorkUnit;
 pub use crate::clock::{Clock, MockClock, SystemClock};
-pub use crate::completion::{Completion, Outcome};
+pub use crate::completion::{Completion, Outcome, Wakeup};
 pub use crate::coordinate::Coordinate;
 pub use crate::data::{Data, Value};
 pub use crate::error::{Error, Result};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::attempt::Attempt;
-use crate::completion::Completion;
+use crate::completion::{Completion, Wakeup};
 
 use crate::data::Data;
 use crate::error::Result;
@@ -104,5 +104,19 @@ pub trait Namespace: Send + Sync + std::any::Any {
             .iter()
             .map(|attempt| attempt.renew(extend, None))
             .collect())
+    }
+
+    /// Waits until units may have become available in this namespace
+    /// (added, released, expired by someone, retried without delay) or
+    /// `timeout` passes. It may wake spuriously, but never misses a unit
+    /// made available after the call began.
+    ///
+    /// This default hears nothing: it sleeps for the timeout and answers
+    /// [`Wakeup::Polling`].
+    ///
+    /// Errors: [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
+        std::thread::sleep(timeout);
+        Ok(Wakeup::Polling)
     }
 }

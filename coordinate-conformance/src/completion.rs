@@ -201,10 +201,7 @@ pub fn batch_refusals_leave_the_rest_applied(backend: Backend<'_>) {
             ),
         ])
         .expect("complete_attempts");
-    assert!(
-        matches!(answers[0], Err(Error::NotPending)),
-        "{answers:?}"
-    );
+    assert!(matches!(answers[0], Err(Error::NotPending)), "{answers:?}");
     assert!(answers[1].is_ok() && answers[2].is_ok(), "{answers:?}");
     assert_eq!(a.status().unwrap(), AttemptStatus::Finished);
     assert_eq!(b.status().unwrap(), AttemptStatus::Finished);

@@ -2,12 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use coordinate_api::validate::validate_name;
 use coordinate_api::{
-    Attempt, Completion, Data, Error, Namespace, Result, Summary, SummaryRecord, WorkSpec,
+    Attempt, Completion, Data, Error, Namespace, Result, Summary, SummaryRecord, Wakeup, WorkSpec,
     WorkUnitStatus, Worker,
 };
 
@@ -29,6 +29,16 @@ pub(crate) struct NamespaceState {
     /// Pending attempts by expiration time, so that expiry only looks at
     /// the attempts that are actually overdue.
     pub(crate) expiry: BTreeSet<(DateTime<Utc>, Id)>,
+}
+
+impl NamespaceState {
+    /// How many times a unit of this namespace became available, summed
+    /// over its specs (it changes whenever one more did).
+    fn made_available(&self) -> u64 {
+        self.specs
+            .values()
+            .fold(0, |sum, spec| sum.wrapping_add(spec.made_available))
+    }
 }
 
 impl NamespaceState {
@@ -139,7 +149,42 @@ impl MemNamespace {
         let mut state = self.shared.lock();
         let now = self.shared.now();
         let namespace = state.namespaces.get_mut(&self.id).ok_or(Error::Gone)?;
-        f(namespace, now)
+        // Counting costs a pass over the specs: only when someone waits.
+        let before = self
+            .shared
+            .has_waiters()
+            .then(|| namespace.made_available());
+        let result = f(namespace, now);
+        if before.is_some_and(|before| before != namespace.made_available()) {
+            self.shared.wake_waiters();
+        }
+        result
+    }
+
+    /// `Namespace::wait_for_work`: sleeps on the store's condition
+    /// variable until a unit of this namespace became available.
+    fn wait(&self, timeout: Duration) -> Result<Wakeup> {
+        let deadline = Instant::now() + timeout;
+        let state = self.shared.lock();
+        let start = state
+            .namespaces
+            .get(&self.id)
+            .ok_or(Error::Gone)?
+            .made_available();
+        let (state, timed_out) = self.shared.wait_until(state, deadline, |state| {
+            state
+                .namespaces
+                .get(&self.id)
+                .is_none_or(|namespace| namespace.made_available() != start)
+        });
+        if !state.namespaces.contains_key(&self.id) {
+            return Err(Error::Gone);
+        }
+        Ok(if timed_out {
+            Wakeup::TimedOut
+        } else {
+            Wakeup::Woken
+        })
     }
 
     /// Like [`MemNamespace::with`], but a destroyed namespace gives the
@@ -275,6 +320,10 @@ impl Namespace for MemNamespace {
 
     fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
         self.complete(batch)
+    }
+
+    fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
+        self.wait(timeout)
     }
 
     fn renew_attempts(
