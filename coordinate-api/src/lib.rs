@@ -68,6 +68,7 @@
 pub mod attempt;
 pub mod chaining;
 pub mod clock;
+pub mod completion;
 pub mod coordinate;
 pub mod data;
 pub mod error;
@@ -88,6 +89,7 @@ pub mod worker;
 pub use crate::attempt::Attempt;
 pub use crate::chaining::NewWorkUnit;
 pub use crate::clock::{Clock, MockClock, SystemClock};
+pub use crate::completion::{Completion, Outcome, Wakeup};
 pub use crate::coordinate::Coordinate;
 pub use crate::data::{Data, Value};
 pub use crate::error::{BackendErrorKind, Error, ObjectKind, Result};

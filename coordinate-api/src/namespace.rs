@@ -1,6 +1,10 @@
 //! Namespaces: independent groups of work specs and workers.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::attempt::Attempt;
+use crate::completion::{Completion, Wakeup};
 
 use crate::data::Data;
 use crate::error::Result;
@@ -64,4 +68,55 @@ pub trait Namespace: Send + Sync + std::any::Any {
     ///
     /// Errors: [`Backend`](crate::Error::Backend).
     fn summarize(&self) -> Result<Summary>;
+
+    /// Ends many attempts of this namespace at once. The answer has one
+    /// entry per completion, in order: what the single call (`finish`,
+    /// `fail`, `retry`, `expire`) would have returned had the completions
+    /// been applied one by one in that order. A refused entry (not
+    /// pending, lost lease, invalid data, an attempt of another namespace
+    /// or backend) changes nothing of its own and does not stop the
+    /// others. Chained units of finished entries are made with the rest.
+    ///
+    /// Backends apply the whole batch at once (one transaction in
+    /// PostgreSQL, one lock in memory); this default applies the entries
+    /// one by one, so other implementations keep working.
+    ///
+    /// Errors (of the whole call): [`Gone`](crate::Error::Gone) when the
+    /// namespace was deleted, [`Backend`](crate::Error::Backend).
+    fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
+        Ok(batch.iter().map(Completion::apply_alone).collect())
+    }
+
+    /// Renews many leases at once to now + `extend`, with
+    /// [`Attempt::renew`]'s rules per entry: an attempt whose unit another
+    /// attempt holds now is reported as a lost lease (and becomes
+    /// expired). One entry per attempt, in order.
+    ///
+    /// Errors (of the whole call): [`Gone`](crate::Error::Gone),
+    /// [`InvalidInput`](crate::Error::InvalidInput) for an absurd
+    /// extension, [`Backend`](crate::Error::Backend).
+    fn renew_attempts(
+        &self,
+        attempts: &[Arc<dyn Attempt>],
+        extend: Duration,
+    ) -> Result<Vec<Result<()>>> {
+        Ok(attempts
+            .iter()
+            .map(|attempt| attempt.renew(extend, None))
+            .collect())
+    }
+
+    /// Waits until units may have become available in this namespace
+    /// (added, released, expired by someone, retried without delay) or
+    /// `timeout` passes. It may wake spuriously, but never misses a unit
+    /// made available after the call began.
+    ///
+    /// This default hears nothing: it sleeps for the timeout and answers
+    /// [`Wakeup::Polling`].
+    ///
+    /// Errors: [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
+        std::thread::sleep(timeout);
+        Ok(Wakeup::Polling)
+    }
 }

@@ -16,7 +16,7 @@ use crate::{Backend, Fixture};
 
 /// Where an attempt stands before the call under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Start {
+pub(crate) enum Start {
     /// Pending and its unit's active attempt.
     Pending,
     /// Expired by hand.
@@ -30,7 +30,7 @@ enum Start {
     Retryable,
 }
 
-const STARTS: [Start; 7] = [
+pub(crate) const STARTS: [Start; 7] = [
     Start::Pending,
     Start::Expired,
     Start::TimedOut,
@@ -84,7 +84,7 @@ struct Table {
     rows: Vec<Row>,
 }
 
-fn unit_data(start: Start) -> Data {
+pub(crate) fn unit_data(start: Start) -> Data {
     data(&[("unit", text(&format!("{start:?}")))])
 }
 
@@ -197,7 +197,7 @@ impl Table {
 }
 
 /// Makes an attempt on a fresh unit and drives it to `start`.
-fn prepare(
+pub(crate) fn prepare(
     spec: &Arc<dyn WorkSpec>,
     worker: &dyn Worker,
     start: Start,

@@ -39,6 +39,7 @@ pub mod batch_add;
 pub mod chaining;
 pub mod chaining_output;
 pub mod clock;
+pub mod completion;
 pub mod concurrency;
 pub mod data;
 pub mod data_limits;
@@ -266,6 +267,13 @@ macro_rules! __for_each_case {
                 finish_after_fail_chains,
                 chaining_into_own_spec,
                 chaining_follows_current_definition,
+            }
+            completion {
+                batch_equals_single_calls,
+                batch_refusals_leave_the_rest_applied,
+                empty_batches,
+                batch_refuses_other_namespaces,
+                batch_renewal_equals_single_renewals,
             }
             chaining_output {
                 chaining_full_items,

@@ -58,7 +58,7 @@ pub(crate) fn attempt_handles(
 impl NamespaceState {
     /// Carries out `request` on attempt `id` as `coordinate_api::lifecycle`
     /// decides from its status and whether it is its unit's active attempt.
-    fn change_attempt(
+    pub(crate) fn change_attempt(
         &mut self,
         id: Id,
         request: Request,
@@ -189,7 +189,7 @@ impl MemAttempt {
     }
 
     /// Refuses data handed to a state change before anything happens.
-    fn check(&self, data: &Option<Data>) -> Result<()> {
+    pub(crate) fn check(&self, data: &Option<Data>) -> Result<()> {
         data.as_ref()
             .map_or(Ok(()), |data| self.worker.namespace.shared.check_data(data))
     }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
@@ -36,6 +37,10 @@ pub(crate) struct Shared {
     /// The scheduler's random source; replaceable so that a test can seed
     /// it (see [`MemoryCoordinate::with_scheduler_seed`]).
     scheduler_rng: Mutex<SchedulerRng>,
+    /// Signalled when units may have become available somewhere.
+    work_arrived: Condvar,
+    /// Threads in `wait_for_work`; without any, nobody counts changes.
+    waiters: AtomicUsize,
 }
 
 impl Shared {
@@ -60,6 +65,44 @@ impl Shared {
         self.scheduler_rng
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether some thread waits in `wait_for_work`.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiters.load(Ordering::SeqCst) > 0
+    }
+
+    /// Wakes every waiter in `wait_for_work`.
+    pub(crate) fn wake_waiters(&self) {
+        self.work_arrived.notify_all();
+    }
+
+    /// Waits, with the lock held on entry and on return, until woken or
+    /// until `deadline`; `changed` tells whether to stop waiting. Returns
+    /// the guard and whether the deadline passed first.
+    pub(crate) fn wait_until<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        deadline: Instant,
+        mut changed: impl FnMut(&State) -> bool,
+    ) -> (MutexGuard<'a, State>, bool) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let timed_out = loop {
+            if changed(&state) {
+                break false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break true;
+            }
+            state = self
+                .work_arrived
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        (state, timed_out)
     }
 
     /// Refuses data the PostgreSQL backend would refuse: nested too deep,
@@ -119,6 +162,8 @@ impl MemoryCoordinate {
                 clock,
                 max_data_bytes: AtomicUsize::new(DEFAULT_MAX_DATA_BYTES),
                 scheduler_rng: Mutex::new(SchedulerRng::from_entropy()),
+                work_arrived: Condvar::new(),
+                waiters: AtomicUsize::new(0),
             }),
         }
     }

@@ -61,6 +61,7 @@
 mod attempt;
 mod available;
 mod claim;
+mod completion;
 mod coordinate;
 mod expiry;
 mod namespace;

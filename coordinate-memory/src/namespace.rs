@@ -2,12 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use coordinate_api::validate::validate_name;
 use coordinate_api::{
-    Data, Error, Namespace, ObjectKind, Result, Summary, SummaryRecord, WorkSpec, WorkUnitStatus,
-    Worker,
+    Attempt, Completion, Data, Error, Namespace, ObjectKind, Result, Summary, SummaryRecord,
+    Wakeup, WorkSpec, WorkUnitStatus, Worker,
 };
 
 use crate::attempt::AttemptRec;
@@ -28,6 +29,16 @@ pub(crate) struct NamespaceState {
     /// Pending attempts by expiration time, so that expiry only looks at
     /// the attempts that are actually overdue.
     pub(crate) expiry: BTreeSet<(DateTime<Utc>, Id)>,
+}
+
+impl NamespaceState {
+    /// How many times a unit of this namespace became available, summed
+    /// over its specs (it changes whenever one more did).
+    fn made_available(&self) -> u64 {
+        self.specs
+            .values()
+            .fold(0, |sum, spec| sum.wrapping_add(spec.made_available))
+    }
 }
 
 impl NamespaceState {
@@ -167,7 +178,42 @@ impl MemNamespace {
             .namespaces
             .get_mut(&self.id)
             .ok_or_else(|| self.gone())?;
-        f(namespace, now).map_err(|e| named(e, ObjectKind::Namespace, &self.name))
+        // Counting costs a pass over the specs: only when someone waits.
+        let before = self
+            .shared
+            .has_waiters()
+            .then(|| namespace.made_available());
+        let result = f(namespace, now);
+        if before.is_some_and(|before| before != namespace.made_available()) {
+            self.shared.wake_waiters();
+        }
+        result.map_err(|e| named(e, ObjectKind::Namespace, &self.name))
+    }
+
+    /// `Namespace::wait_for_work`: sleeps on the store's condition
+    /// variable until a unit of this namespace became available.
+    fn wait(&self, timeout: Duration) -> Result<Wakeup> {
+        let deadline = Instant::now() + timeout;
+        let state = self.shared.lock();
+        let start = state
+            .namespaces
+            .get(&self.id)
+            .ok_or_else(|| self.gone())?
+            .made_available();
+        let (state, timed_out) = self.shared.wait_until(state, deadline, |state| {
+            state
+                .namespaces
+                .get(&self.id)
+                .is_none_or(|namespace| namespace.made_available() != start)
+        });
+        if !state.namespaces.contains_key(&self.id) {
+            return Err(self.gone());
+        }
+        Ok(if timed_out {
+            Wakeup::TimedOut
+        } else {
+            Wakeup::Woken
+        })
     }
 
     /// [`Error::Gone`] naming this namespace.
@@ -304,5 +350,21 @@ impl Namespace for MemNamespace {
         Ok(coordinate_api::summary::normalize_summary(
             self.with_or_default(|namespace, now| namespace.summarize(now)),
         ))
+    }
+
+    fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.complete(batch)
+    }
+
+    fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
+        self.wait(timeout)
+    }
+
+    fn renew_attempts(
+        &self,
+        attempts: &[Arc<dyn Attempt>],
+        extend: Duration,
+    ) -> Result<Vec<Result<()>>> {
+        self.renew_all(attempts, extend)
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct SpecState {
     pub(crate) units: IdMap<UnitRec>,
     pub(crate) unit_ids: BTreeMap<Arc<str>, Id>,
     pub(crate) index: UnitIndex,
+    /// How many times a unit of this spec became available; waiters in
+    /// `wait_for_work` watch the namespace's sum.
+    pub(crate) made_available: u64,
 }
 
 impl SpecState {
@@ -44,6 +47,7 @@ impl SpecState {
             units: IdMap::default(),
             unit_ids: BTreeMap::new(),
             index: UnitIndex::default(),
+            made_available: 0,
         }
     }
 
@@ -66,6 +70,9 @@ impl SpecState {
             .map(|attempt| attempt.status);
         let status = derive_work_unit_status(active, rec.meta.not_before, now);
         let slot = Slot::new(status, rec.meta.priority, rec.meta.not_before);
+        if matches!(slot, Slot::Available { .. }) && !matches!(rec.slot, Slot::Available { .. }) {
+            self.made_available = self.made_available.wrapping_add(1);
+        }
         self.index.file(&rec.name, unit, rec.slot, slot);
         rec.slot = slot;
     }

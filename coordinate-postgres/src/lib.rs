@@ -83,6 +83,7 @@ mod attempt;
 mod batch_add;
 mod candidates;
 mod claim;
+mod completion;
 mod connect_error;
 mod connection;
 mod coordinate;

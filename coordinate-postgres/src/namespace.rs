@@ -1,8 +1,9 @@
 //! Namespaces: the `namespace` table and the `Namespace` trait.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use coordinate_api::{Data, Namespace, Result, Summary, WorkSpec, Worker};
+use coordinate_api::{Attempt, Completion, Data, Namespace, Result, Summary, WorkSpec, Worker};
 use diesel::prelude::*;
 
 use crate::coordinate::Shared;
@@ -72,5 +73,17 @@ impl Namespace for PgNamespace {
         with_expiry(self, self.id, now, |conn| {
             summarize(conn, now, Scope::Namespace(self.id))
         })
+    }
+
+    fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.complete(batch)
+    }
+
+    fn renew_attempts(
+        &self,
+        attempts: &[Arc<dyn Attempt>],
+        extend: Duration,
+    ) -> Result<Vec<Result<()>>> {
+        self.renew_all(attempts, extend)
     }
 }

@@ -1,0 +1,363 @@
+//! `Namespace::complete_attempts` and `Namespace::renew_attempts`: a whole
+//! batch in one REPEATABLE READ transaction with a fixed number of
+//! statements, whatever its size.
+//!
+//! 1. [`LOCK_SQL`] locks every attempt of the batch and its unit, in id
+//!    order (so concurrent batches take row locks in one order and cannot
+//!    deadlock on each other), and reads what the lifecycle rules need.
+//! 2. The entries are applied in order, in memory, by
+//!    `coordinate_api::lifecycle::decide`, the rules the single calls use;
+//!    an attempt named twice sees the first entry's effect.
+//! 3. [`END_SQL`] writes every changed attempt, [`RELEASE_SQL`] every
+//!    changed unit (arrays bound with `unnest`), and chained units are
+//!    upserted once per `then` work spec.
+//!
+//! Stale completions cannot overwrite a newer attempt: a unit is released
+//! only while the attempt released is still its active attempt, under the
+//! lock taken in step 1.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use coordinate_api::chaining::extract_output;
+use coordinate_api::data::decode;
+use coordinate_api::lifecycle::{decide, Call, Change};
+use coordinate_api::validate::add_duration;
+use coordinate_api::{
+    downcast, Attempt, AttemptStatus, Completion, Error, NewWorkUnit, ObjectKind, Result,
+};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
+
+use crate::attempt::{DbStatus, PgAttempt};
+use crate::namespace::PgNamespace;
+use crate::prepared::prepared;
+use crate::schema::sql_types;
+use crate::transaction::{with_retry, Isolation, TxResult};
+use crate::work_unit::upsert_units;
+
+/// Locks attempts `$1` (an array) and their units, in attempt id order,
+/// and reads each one's state, whether it is its unit's active attempt,
+/// its effective data and the id of its spec's `then` work spec (NULL when
+/// there is none). `FOR NO KEY UPDATE` as in `finish.rs`: it does not
+/// block foreign-key checks of claims inserting attempts.
+const LOCK_SQL: &str = "\
+    SELECT a.id, a.work_unit_id, a.status, a.active AS listed, a.end_time, \
+           a.expiration_time, u.active_attempt_id IS NOT DISTINCT FROM a.id AS active, \
+           COALESCE(a.data, u.data) AS data, n.id AS next_spec \
+      FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id \
+      JOIN work_spec s ON s.id = u.work_spec_id \
+      LEFT JOIN work_spec n ON n.namespace_id = s.namespace_id \
+                           AND n.name = s.next_work_spec_name \
+     WHERE a.id = ANY ($1) \
+     ORDER BY a.id \
+       FOR NO KEY UPDATE OF a, u";
+
+/// Writes the attempts' new state: `$1` ids, `$2` statuses, `$3` end
+/// times, `$4` whether on the worker's active list, `$5` new data (NULL
+/// keeps the stored data), `$6` expiration times.
+const END_SQL: &str = "\
+    UPDATE attempt SET status = x.status::attempt_status, end_time = x.end_time, \
+           active = x.active, data = COALESCE(x.data, attempt.data), \
+           expiration_time = x.expiration \
+      FROM unnest($1::int4[], $2::text[], $3::timestamptz[], $4::bool[], $5::bytea[], \
+                  $6::timestamptz[]) AS x(id, status, end_time, active, data, expiration) \
+     WHERE attempt.id = x.id";
+
+/// Releases units: `$1` unit ids, `$2` the attempt whose release frees it
+/// (NULL: none; a unit is freed only while that attempt is still its
+/// active one), `$3` a new not-before time (NULL keeps it).
+const RELEASE_SQL: &str = "\
+    UPDATE work_unit SET active_attempt_id = NULLIF(work_unit.active_attempt_id, x.released), \
+           not_before = COALESCE(x.not_before, work_unit.not_before) \
+      FROM unnest($1::int4[], $2::int4[], $3::timestamptz[]) AS x(id, released, not_before) \
+     WHERE work_unit.id = x.id";
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Integer)]
+    work_unit_id: i32,
+    #[diesel(sql_type = sql_types::AttemptStatus)]
+    status: DbStatus,
+    #[diesel(sql_type = Bool)]
+    listed: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    end_time: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    expiration_time: DateTime<Utc>,
+    #[diesel(sql_type = Bool)]
+    active: bool,
+    #[diesel(sql_type = Bytea)]
+    data: Vec<u8>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    next_spec: Option<i32>,
+}
+
+/// An entry after its checks: the attempt id, what it asks and the
+/// encoded data it stores.
+struct Entry {
+    id: i32,
+    /// The attempt's work spec and unit, for the errors that name them.
+    spec_name: Arc<str>,
+    unit_name: Arc<str>,
+    call: Call,
+    data: Option<Vec<u8>>,
+    /// A retry's delay or a renewal's extension.
+    span: Duration,
+}
+
+/// An attempt's state as the batch changes it.
+struct Working {
+    unit: i32,
+    status: AttemptStatus,
+    active: bool,
+    /// The effective data (what `finish(None)` would chain from).
+    data: Vec<u8>,
+    new_data: Option<Vec<u8>>,
+    end: Option<DateTime<Utc>>,
+    on_worker_list: bool,
+    expiration: DateTime<Utc>,
+    next_spec: Option<i32>,
+    changed: bool,
+}
+
+impl PgNamespace {
+    /// `Namespace::complete_attempts`.
+    pub(crate) fn complete(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
+        let entries = batch
+            .iter()
+            .map(|completion| {
+                let span = completion.outcome.delay().unwrap_or_default();
+                let data = completion.outcome.data();
+                let call = completion.outcome.call();
+                self.entry(completion.attempt.as_ref(), call, data, span)
+            })
+            .collect();
+        self.apply(entries)
+    }
+
+    /// `Namespace::renew_attempts`.
+    pub(crate) fn renew_all(
+        &self,
+        attempts: &[Arc<dyn Attempt>],
+        extend: Duration,
+    ) -> Result<Vec<Result<()>>> {
+        add_duration("lease extension", self.shared.now(), extend)?;
+        let entries = attempts
+            .iter()
+            .map(|attempt| self.entry(attempt.as_ref(), Call::Renew, None, extend))
+            .collect();
+        self.apply(entries)
+    }
+
+    /// Checks one entry before the transaction: our backend, this
+    /// namespace, data within the limits.
+    fn entry(
+        &self,
+        attempt: &dyn Attempt,
+        call: Call,
+        data: Option<&coordinate_api::Data>,
+        span: Duration,
+    ) -> Result<Entry> {
+        let attempt = downcast::<PgAttempt>(attempt as &dyn std::any::Any)?;
+        let namespace = &attempt.worker.namespace;
+        if !Arc::ptr_eq(&namespace.shared, &self.shared) || namespace.id != self.id {
+            return Err(Error::invalid(
+                "attempt",
+                "it belongs to another namespace than the one completing it",
+            ));
+        }
+        let data = data.map(|d| self.shared.encode(d)).transpose()?;
+        Ok(Entry {
+            id: attempt.id,
+            spec_name: attempt.unit.spec.name.clone(),
+            unit_name: attempt.unit.name.clone(),
+            call,
+            data,
+            span,
+        })
+    }
+
+    /// Runs the checked entries in one transaction; see the module docs.
+    /// Entries refused by their checks keep their error and take no part.
+    fn apply(&self, entries: Vec<Result<Entry>>) -> Result<Vec<Result<()>>> {
+        let (checked, mut refused): (Vec<Option<Entry>>, Vec<Option<Error>>) = entries
+            .into_iter()
+            .map(|entry| match entry {
+                Ok(entry) => (Some(entry), None),
+                Err(error) => (None, Some(error)),
+            })
+            .unzip();
+        let mut ids: Vec<i32> = checked.iter().flatten().map(|e| e.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let answers = if ids.is_empty() {
+            checked.iter().map(|_| Ok(())).collect()
+        } else {
+            with_retry(self, Isolation::RepeatableRead, |conn| {
+                self.apply_locked(conn, &ids, &checked)
+            })?
+        };
+        Ok(answers
+            .into_iter()
+            .zip(refused.iter_mut())
+            .map(|(answer, refusal)| match refusal.take() {
+                Some(error) => Err(error),
+                None => answer,
+            })
+            .collect())
+    }
+
+    /// The transaction of [`PgNamespace::apply`]; `None` entries were
+    /// refused before it and are answered `Ok` here, then replaced.
+    fn apply_locked(
+        &self,
+        conn: &mut PgConnection,
+        ids: &[i32],
+        checked: &[Option<Entry>],
+    ) -> TxResult<Vec<Result<()>>> {
+        let now = self.shared.now();
+        let locked: Vec<Locked> = prepared(LOCK_SQL)
+            .bind::<Array<Integer>, _>(ids)
+            .load(conn)?;
+        let mut state: BTreeMap<i32, Working> = locked
+            .into_iter()
+            .map(|row| {
+                (
+                    row.id,
+                    Working {
+                        unit: row.work_unit_id,
+                        status: row.status.0,
+                        active: row.active,
+                        data: row.data,
+                        new_data: None,
+                        end: row.end_time,
+                        on_worker_list: row.listed,
+                        expiration: row.expiration_time,
+                        next_spec: row.next_spec,
+                        changed: false,
+                    },
+                )
+            })
+            .collect();
+        let mut units = BTreeMap::new();
+        let mut chained: BTreeMap<i32, Vec<NewWorkUnit>> = BTreeMap::new();
+        let answers = checked
+            .iter()
+            .map(|entry| {
+                let Some(entry) = entry else { return Ok(()) };
+                let working = state
+                    .get_mut(&entry.id)
+                    .ok_or_else(|| Error::gone(ObjectKind::Attempt, &*entry.unit_name))?;
+                step(working, entry, now, &mut units, &mut chained)
+            })
+            .collect::<Vec<_>>();
+        write(conn, &state, &units)?;
+        for (spec, new_units) in &chained {
+            // Outputs come from data already within the size limit.
+            upsert_units(conn, *spec, new_units, usize::MAX)?;
+        }
+        Ok(answers)
+    }
+}
+
+/// Applies one entry to its attempt's working state.
+fn step(
+    working: &mut Working,
+    entry: &Entry,
+    now: DateTime<Utc>,
+    units: &mut BTreeMap<i32, (Option<i32>, Option<DateTime<Utc>>)>,
+    chained: &mut BTreeMap<i32, Vec<NewWorkUnit>>,
+) -> Result<()> {
+    let effect = decide(entry.call, working.status, working.active)
+        .ok_or_else(|| Error::not_pending(&*entry.spec_name, &*entry.unit_name))?;
+    let not_before = if effect.delay_unit {
+        Some(add_duration("retry delay", now, entry.span)?)
+    } else {
+        None
+    };
+    if effect.change != Change::Nothing {
+        if let Some(data) = &entry.data {
+            working.data.clone_from(data);
+            working.new_data = Some(data.clone());
+        }
+    }
+    match effect.change {
+        Change::Nothing | Change::DataOnly => {}
+        Change::Extend => {
+            working.status = AttemptStatus::Pending;
+            working.end = None;
+            working.on_worker_list = true;
+            working.expiration = add_duration("lease extension", now, entry.span)?;
+        }
+        Change::End(status) => {
+            working.status = status;
+            working.end = Some(now);
+            working.on_worker_list = false;
+        }
+    }
+    working.changed |= effect.change != Change::Nothing;
+    if effect.release && working.active {
+        working.active = false;
+        let unit = units.entry(working.unit).or_default();
+        unit.0 = Some(entry.id);
+        if not_before.is_some() {
+            unit.1 = not_before;
+        }
+    } else if let Some(not_before) = not_before {
+        units.entry(working.unit).or_default().1 = Some(not_before);
+    }
+    if effect.chain {
+        if let Some(next) = working.next_spec {
+            let data = decode(&working.data)?;
+            if let Some(output) = data.get("output") {
+                chained
+                    .entry(next)
+                    .or_default()
+                    .extend(extract_output(output, now));
+            }
+        }
+    }
+    effect.outcome(&entry.spec_name, &entry.unit_name)
+}
+
+/// Writes the changed attempts and units: two statements.
+fn write(
+    conn: &mut PgConnection,
+    state: &BTreeMap<i32, Working>,
+    units: &BTreeMap<i32, (Option<i32>, Option<DateTime<Utc>>)>,
+) -> TxResult<()> {
+    let changed: Vec<(&i32, &Working)> = state.iter().filter(|(_, w)| w.changed).collect();
+    if !changed.is_empty() {
+        let ids: Vec<i32> = changed.iter().map(|(id, _)| **id).collect();
+        let statuses: Vec<&str> = changed.iter().map(|(_, w)| w.status.as_str()).collect();
+        let ends: Vec<Option<DateTime<Utc>>> = changed.iter().map(|(_, w)| w.end).collect();
+        let listed: Vec<bool> = changed.iter().map(|(_, w)| w.on_worker_list).collect();
+        let data: Vec<Option<&[u8]>> = changed.iter().map(|(_, w)| w.new_data.as_deref()).collect();
+        let expirations: Vec<DateTime<Utc>> = changed.iter().map(|(_, w)| w.expiration).collect();
+        prepared(END_SQL)
+            .bind::<Array<Integer>, _>(&ids)
+            .bind::<Array<Text>, _>(&statuses)
+            .bind::<Array<Nullable<Timestamptz>>, _>(&ends)
+            .bind::<Array<Bool>, _>(&listed)
+            .bind::<Array<Nullable<Bytea>>, _>(&data)
+            .bind::<Array<Timestamptz>, _>(&expirations)
+            .execute(conn)?;
+    }
+    if !units.is_empty() {
+        let ids: Vec<i32> = units.keys().copied().collect();
+        let released: Vec<Option<i32>> = units.values().map(|u| u.0).collect();
+        let not_before: Vec<Option<DateTime<Utc>>> = units.values().map(|u| u.1).collect();
+        prepared(RELEASE_SQL)
+            .bind::<Array<Integer>, _>(&ids)
+            .bind::<Array<Nullable<Integer>>, _>(&released)
+            .bind::<Array<Nullable<Timestamptz>>, _>(&not_before)
+            .execute(conn)?;
+    }
+    Ok(())
+}
