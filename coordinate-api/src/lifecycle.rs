@@ -8,7 +8,12 @@
 //! "Attempt lifecycle"; "live" means pending, or expired while still the
 //! unit's active attempt.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+
+use crate::clock::truncate_to_micros;
+use crate::validate::add_duration;
 
 use crate::error::{Error, Result};
 use crate::status::AttemptStatus;
@@ -55,6 +60,23 @@ pub enum Request {
 }
 
 impl Request {
+    /// The request for `call` made at `now`; `span` is a renewal's
+    /// extension or a retry's delay (ignored by the other calls).
+    ///
+    /// Errors: [`Error::InvalidInput`] when `now + span` is past the
+    /// largest time a backend stores.
+    pub fn at(call: Call, span: Duration, now: DateTime<Utc>) -> Result<Request> {
+        Ok(match call {
+            Call::Renew => Request::Renew(add_duration("lease extension", now, span)?),
+            Call::Retry => {
+                Request::Retry(truncate_to_micros(add_duration("retry delay", now, span)?))
+            }
+            Call::Expire => Request::Expire,
+            Call::Finish => Request::Finish,
+            Call::Fail => Request::Fail,
+        })
+    }
+
     /// The call this request makes.
     pub fn call(&self) -> Call {
         match self {

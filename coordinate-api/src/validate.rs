@@ -45,6 +45,19 @@ pub fn validate_unit_namespace(same_namespace: bool) -> Result<()> {
     }
 }
 
+/// Checks that an attempt handed to a namespace's batch call belongs to
+/// that namespace. Backends work out the fact from their own handles.
+pub fn validate_attempt_namespace(same_namespace: bool) -> Result<()> {
+    if same_namespace {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "attempt",
+            "it belongs to another namespace than the one completing it",
+        ))
+    }
+}
+
 /// Rejects names that are empty, hold a NUL character (PostgreSQL text
 /// cannot store one) or are over [`MAX_NAME_BYTES`].
 pub fn validate_name(what: &'static str, name: &str) -> Result<()> {

@@ -22,9 +22,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::extract_output;
+use coordinate_api::completion::{check_completions, check_renewals, Entry as BatchEntry};
 use coordinate_api::data::decode;
-use coordinate_api::lifecycle::{decide, Call, Change};
-use coordinate_api::validate::add_duration;
+use coordinate_api::lifecycle::{decide, Call, Change, Request};
+use coordinate_api::validate::validate_attempt_namespace;
 use coordinate_api::{
     downcast, Attempt, AttemptStatus, Completion, Error, NewWorkUnit, ObjectKind, Result,
 };
@@ -129,16 +130,7 @@ struct Working {
 impl PgNamespace {
     /// `Namespace::complete_attempts`.
     pub(crate) fn complete(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
-        let entries = batch
-            .iter()
-            .map(|completion| {
-                let span = completion.outcome.delay().unwrap_or_default();
-                let data = completion.outcome.data();
-                let call = completion.outcome.call();
-                self.entry(completion.attempt.as_ref(), call, data, span)
-            })
-            .collect();
-        self.apply(entries)
+        self.apply(check_completions(batch, |e| self.check(e)))
     }
 
     /// `Namespace::renew_attempts`.
@@ -147,39 +139,26 @@ impl PgNamespace {
         attempts: &[Arc<dyn Attempt>],
         extend: Duration,
     ) -> Result<Vec<Result<()>>> {
-        add_duration("lease extension", self.shared.now(), extend)?;
-        let entries = attempts
-            .iter()
-            .map(|attempt| self.entry(attempt.as_ref(), Call::Renew, None, extend))
-            .collect();
-        self.apply(entries)
+        let now = self.shared.now();
+        self.apply(check_renewals(attempts, extend, now, |e| self.check(e))?)
     }
 
     /// Checks one entry before the transaction: our backend, this
     /// namespace, data within the limits.
-    fn entry(
-        &self,
-        attempt: &dyn Attempt,
-        call: Call,
-        data: Option<&coordinate_api::Data>,
-        span: Duration,
-    ) -> Result<Entry> {
-        let attempt = downcast::<PgAttempt>(attempt as &dyn std::any::Any)?;
+    fn check(&self, entry: BatchEntry<'_>) -> Result<Entry> {
+        let attempt = downcast::<PgAttempt>(entry.attempt as &dyn std::any::Any)?;
         let namespace = &attempt.worker.namespace;
-        if !Arc::ptr_eq(&namespace.shared, &self.shared) || namespace.id != self.id {
-            return Err(Error::invalid(
-                "attempt",
-                "it belongs to another namespace than the one completing it",
-            ));
-        }
-        let data = data.map(|d| self.shared.encode(d)).transpose()?;
+        validate_attempt_namespace(
+            Arc::ptr_eq(&namespace.shared, &self.shared) && namespace.id == self.id,
+        )?;
+        let data = entry.data.map(|d| self.shared.encode(d)).transpose()?;
         Ok(Entry {
             id: attempt.id,
             spec_name: attempt.unit.spec.name.clone(),
             unit_name: attempt.unit.name.clone(),
-            call,
+            call: entry.call,
             data,
-            span,
+            span: entry.span,
         })
     }
 
@@ -276,11 +255,8 @@ fn step(
 ) -> Result<()> {
     let effect = decide(entry.call, working.status, working.active)
         .ok_or_else(|| Error::not_pending(&*entry.spec_name, &*entry.unit_name))?;
-    let not_before = if effect.delay_unit {
-        Some(add_duration("retry delay", now, entry.span)?)
-    } else {
-        None
-    };
+    let request = Request::at(entry.call, entry.span, now)?;
+    let not_before = request.not_before().filter(|_| effect.delay_unit);
     if effect.change != Change::Nothing {
         if let Some(data) = &entry.data {
             working.data.clone_from(data);
@@ -293,7 +269,9 @@ fn step(
             working.status = AttemptStatus::Pending;
             working.end = None;
             working.on_worker_list = true;
-            working.expiration = add_duration("lease extension", now, entry.span)?;
+            if let Some(lease_end) = request.lease_end() {
+                working.expiration = lease_end;
+            }
         }
         Change::End(status) => {
             working.status = status;
