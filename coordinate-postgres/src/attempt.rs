@@ -18,7 +18,7 @@ use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgConnection, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::{Integer, Timestamptz};
+use diesel::sql_types::{Integer, Nullable, Timestamptz};
 
 use crate::expiry::with_expiry;
 use crate::finish::{finish_unless_chaining, QuickFinish};
@@ -356,30 +356,25 @@ impl Attempt for PgAttempt {
 }
 
 /// Clears the unit's active attempt if it is `attempt_id`; with a
-/// not-before time (retry), also delays the unit.
+/// not-before time (retry), also delays the unit. Either way it wakes the
+/// namespace's waiters (spuriously for a delayed retry; a wake-up is
+/// cheaper than deciding whether the delay has passed).
 fn release(
     conn: &mut PgConnection,
     unit_id: i32,
     attempt_id: i32,
     not_before: Option<DateTime<Utc>>,
 ) -> TxResult<()> {
-    match not_before {
-        None => diesel::update(
-            work_unit::table
-                .find(unit_id)
-                .filter(work_unit::active_attempt_id.eq(attempt_id)),
-        )
-        .set(work_unit::active_attempt_id.eq(None::<i32>))
-        .execute(conn)?,
-        Some(not_before) => prepared(
-            "UPDATE work_unit SET not_before = $1, \
-                    active_attempt_id = NULLIF(active_attempt_id, $2) \
-              WHERE id = $3",
-        )
-        .bind::<Timestamptz, _>(not_before)
-        .bind::<Integer, _>(attempt_id)
-        .bind::<Integer, _>(unit_id)
-        .execute(conn)?,
-    };
+    prepared(
+        "UPDATE work_unit SET not_before = COALESCE($1, not_before), \
+                active_attempt_id = NULLIF(active_attempt_id, $2) \
+          WHERE id = $3 AND ($1 IS NOT NULL OR active_attempt_id = $2) \
+         RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec \
+                              WHERE id = work_unit.work_spec_id)::text)",
+    )
+    .bind::<Nullable<Timestamptz>, _>(not_before)
+    .bind::<Integer, _>(attempt_id)
+    .bind::<Integer, _>(unit_id)
+    .execute(conn)?;
     Ok(())
 }

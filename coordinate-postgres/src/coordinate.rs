@@ -15,6 +15,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 
 use crate::connect_error::{ConnectError, ConnectErrorKind};
 use crate::connection::ConnInfo;
+use crate::listener::Listener;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
 use crate::session::SessionSettings;
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     info: ConnInfo,
     /// Largest encoded size of data a caller may hand in.
     pub(crate) max_data_bytes: usize,
+    /// Wakes `wait_for_work` callers when units become available.
+    pub(crate) listener: Listener,
 }
 
 impl Shared {
@@ -102,6 +105,8 @@ impl PostgresCoordinate {
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
             avoid_sequential_scans: true,
+            listener_conn: None,
+            notifications: true,
         }
     }
 }
@@ -125,6 +130,8 @@ pub struct PostgresCoordinateBuilder {
     connection_timeout: Duration,
     max_data_bytes: usize,
     avoid_sequential_scans: bool,
+    listener_conn: Option<String>,
+    notifications: bool,
 }
 
 impl PostgresCoordinateBuilder {
@@ -167,6 +174,23 @@ impl PostgresCoordinateBuilder {
         self
     }
 
+    /// A connection string for the one connection that listens for
+    /// notifications (default: the pool's). Give the server directly when
+    /// the pool goes through a pooler in transaction mode, where `LISTEN`
+    /// does not work.
+    pub fn listener_url(mut self, conn: &str) -> Self {
+        self.listener_conn = Some(conn.to_owned());
+        self
+    }
+
+    /// Whether `wait_for_work` listens for notifications (default true).
+    /// Off, every wait sleeps its timeout and answers
+    /// [`Wakeup::Polling`](coordinate_api::Wakeup::Polling).
+    pub fn notifications(mut self, listen: bool) -> Self {
+        self.notifications = listen;
+        self
+    }
+
     /// Connects once to check the server and apply pending migrations, then
     /// opens the pool's connections.
     ///
@@ -184,6 +208,13 @@ impl PostgresCoordinateBuilder {
             return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
         let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(Error::backend)?;
+        let listener_info = match (&self.listener_conn, self.notifications) {
+            (_, false) => None,
+            (None, true) => Some(info.clone()),
+            (Some(conn), true) => {
+                Some(ConnInfo::parse(conn, self.connection_timeout).map_err(Error::backend)?)
+            }
+        };
         let mut conn = establish(&info)?;
         crate::migrations::apply(&mut conn)?;
         std::mem::drop(conn);
@@ -209,6 +240,7 @@ impl PostgresCoordinateBuilder {
             .map_err(|e| Error::backend(ConnectError::from_message(&info, &e.to_string())))?;
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
+                listener: Listener::new(listener_info, pool.clone()),
                 pool,
                 clock: self.clock,
                 info,
@@ -222,12 +254,18 @@ impl fmt::Debug for PostgresCoordinateBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let connection = ConnInfo::parse(&self.conn, self.connection_timeout)
             .map_or_else(|_| "<not understood, hidden>".to_owned(), |i| i.display());
+        let listener = self.listener_conn.as_ref().map(|conn| {
+            ConnInfo::parse(conn, self.connection_timeout)
+                .map_or_else(|_| "<not understood, hidden>".to_owned(), |i| i.display())
+        });
         f.debug_struct("PostgresCoordinateBuilder")
             .field("connection", &connection)
             .field("pool_size", &self.pool_size)
             .field("connection_timeout", &self.connection_timeout)
             .field("max_data_bytes", &self.max_data_bytes)
             .field("avoid_sequential_scans", &self.avoid_sequential_scans)
+            .field("listener_url", &listener)
+            .field("notifications", &self.notifications)
             .field("clock", &self.clock)
             .finish()
     }

@@ -43,8 +43,11 @@ pub(crate) fn with_expiry<T>(
 /// `$2`: `overdue` marks them expired (ended `$2`, off their workers'
 /// active lists), `released` frees their units and returns each freed
 /// unit's `work_spec_id` and `not_before`, keeping the invariant that an
-/// expired attempt is never a unit's active attempt. A statement that
-/// starts `WITH` these can go on to read, in the same round trip.
+/// expired attempt is never a unit's active attempt; each freed unit also
+/// notifies the namespace's waiters (PostgreSQL sends one notification per
+/// transaction and payload, at commit; none when nothing was freed). A
+/// statement that starts `WITH` these can go on to read, in the same round
+/// trip.
 macro_rules! expire_ctes {
     () => {
         "overdue AS ( \
@@ -57,7 +60,8 @@ macro_rules! expire_ctes {
                FROM overdue \
               WHERE work_unit.id = overdue.work_unit_id \
                 AND work_unit.active_attempt_id = overdue.id \
-             RETURNING work_unit.work_spec_id, work_unit.not_before)"
+             RETURNING work_unit.work_spec_id, work_unit.not_before, \
+                       pg_notify('coordinate_work', $1::text) AS woke)"
     };
 }
 pub(crate) use expire_ctes;

@@ -78,6 +78,7 @@ mod coordinate;
 mod expiry;
 mod finish;
 mod history;
+mod listener;
 mod migrations;
 mod namespace;
 mod prepared;

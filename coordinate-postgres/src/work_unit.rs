@@ -79,7 +79,8 @@ pub(crate) fn upsert_units(
          ON CONFLICT (work_spec_id, name) DO UPDATE \
             SET data = EXCLUDED.data, priority = EXCLUDED.priority, \
                 not_before = EXCLUDED.not_before, active_attempt_id = NULL \
-         RETURNING id, name",
+         RETURNING id, name, pg_notify('coordinate_work', \
+                   (SELECT namespace_id FROM work_spec WHERE id = $1)::text) AS woke",
     )
     .bind::<Integer, _>(spec_id)
     .bind::<Array<Bytea>, _>(names)
@@ -237,9 +238,14 @@ impl WorkUnit for PgWorkUnit {
 
     fn clear_active_attempt(&self) -> Result<()> {
         with_retry(self.shared(), Isolation::SingleStatement, |conn| {
-            let changed = diesel::update(work_unit::table.find(self.id))
-                .set(work_unit::active_attempt_id.eq(None::<i32>))
-                .execute(conn)?;
+            // Wakes the namespace's waiters: the unit may be available now.
+            let changed = prepared(
+                "UPDATE work_unit SET active_attempt_id = NULL WHERE id = $1 \
+                 RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec \
+                                      WHERE id = work_unit.work_spec_id)::text)",
+            )
+            .bind::<Integer, _>(self.id)
+            .execute(conn)?;
             gone_if_zero(changed)
         })
     }
