@@ -221,6 +221,11 @@ fn run(inner: &Inner, info: &ConnInfo, pool: &Pool<ConnectionManager<PgConnectio
                         inner.set_mode(Mode::Polling);
                         return;
                     }
+                    Err(()) if !heard_once && first_try.elapsed() >= PROBE_TIMEOUT => {
+                        give_up("the listener could not send its probe");
+                        inner.set_mode(Mode::Polling);
+                        return;
+                    }
                     Err(()) => {}
                 }
             }
