@@ -50,6 +50,7 @@ pub mod scheduling;
 pub mod scheduling_continuous;
 pub mod scheduling_units;
 pub mod summary;
+pub mod wakeup;
 pub mod work_spec;
 pub mod work_unit;
 pub mod work_unit_query;
@@ -317,6 +318,13 @@ macro_rules! __for_each_case {
                 racing_completions,
                 claims_race_unit_deletion,
                 claims_race_spec_destruction,
+            }
+            wakeup {
+                an_added_unit_wakes_a_waiter,
+                a_batch_add_wakes_a_waiter,
+                a_retry_without_delay_and_a_release_wake_a_waiter,
+                an_expiry_by_someone_wakes_a_waiter,
+                nothing_happening_times_out_and_other_namespaces_do_not_wake,
             }
         }
     };

@@ -70,12 +70,15 @@ const END_SQL: &str = "\
 
 /// Releases units: `$1` unit ids, `$2` the attempt whose release frees it
 /// (NULL: none; a unit is freed only while that attempt is still its
-/// active one), `$3` a new not-before time (NULL keeps it).
+/// active one), `$3` a new not-before time (NULL keeps it). Wakes the
+/// waiters of the units' namespace.
 const RELEASE_SQL: &str = "\
     UPDATE work_unit SET active_attempt_id = NULLIF(work_unit.active_attempt_id, x.released), \
            not_before = COALESCE(x.not_before, work_unit.not_before) \
       FROM unnest($1::int4[], $2::int4[], $3::timestamptz[]) AS x(id, released, not_before) \
-     WHERE work_unit.id = x.id";
+     WHERE work_unit.id = x.id \
+    RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec \
+                         WHERE id = work_unit.work_spec_id)::text)";
 
 #[derive(QueryableByName)]
 struct Locked {

@@ -17,6 +17,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use crate::connect_error::{ConnectError, ConnectErrorKind};
 use crate::connection::ConnInfo;
 use crate::error::connect;
+use crate::listener::Listener;
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
 use crate::session::SessionSettings;
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) max_data_bytes: usize,
     /// Where the scheduler's draws come from.
     pub(crate) scheduler_rng: SchedulerRng,
+    /// Wakes `wait_for_work` callers when units become available.
+    pub(crate) listener: Listener,
 }
 
 impl Shared {
@@ -109,6 +112,8 @@ impl PostgresCoordinate {
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
             avoid_sequential_scans: true,
             scheduler_seed: None,
+            listener_conn: None,
+            notifications: true,
         }
     }
 }
@@ -133,6 +138,8 @@ pub struct PostgresCoordinateBuilder {
     max_data_bytes: usize,
     avoid_sequential_scans: bool,
     scheduler_seed: Option<u64>,
+    listener_conn: Option<String>,
+    notifications: bool,
 }
 
 impl PostgresCoordinateBuilder {
@@ -184,6 +191,23 @@ impl PostgresCoordinateBuilder {
         self
     }
 
+    /// A connection string for the one connection that listens for
+    /// notifications (default: the pool's). Give the server directly when
+    /// the pool goes through a pooler in transaction mode, where `LISTEN`
+    /// does not work.
+    pub fn listener_url(mut self, conn: &str) -> Self {
+        self.listener_conn = Some(conn.to_owned());
+        self
+    }
+
+    /// Whether `wait_for_work` listens for notifications (default true).
+    /// Off, every wait sleeps its timeout and answers
+    /// [`Wakeup::Polling`](coordinate_api::Wakeup::Polling).
+    pub fn notifications(mut self, listen: bool) -> Self {
+        self.notifications = listen;
+        self
+    }
+
     /// Connects once to check the server and apply pending migrations, then
     /// opens the pool's connections.
     ///
@@ -201,6 +225,13 @@ impl PostgresCoordinateBuilder {
             return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
         let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(connect)?;
+        let listener_info = match (&self.listener_conn, self.notifications) {
+            (_, false) => None,
+            (None, true) => Some(info.clone()),
+            (Some(conn), true) => {
+                Some(ConnInfo::parse(conn, self.connection_timeout).map_err(connect)?)
+            }
+        };
         let mut conn = establish(&info)?;
         crate::migrations::apply(&mut conn)?;
         std::mem::drop(conn);
@@ -226,6 +257,7 @@ impl PostgresCoordinateBuilder {
             .map_err(|e| connect(ConnectError::from_message(&info, &e.to_string())))?;
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
+                listener: Listener::new(listener_info, pool.clone()),
                 pool,
                 clock: self.clock,
                 info,
@@ -242,6 +274,10 @@ impl fmt::Debug for PostgresCoordinateBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let connection = ConnInfo::parse(&self.conn, self.connection_timeout)
             .map_or_else(|_| "<not understood, hidden>".to_owned(), |i| i.display());
+        let listener = self.listener_conn.as_ref().map(|conn| {
+            ConnInfo::parse(conn, self.connection_timeout)
+                .map_or_else(|_| "<not understood, hidden>".to_owned(), |i| i.display())
+        });
         f.debug_struct("PostgresCoordinateBuilder")
             .field("connection", &connection)
             .field("pool_size", &self.pool_size)
@@ -249,6 +285,8 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("max_data_bytes", &self.max_data_bytes)
             .field("avoid_sequential_scans", &self.avoid_sequential_scans)
             .field("scheduler_seed", &self.scheduler_seed)
+            .field("listener_url", &listener)
+            .field("notifications", &self.notifications)
             .field("clock", &self.clock)
             .finish()
     }

@@ -92,6 +92,7 @@ mod expiry;
 mod finish;
 mod gone;
 mod history;
+mod listener;
 mod migrations;
 mod namespace;
 mod prepared;

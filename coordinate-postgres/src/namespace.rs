@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coordinate_api::{Attempt, Completion, Data, Namespace, Result, Summary, WorkSpec, Worker};
+use coordinate_api::{
+    Attempt, Completion, Data, Namespace, Result, Summary, Wakeup, WorkSpec, Worker,
+};
 use diesel::prelude::*;
 
 use crate::coordinate::Shared;
@@ -85,5 +87,9 @@ impl Namespace for PgNamespace {
         extend: Duration,
     ) -> Result<Vec<Result<()>>> {
         self.renew_all(attempts, extend)
+    }
+
+    fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
+        self.shared.listener.wait(self.id, timeout)
     }
 }

@@ -68,6 +68,7 @@ pub(crate) const ALL: &[&Statement] = &[
     &attempt::CHILD_ACTIVE_ATTEMPTS,
     &attempt::COUNT_UNIT_ATTEMPTS,
     &unit::UPSERT_UNITS,
+    &unit::CLEAR_ACTIVE_ATTEMPT,
     &unit::SELECT_UNITS,
     &unit::SET_UNIT_PRIORITIES,
     &unit::ADJUST_UNIT_PRIORITIES,

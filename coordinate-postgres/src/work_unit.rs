@@ -22,7 +22,7 @@ use crate::attempt::DbStatus;
 use crate::expiry::with_expiry;
 use crate::gone::Object;
 use crate::schema::{attempt, work_unit};
-use crate::sql::unit::UPSERT_UNITS;
+use crate::sql::unit::{CLEAR_ACTIVE_ATTEMPT, UPSERT_UNITS};
 use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec::PgWorkSpec;
 
@@ -207,8 +207,10 @@ impl WorkUnit for PgWorkUnit {
 
     fn clear_active_attempt(&self) -> Result<()> {
         with_retry(self, Isolation::Autocommit, |conn| {
-            let changed = diesel::update(work_unit::table.find(self.id))
-                .set(work_unit::active_attempt_id.eq(None::<i32>))
+            // Wakes the namespace's waiters: the unit may be available now.
+            let changed = CLEAR_ACTIVE_ATTEMPT
+                .prepare()
+                .bind::<Integer, _>(self.id)
                 .execute(conn)?;
             gone_if_zero(changed)
         })

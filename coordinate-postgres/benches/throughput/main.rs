@@ -18,6 +18,7 @@ mod runs;
 mod scale;
 mod scripts;
 mod targets;
+mod wakeup;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,7 +70,8 @@ usage: throughput [--backend <connection string> | --backend-env <variable>] [--
                   [--only <section>]...
 
 Without --backend, only the memory backend is measured. Sections: claims
-(pgbench references and API claim+finish), add, scale, memory, profile.";
+(pgbench references and API claim+finish), add, scale, wakeup, memory,
+profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -198,6 +200,9 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if config.runs("scale") {
         scale::run(config, &coordinate, &mut conn, rows)?;
+    }
+    if config.runs("wakeup") {
+        wakeup::run(config, rows)?;
     }
     if !config.runs("profile") {
         // Left out on purpose.

@@ -22,12 +22,39 @@ pub fn evaluate(rows: &mut [Row]) {
         let postgres = !row.key.starts_with("mem/") && !row.key.starts_with("ref/");
         if postgres {
             if let Some(reference) = rate_of(&snapshot, &format!("ref/w{}", row.threads)) {
-                if reference > 0.0 && row.units > 0 && !row.key.starts_with("scale/") {
+                if reference > 0.0
+                    && row.units > 0
+                    && !row.key.starts_with("scale/")
+                    && !row.key.starts_with("wake/")
+                {
                     row.vs_reference = Some(row.rate() / reference);
                 }
             }
         }
         let key = row.key.as_str();
+        // Wake-up latency (issue 12): LISTEN p50 <= 10 ms and p99 <= 50 ms;
+        // the polling fallback within its 100 ms interval plus 50 ms.
+        let wake_limits = match key {
+            "wake/listen" => Some((10.0, 50.0)),
+            "wake/poll" => Some((150.0, 150.0)),
+            _ => None,
+        };
+        if let (Some((p50_max, p99_max)), Some(p50), Some(p99)) =
+            (wake_limits, row.p50_ms, row.p99_ms)
+        {
+            row.targets.push(verdict(
+                format!("p50<={p50_max}ms"),
+                p50,
+                p50 <= p50_max,
+                "ms",
+            ));
+            row.targets.push(verdict(
+                format!("p99<={p99_max}ms"),
+                p99,
+                p99 <= p99_max,
+                "ms",
+            ));
+        }
         if matches!(key, "api/b1/w1" | "api/b1/w4") {
             if let Some(ratio) = row.vs_reference {
                 row.targets

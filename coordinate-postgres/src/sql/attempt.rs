@@ -87,16 +87,21 @@ pub(crate) const SET_ATTEMPT_DATA: Statement = Statement {
 };
 
 /// Clears a unit's active attempt if it is the one given
-/// (`coordinate_api::lifecycle::Effect::release`).
+/// (`coordinate_api::lifecycle::Effect::release`), and wakes the
+/// namespace's waiters in `wait_for_work` (the notification is delivered
+/// at commit, so never before the unit is free).
 pub(crate) const RELEASE_UNIT: Statement = Statement {
     name: "RELEASE_UNIT",
     params: &["$1 = work unit id", "$2 = attempt id"],
-    text: "UPDATE work_unit SET active_attempt_id = NULL WHERE id = $1 AND active_attempt_id = $2",
+    text: "\
+UPDATE work_unit SET active_attempt_id = NULL WHERE id = $1 AND active_attempt_id = $2
+RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE id = work_unit.work_spec_id)::text)",
 };
 
 /// Delays a unit and clears its active attempt if it is the one given
 /// (`coordinate_api::lifecycle::Effect::delay_unit`, which always comes
-/// with `release`).
+/// with `release`). Wakes the namespace's waiters too: spuriously while
+/// the delay runs, which is cheaper than deciding whether it is over.
 pub(crate) const RELEASE_AND_DELAY_UNIT: Statement = Statement {
     name: "RELEASE_AND_DELAY_UNIT",
     params: &[
@@ -106,7 +111,8 @@ pub(crate) const RELEASE_AND_DELAY_UNIT: Statement = Statement {
     ],
     text: "\
 UPDATE work_unit SET not_before = $1, active_attempt_id = NULLIF(active_attempt_id, $2)
- WHERE id = $3",
+ WHERE id = $3
+RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE id = work_unit.work_spec_id)::text)",
 };
 
 /// A unit's active attempt with its unit, work spec and worker (no row

@@ -29,7 +29,8 @@ released AS (
       FROM overdue
      WHERE work_unit.id = overdue.work_unit_id
        AND work_unit.active_attempt_id = overdue.id
-    RETURNING work_unit.work_spec_id, work_unit.not_before)
+    RETURNING work_unit.work_spec_id, work_unit.not_before,
+              pg_notify('coordinate_work', $1::text) AS woke)
 SELECT count(*) AS count FROM released",
 };
 
@@ -61,7 +62,8 @@ released AS (
       FROM overdue
      WHERE work_unit.id = overdue.work_unit_id
        AND work_unit.active_attempt_id = overdue.id
-    RETURNING work_unit.work_spec_id, work_unit.not_before)
+    RETURNING work_unit.work_spec_id, work_unit.not_before,
+              pg_notify('coordinate_work', $1::text) AS woke)
 SELECT s.id, s.name, s.priority, s.weight, s.paused, s.continuous,
        s.can_be_continuous, s.min_memory_gb, s.interval, s.next_continuous,
        s.max_running, s.max_attempts_returned, s.max_retries,

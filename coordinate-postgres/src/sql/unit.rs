@@ -30,7 +30,18 @@ SELECT $1, t.name, t.data, t.priority, t.not_before
 ON CONFLICT (work_spec_id, name) DO UPDATE
    SET data = EXCLUDED.data, priority = EXCLUDED.priority,
        not_before = EXCLUDED.not_before, active_attempt_id = NULL
-RETURNING id, name",
+RETURNING id, name,
+          pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE id = $1)::text) AS woke",
+};
+
+/// Clears a unit's active attempt (`WorkUnit::clear_active_attempt`);
+/// the unit may be available now, so the namespace's waiters are woken.
+pub(crate) const CLEAR_ACTIVE_ATTEMPT: Statement = Statement {
+    name: "CLEAR_ACTIVE_ATTEMPT",
+    params: &["$1 = work unit id"],
+    text: "\
+UPDATE work_unit SET active_attempt_id = NULL WHERE id = $1
+RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE id = work_unit.work_spec_id)::text)",
 };
 
 /// The parameters of a `WorkUnitQuery` selection, shared by the four
