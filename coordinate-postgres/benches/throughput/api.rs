@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use coordinate_api::{
-    AttemptRequest, Coordinate, Data, Namespace, NewWorkUnit, Value, WorkSpec, WorkUnitMeta,
+    AttemptRequest, Completion, Coordinate, Data, Namespace, NewWorkUnit, Outcome, Value, WorkSpec,
+    WorkUnitMeta,
 };
 
 /// What one timed run did.
@@ -63,6 +64,15 @@ pub fn preload(spec: &Arc<dyn WorkSpec>, prefix: &str, count: u64) -> Result<()>
     Ok(())
 }
 
+/// How a claim-and-finish worker reports its attempts done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finishing {
+    /// `Attempt::finish` for each attempt: a commit per unit.
+    OneByOne,
+    /// One `Namespace::complete_attempts` per claimed batch.
+    Batched,
+}
+
 /// `threads` workers each loop `request_attempts` (`batch` units of
 /// `spec`) and finish every attempt, until the spec has nothing left.
 /// Times every `request_attempts`. Fails if the workers were handed more
@@ -72,6 +82,7 @@ pub fn claim_finish(
     spec: &str,
     threads: usize,
     batch: usize,
+    finishing: Finishing,
     expected: u64,
 ) -> Result<Measured> {
     let request = AttemptRequest {
@@ -98,9 +109,22 @@ pub fn claim_finish(
                         if attempts.is_empty() {
                             return Ok((done, latencies));
                         }
-                        for attempt in attempts {
-                            attempt.finish(None)?;
-                            done += 1;
+                        done += attempts.len() as u64;
+                        match finishing {
+                            Finishing::OneByOne => {
+                                for attempt in attempts {
+                                    attempt.finish(None)?;
+                                }
+                            }
+                            Finishing::Batched => {
+                                let batch: Vec<Completion> = attempts
+                                    .into_iter()
+                                    .map(|a| Completion::new(a, Outcome::Finish(None)))
+                                    .collect();
+                                for answer in namespace.complete_attempts(&batch)? {
+                                    answer?;
+                                }
+                            }
                         }
                     }
                 })

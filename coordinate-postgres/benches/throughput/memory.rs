@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use coordinate_api::{Coordinate, WorkUnitStatus};
 use coordinate_memory::MemoryCoordinate;
 
-use crate::api::{add, claim_finish, fresh_spec, preload, Measured};
+use crate::api::{add, claim_finish, fresh_spec, preload, Finishing, Measured};
 use crate::report::Row;
 use crate::Config;
 
@@ -18,8 +18,16 @@ pub fn run(config: &Config, rows: &mut Vec<Row>) -> Result<()> {
             let coordinate: Arc<dyn Coordinate> = Arc::new(MemoryCoordinate::new());
             let (namespace, spec) = fresh_spec(&coordinate, "mem-claim")?;
             preload(&spec, "u", units)?;
-            let measured =
-                crate::measure(|| claim_finish(&namespace, "spec", threads, batch, units));
+            let measured = crate::measure(|| {
+                claim_finish(
+                    &namespace,
+                    "spec",
+                    threads,
+                    batch,
+                    Finishing::OneByOne,
+                    units,
+                )
+            });
             let (measured, rss) = measured?;
             let counts = spec.count_work_unit_status()?;
             if counts.get(&WorkUnitStatus::Finished).copied() != Some(units as usize)

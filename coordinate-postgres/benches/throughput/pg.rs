@@ -159,6 +159,26 @@ pub fn vacuum(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// Transactions the server committed in this database so far
+/// (`pg_stat_database.xact_commit`, which counts every other session's
+/// too: the bench is the only client). Sessions hand their counts to the
+/// view when idle, at the latest after 10 s (PostgreSQL 15), so this
+/// waits 11 s first, and clears this session's cached snapshot.
+pub fn commits(conn: &mut PgConnection) -> Result<i64> {
+    std::thread::sleep(std::time::Duration::from_secs(11));
+    #[derive(diesel::QueryableByName)]
+    struct Commits {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query("SELECT pg_stat_clear_snapshot()").execute(conn)?;
+    let row: Commits = sql_query(
+        "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .get_result(conn)?;
+    Ok(row.n)
+}
+
 /// Id of the namespace called `name`.
 pub fn namespace_id(conn: &mut PgConnection, name: &str) -> Result<i32> {
     let row: Id = sql_query("SELECT id FROM namespace WHERE name = $1")

@@ -1,5 +1,7 @@
 //! The PostgreSQL API rows: claim + finish at 1, 4 and 8 workers with
-//! batches of 1 and 100, and adding units one by one or in batches.
+//! batches of 1 and 100, the batch of 100 also completed with one
+//! `complete_attempts` (with the commits per unit the server counted),
+//! and adding units one by one or in batches.
 
 use std::sync::Arc;
 
@@ -7,7 +9,7 @@ use anyhow::Result;
 use coordinate_api::Coordinate;
 use diesel::pg::PgConnection;
 
-use crate::api::{add, claim_finish, fresh_spec, preload};
+use crate::api::{add, claim_finish, fresh_spec, preload, Finishing};
 use crate::pg;
 use crate::report::Row;
 use crate::Config;
@@ -21,7 +23,11 @@ pub fn claims(
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let units = config.claim_units;
-    for batch in [1, 100] {
+    for (batch, finishing) in [
+        (1, Finishing::OneByOne),
+        (100, Finishing::OneByOne),
+        (100, Finishing::Batched),
+    ] {
         let (namespace, spec) = fresh_spec(coordinate, "claim")?;
         preload(&spec, "u", units)?;
         // Workers exist before the clock starts.
@@ -30,12 +36,30 @@ pub fn claims(
         }
         let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", "worker-0")?;
         pg::vacuum(conn)?;
+        let counted = batch > 1;
+        let commits_before = if counted { pg::commits(conn)? } else { 0 };
         let (measured, rss) =
-            crate::measure(|| claim_finish(&namespace, "spec", threads, batch, units))?;
+            crate::measure(|| claim_finish(&namespace, "spec", threads, batch, finishing, units))?;
+        let commits = if counted {
+            pg::commits(conn)? - commits_before
+        } else {
+            0
+        };
         pg::verify(conn, spec_id, units as i64, 0)?;
+        let (label, what) = match finishing {
+            Finishing::OneByOne => ("", "request_attempts+finish"),
+            Finishing::Batched => ("c", "request_attempts+complete_attempts"),
+        };
         rows.push(crate::row(
-            format!("api/b{batch}/w{threads}"),
-            "postgres: request_attempts+finish".into(),
+            format!("api/b{batch}{label}/w{threads}"),
+            if counted {
+                format!(
+                    "postgres: {what} ({:.3} commits/unit)",
+                    commits as f64 / units as f64
+                )
+            } else {
+                format!("postgres: {what}")
+            },
             threads,
             batch,
             &measured,

@@ -80,6 +80,23 @@ pub fn evaluate(rows: &mut [Row]) {
                 ));
             }
         }
+        // Issue 12: one complete_attempts per batch at least doubles the
+        // batch-100 rows that commit every finish on its own.
+        if let Some(rest) = key.strip_prefix("api/b100c/") {
+            if rest != "w1" {
+                if let Some(each) =
+                    rate_of(&snapshot, &format!("api/b100/{rest}")).filter(|s| *s > 0.0)
+                {
+                    let ratio = row.rate() / each;
+                    row.targets.push(verdict(
+                        format!(">=2x api/b100/{rest}"),
+                        ratio,
+                        ratio >= 2.0,
+                        "x",
+                    ));
+                }
+            }
+        }
         let deep = key.starts_with("scale/history-")
             || key.starts_with("scale/neighbour-")
             || (key.starts_with("scale/queued-") && key != "scale/queued-1k");
