@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use coordinate_api::{
-    Attempt, AttemptRequest, Clock, Coordinate, Data, Error, MockClock, Namespace, Result, Value,
-    WorkSpec, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus, Worker,
+    Attempt, AttemptRequest, Clock, Completion, Coordinate, Data, Error, MockClock, Namespace,
+    Outcome, Result, Value, WorkSpec, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus, Worker,
 };
 use coordinate_conformance::{definition, unique_name};
 use coordinate_memory::MemoryCoordinate;
@@ -178,6 +178,44 @@ impl Side {
                 on_attempt(*attempt, &|a| a.renew(secs(*extend), None))
             }
             Op::Expire { attempt } => on_attempt(*attempt, &|a| a.expire(data(true))),
+            Op::Complete { entries } => {
+                let batch: Vec<Completion> = entries
+                    .iter()
+                    .filter_map(|&(index, outcome, n)| {
+                        let attempt = self.attempt(index)?.clone();
+                        let outcome = match outcome {
+                            0 if n % 2 == 1 => {
+                                let mut given = step_data(step);
+                                let names = vec![Value::Text(format!("c{}", n % CHAINED))];
+                                given.insert("output".into(), Value::Array(names));
+                                Outcome::Finish(Some(given))
+                            }
+                            0 => Outcome::Finish(None),
+                            1 => Outcome::Fail(data(n % 2 == 0)),
+                            2 => Outcome::Retry {
+                                data: data(true),
+                                delay: secs(u16::from(n)),
+                            },
+                            _ => Outcome::Expire(None),
+                        };
+                        Some(Completion::new(attempt, outcome))
+                    })
+                    .collect();
+                match self.namespace.complete_attempts(&batch) {
+                    Ok(answers) => answers.into_iter().map(show).collect::<Vec<_>>().join(", "),
+                    Err(error) => format!("Err({})", error_kind(&error)),
+                }
+            }
+            Op::RenewAll { attempts, extend } => {
+                let chosen: Vec<Arc<dyn Attempt>> = attempts
+                    .iter()
+                    .filter_map(|&index| self.attempt(index).cloned())
+                    .collect();
+                match self.namespace.renew_attempts(&chosen, secs(*extend)) {
+                    Ok(answers) => answers.into_iter().map(show).collect::<Vec<_>>().join(", "),
+                    Err(error) => format!("Err({})", error_kind(&error)),
+                }
+            }
             Op::Clear { unit } => show(
                 self.spec
                     .work_unit(&format!("u{unit}"))

@@ -49,6 +49,17 @@ pub enum Op {
     Expire {
         attempt: u8,
     },
+    /// `complete_attempts` with one entry per `(attempt, outcome, data)`:
+    /// outcome 0 finish (with `output` naming `c{data % CHAINED}` when
+    /// `data` is odd), 1 fail, 2 retry after `data` seconds, 3 expire.
+    Complete {
+        entries: Vec<(u8, u8, u8)>,
+    },
+    /// `renew_attempts` of the attempts named, by `extend` seconds.
+    RenewAll {
+        attempts: Vec<u8>,
+        extend: u16,
+    },
     /// `clear_active_attempt` on a unit.
     Clear {
         unit: u8,
@@ -108,6 +119,10 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (any::<u8>(), seconds.clone()).prop_map(|(attempt, extend)| Op::Renew { attempt, extend }),
         1 => any::<u8>().prop_map(|attempt| Op::Expire { attempt }),
         1 => unit().prop_map(|unit| Op::Clear { unit }),
+        2 => proptest::collection::vec((any::<u8>(), 0u8..4, any::<u8>()), 0..6)
+            .prop_map(|entries| Op::Complete { entries }),
+        1 => (proptest::collection::vec(any::<u8>(), 0..4), seconds.clone())
+            .prop_map(|(attempts, extend)| Op::RenewAll { attempts, extend }),
         3 => seconds.prop_map(|secs| Op::Advance { secs }),
         1 => (proptest::collection::vec(unit(), 0..3), proptest::collection::vec(status(), 0..2))
             .prop_map(|(units, statuses)| Op::Delete { units, statuses }),
