@@ -25,7 +25,7 @@ use coordinate_api::chaining::extract_output;
 use coordinate_api::completion::{check_completions, check_renewals, Entry as BatchEntry};
 use coordinate_api::data::decode;
 use coordinate_api::lifecycle::{decide, Call, Change, Request};
-use coordinate_api::validate::validate_attempt_namespace;
+use coordinate_api::validate::{validate_attempt_namespace, validate_work_unit_batch};
 use coordinate_api::{
     downcast, Attempt, AttemptStatus, Completion, Error, NewWorkUnit, ObjectKind, Result,
 };
@@ -46,7 +46,7 @@ use crate::work_unit::upsert_units;
 /// there is none). `FOR NO KEY UPDATE` as in `finish.rs`: it does not
 /// block foreign-key checks of claims inserting attempts.
 const LOCK_SQL: &str = "\
-    SELECT a.id, a.work_unit_id, a.status, a.active AS listed, a.end_time, \
+    SELECT a.id, a.work_unit_id, u.work_spec_id, u.name AS unit_name, a.status, a.active AS listed, a.end_time, \
            a.expiration_time, u.active_attempt_id IS NOT DISTINCT FROM a.id AS active, \
            COALESCE(a.data, u.data) AS data, n.id AS next_spec \
       FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id \
@@ -86,6 +86,10 @@ struct Locked {
     id: i32,
     #[diesel(sql_type = Integer)]
     work_unit_id: i32,
+    #[diesel(sql_type = Integer)]
+    work_spec_id: i32,
+    #[diesel(sql_type = Bytea)]
+    unit_name: Vec<u8>,
     #[diesel(sql_type = sql_types::AttemptStatus)]
     status: DbStatus,
     #[diesel(sql_type = Bool)]
@@ -118,6 +122,10 @@ struct Entry {
 /// An attempt's state as the batch changes it.
 struct Working {
     unit: i32,
+    /// The unit's spec and name: a chained unit of the same name replaces
+    /// it, and the attempt stops being its unit's active one.
+    spec: i32,
+    unit_name: Vec<u8>,
     status: AttemptStatus,
     active: bool,
     /// The effective data (what `finish(None)` would chain from).
@@ -214,6 +222,8 @@ impl PgNamespace {
                     row.id,
                     Working {
                         unit: row.work_unit_id,
+                        spec: row.work_spec_id,
+                        unit_name: row.unit_name,
                         status: row.status.0,
                         active: row.active,
                         data: row.data,
@@ -236,13 +246,30 @@ impl PgNamespace {
                 let working = state
                     .get_mut(&entry.id)
                     .ok_or_else(|| Error::gone(ObjectKind::Attempt, &*entry.unit_name))?;
-                step(working, entry, now, &mut units, &mut chained)
+                let before = chained.values().map(Vec::len).sum::<usize>();
+                let answer = step(working, entry, now, &mut units, &mut chained);
+                // Units this entry chained replace units of the same name,
+                // which lose their active attempt (as `add_work_unit` does).
+                if chained.values().map(Vec::len).sum::<usize>() != before {
+                    for working in state.values_mut() {
+                        let replaced = chained.get(&working.spec).is_some_and(|made| {
+                            made.iter().any(|u| u.name.as_bytes() == working.unit_name)
+                        });
+                        if replaced {
+                            working.active = false;
+                        }
+                    }
+                }
+                answer
             })
             .collect::<Vec<_>>();
         write(conn, &state, &units)?;
-        for (spec, new_units) in &chained {
-            // Outputs come from data already within the size limit.
-            upsert_units(conn, *spec, new_units, usize::MAX)?;
+        for (spec, new_units) in chained {
+            // Two entries may chain a unit of the same name: the later
+            // one wins, as one by one. Outputs come from data already
+            // within the size limit.
+            let new_units = validate_work_unit_batch(new_units, |_| Ok(()))?;
+            upsert_units(conn, spec, &new_units, usize::MAX)?;
         }
         Ok(answers)
     }
