@@ -1,0 +1,149 @@
+//! The executor threads: run one job at a time, turn what the handler did
+//! into an outcome, and pass it on.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::completion::Outcome;
+use crate::data::{Data, Value};
+use crate::runtime::cancel::CancelReason;
+use crate::runtime::completer::{self, Message};
+use crate::runtime::flights::{Ended, JobId};
+use crate::runtime::stats::Count;
+use crate::runtime::{panics, Job, JobError, JobOutcome, Shared};
+
+/// Where an executor sends finished jobs.
+pub(crate) enum Results {
+    /// To the completer thread.
+    Batched(Sender<Message>),
+    /// Itself, at once.
+    Immediate,
+}
+
+/// One executor thread's loop; it ends when the dispatcher stops.
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    index: usize,
+    jobs: Receiver<JobId>,
+    capacity: Sender<()>,
+    results: Results,
+) {
+    let mut rng = StdRng::from_rng(&mut rand::rng());
+    for id in jobs {
+        let Some((attempt, cancel)) = shared
+            .flights
+            .start(id, index, |spec| shared.handlers.max_run_time(spec))
+        else {
+            continue;
+        };
+        let job = Job::with_cancellation(attempt, cancel);
+        let outcome = run_job(&shared, &job, &mut rng);
+        match shared.flights.ended(id, outcome) {
+            Ended::Completing => match &results {
+                Results::Batched(completer) => {
+                    if completer.send(Message::Done(id)).is_err() {
+                        shared.flights.remove(id);
+                    }
+                }
+                Results::Immediate => {
+                    completer::flush(&shared, &[id], Instant::now() + shared.config.lease)
+                }
+            },
+            Ended::Lost => {
+                tracing::debug!(unit = job.work_unit_name(), "result dropped: lease lost")
+            }
+            Ended::Gone => {}
+        }
+        // A full buffer already tells the dispatcher there is room.
+        let _ = capacity.try_send(());
+    }
+}
+
+/// Runs the job's handler inside a span and decides its outcome.
+fn run_job(shared: &Shared, job: &Job, rng: &mut StdRng) -> Outcome {
+    let span = tracing::info_span!(
+        "coordinate.job",
+        "messaging.system" = "coordinate",
+        "messaging.operation.type" = "process",
+        "messaging.destination.name" = job.work_spec_name(),
+        "messaging.message.id" = job.work_unit_name(),
+        "coordinate.attempt" = tracing::field::Empty,
+        "coordinate.outcome" = tracing::field::Empty,
+        "coordinate.duration_ms" = tracing::field::Empty,
+    );
+    let _entered = span.enter();
+    let returned = match shared.handlers.get(job.work_spec_name()) {
+        Some(handler) => panics::catch(|| handler.handle(job)),
+        None => Ok(Err(JobError::from("no handler for this work spec"))),
+    };
+    let outcome = decide(shared, job, returned, rng);
+    span.record("coordinate.outcome", outcome_name(&outcome));
+    span.record("coordinate.duration_ms", job.elapsed().as_millis() as u64);
+    outcome
+}
+
+/// Turns what the handler did into the outcome to send. Errors and panics
+/// are retried with backoff until the runtime's maximum number of
+/// attempts, then fail; a job cancelled by a shutdown that ends in an
+/// error is released instead, so another worker takes it at once.
+fn decide(
+    shared: &Shared,
+    job: &Job,
+    returned: Result<Result<JobOutcome, JobError>, String>,
+    rng: &mut StdRng,
+) -> Outcome {
+    let problem = match returned {
+        Ok(Ok(JobOutcome::Finish(data))) => return Outcome::Finish(data),
+        Ok(Ok(JobOutcome::RetryAfter(delay))) => return Outcome::Retry { data: None, delay },
+        Ok(Ok(JobOutcome::Fail(reason))) => return Outcome::Fail(with_traceback(job, reason)),
+        Ok(Err(error)) => error.message(),
+        Err(panic) => {
+            shared.counters.add(Count::Panicked, 1);
+            tracing::error!(message = %panic, "handler panicked");
+            panic
+        }
+    };
+    if job.cancel_reason() == Some(CancelReason::Shutdown) {
+        return Outcome::Expire(None);
+    }
+    let attempt = job.attempt_number().unwrap_or(1);
+    tracing::Span::current().record("coordinate.attempt", attempt);
+    let max = shared.config.max_attempts;
+    if attempt >= max {
+        let reason = format!("{problem}\n(attempt {attempt} of at most {max})");
+        return Outcome::Fail(with_traceback(job, reason));
+    }
+    Outcome::Retry {
+        data: with_traceback(job, problem),
+        delay: shared.config.backoff.delay(attempt, rng),
+    }
+}
+
+/// The job's data with `traceback` set to `text`; `None` (keep the data as
+/// it is) when the data cannot be read.
+fn with_traceback(job: &Job, text: String) -> Option<Data> {
+    match job.data() {
+        Ok(data) => {
+            let mut data = data.clone();
+            data.insert("traceback".into(), Value::Text(text));
+            Some(data)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not read the unit's data to add its traceback");
+            None
+        }
+    }
+}
+
+fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Finish(_) => "finish",
+        Outcome::Fail(_) => "fail",
+        Outcome::Retry { .. } => "retry",
+        Outcome::Expire(_) => "release",
+    }
+}
