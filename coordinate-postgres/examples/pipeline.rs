@@ -1,5 +1,5 @@
 //! A two-stage pipeline: "fetch" units produce "parse" units through
-//! `then`, worked off by several threads under one parent worker.
+//! `then`, worked off by the worker runtime.
 //!
 //! ```text
 //! cargo run -p coordinate-postgres --example pipeline             # in memory
@@ -8,22 +8,21 @@
 //! cargo run -p coordinate-postgres --example pipeline -- --help
 //! ```
 //!
-//! Some units fail, some ask to be retried after a delay, and a few are
-//! slow enough that their workers renew the lease while working. Progress
+//! The worker runtime runs both specs' handlers. Some units fail, some ask
+//! to be retried after a delay, and a few are slow enough that the
+//! runtime renews their leases while they work. Progress
 //! bars follow each work spec; at the end the namespace summary and the
 //! throughput are printed and the namespace is destroyed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use coordinate_api::{
-    Attempt, AttemptRequest, Coordinate, Data, Namespace, Value, WorkSpec, WorkUnitMeta,
-    WorkUnitStatus, Worker,
-};
+use coordinate_api::definition::WorkSpecDefinition;
+use coordinate_api::runtime::{Job, JobError, JobOutcome, Runtime};
+use coordinate_api::{Coordinate, Data, Namespace, Value, WorkSpec, WorkUnitMeta, WorkUnitStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rand::Rng;
 
@@ -43,12 +42,12 @@ usage: pipeline [options]
   --keep                 keep the namespace afterwards
 ";
 
-/// Lease asked for per attempt; slow units renew it while working.
+/// Lease of each attempt; the runtime renews it while slow units work.
 const LEASE: Duration = Duration::from_secs(30);
 /// How long a unit asked to be retried waits before it is offered again.
 const RETRY_DELAY: Duration = Duration::from_millis(300);
-/// Units each request asks for, so one round trip serves several units.
-const BATCH: usize = 20;
+/// Units claimed beyond the free executors, so one claim serves several.
+const PREFETCH: usize = 16;
 
 struct Options {
     backend: Option<String>,
@@ -118,78 +117,48 @@ fn connect(backend: Option<&str>) -> Result<Arc<dyn Coordinate>> {
     })
 }
 
-fn text(value: &str) -> Value {
-    Value::Text(value.to_owned())
+/// What the handlers need from the command line.
+struct Simulation {
+    fail_percent: f64,
+    retry_percent: f64,
+    work: Duration,
 }
 
-fn define_specs(namespace: &dyn Namespace) -> Result<(Arc<dyn WorkSpec>, Arc<dyn WorkSpec>)> {
-    let mut fetch = Data::new();
-    fetch.insert("name".into(), text("fetch"));
-    fetch.insert("then".into(), text("parse"));
-    let mut parse = Data::new();
-    parse.insert("name".into(), text("parse"));
-    Ok((
-        namespace.set_work_spec(fetch)?,
-        namespace.set_work_spec(parse)?,
-    ))
-}
-
-/// What one simulated job decides to report.
-enum Outcome {
-    Finish,
-    Fail,
-    Retry,
-}
-
-fn pick_outcome(options: &Options, attempt: &dyn Attempt) -> Result<Outcome> {
+/// Both specs' work: sleep for the simulated time (twice on slow units,
+/// whose leases the runtime renews meanwhile), then fail, ask for a retry
+/// or finish; a finished fetch names its parse unit in `output`.
+fn work_on(simulation: &Simulation, job: &Job) -> Result<JobOutcome, JobError> {
+    let slow = job.work_unit_name().ends_with('7');
+    job.sleep(simulation.work * if slow { 2 } else { 1 })?;
     let roll: f64 = rand::rng().random_range(0.0..100.0);
-    if roll < options.fail_percent {
-        return Ok(Outcome::Fail);
+    if roll < simulation.fail_percent {
+        return Ok(JobOutcome::fail("simulated failure"));
     }
-    let is_fetch = attempt.work_unit().work_spec().name() == "fetch";
+    let is_fetch = job.work_spec_name() == "fetch";
     // Retry each unit at most once, so the run always ends.
     if is_fetch
-        && roll < options.fail_percent + options.retry_percent
-        && attempt.work_unit().num_attempts()? == 1
+        && roll < simulation.fail_percent + simulation.retry_percent
+        && job.attempt_number()? == 1
     {
-        return Ok(Outcome::Retry);
+        return Ok(JobOutcome::retry_after(RETRY_DELAY));
     }
-    Ok(Outcome::Finish)
+    if !is_fetch {
+        return Ok(JobOutcome::finish());
+    }
+    let mut parse_data = BTreeMap::new();
+    parse_data.insert(text("source"), text(job.work_unit_name()));
+    let mut output = BTreeMap::new();
+    output.insert(
+        text(&format!("parsed-{}", job.work_unit_name())),
+        Value::Map(parse_data),
+    );
+    let mut data = job.data()?.clone();
+    data.insert("output".into(), Value::Map(output));
+    Ok(JobOutcome::finish_with(data))
 }
 
-/// Does one unit's work: sleeps for the simulated work time, renewing the
-/// lease halfway through on slow units, then reports the outcome.
-fn work_on(options: &Options, attempt: &dyn Attempt) -> Result<()> {
-    let unit = attempt.work_unit();
-    let slow = unit.name().ends_with('7');
-    if slow && !options.work.is_zero() {
-        thread::sleep(options.work);
-        attempt.renew(LEASE, None)?;
-    }
-    thread::sleep(options.work);
-    match pick_outcome(options, attempt)? {
-        Outcome::Fail => {
-            let mut data = Data::new();
-            data.insert("traceback".into(), text("simulated failure"));
-            attempt.fail(Some(data))
-        }
-        Outcome::Retry => attempt.retry(None, RETRY_DELAY),
-        Outcome::Finish if unit.work_spec().name() == "fetch" => {
-            // The output becomes a "parse" unit through the spec's `then`.
-            let mut parse_data = BTreeMap::new();
-            parse_data.insert(text("source"), text(unit.name()));
-            let mut output = BTreeMap::new();
-            output.insert(
-                text(&format!("parsed-{}", unit.name())),
-                Value::Map(parse_data),
-            );
-            let mut data = unit.data()?;
-            data.insert("output".into(), Value::Map(output));
-            attempt.finish(Some(data))
-        }
-        Outcome::Finish => attempt.finish(None),
-    }?;
-    Ok(())
+fn text(value: &str) -> Value {
+    Value::Text(value.to_owned())
 }
 
 /// Whether a spec still has units that someone will work on.
@@ -204,42 +173,8 @@ fn has_open_units(spec: &dyn WorkSpec) -> Result<bool> {
     .any(|status| counts.get(status).copied().unwrap_or(0) > 0))
 }
 
-fn run_worker(
-    options: &Options,
-    worker: &dyn Worker,
-    specs: &[Arc<dyn WorkSpec>],
-    done: &AtomicBool,
-) -> Result<()> {
-    let request = AttemptRequest {
-        number_of_work_units: BATCH,
-        lifetime: LEASE,
-        ..AttemptRequest::default()
-    };
-    while !done.load(Ordering::Relaxed) {
-        let attempts = worker.request_attempts(&request)?;
-        if attempts.is_empty() {
-            // Nothing offered: either everything is done (parse units come
-            // only from finished fetches) or the rest is delayed or leased.
-            let mut open = false;
-            for spec in specs {
-                open |= has_open_units(spec.as_ref())?;
-            }
-            if !open {
-                done.store(true, Ordering::Relaxed);
-            }
-            thread::sleep(Duration::from_millis(20));
-            continue;
-        }
-        for attempt in attempts {
-            work_on(options, attempt.as_ref())?;
-        }
-    }
-    worker.deactivate()?;
-    Ok(())
-}
-
-/// Redraws one progress bar per spec until the workers are done.
-fn show_progress(specs: &[Arc<dyn WorkSpec>], done: &AtomicBool) -> Result<()> {
+/// Redraws one progress bar per spec until no unit is left open.
+fn show_progress(specs: &[Arc<dyn WorkSpec>]) -> Result<()> {
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} {msg}")
         .expect("a valid template")
@@ -253,7 +188,7 @@ fn show_progress(specs: &[Arc<dyn WorkSpec>], done: &AtomicBool) -> Result<()> {
         })
         .collect();
     loop {
-        let finished = done.load(Ordering::Relaxed);
+        let mut open = false;
         for (spec, bar) in specs.iter().zip(&spec_bars) {
             let counts = spec.count_work_unit_status()?;
             let count = |status| counts.get(&status).copied().unwrap_or(0) as u64;
@@ -266,8 +201,11 @@ fn show_progress(specs: &[Arc<dyn WorkSpec>], done: &AtomicBool) -> Result<()> {
                 count(WorkUnitStatus::Delayed),
                 count(WorkUnitStatus::Failed)
             ));
+            open |= has_open_units(spec.as_ref())?;
         }
-        if finished {
+        // Parse units come only from finished fetches, so once nothing is
+        // open anywhere, nothing will be.
+        if !open {
             spec_bars.iter().for_each(ProgressBar::finish);
             return Ok(());
         }
@@ -317,7 +255,8 @@ fn main() -> Result<()> {
     let coordinate = connect(options.backend.as_deref())?;
     let namespace_name = format!("pipeline-{}", std::process::id());
     let namespace = coordinate.namespace(&namespace_name)?;
-    let (fetch, parse) = define_specs(namespace.as_ref())?;
+    let fetch = namespace.set_work_spec(WorkSpecDefinition::new("fetch").then("parse").into())?;
+    let parse = namespace.set_work_spec(WorkSpecDefinition::new("parse").into())?;
     queue_units(fetch.as_ref(), options.units)?;
     println!(
         "namespace {namespace_name}: {} fetch units, {} workers, {} backend",
@@ -330,37 +269,31 @@ fn main() -> Result<()> {
         }
     );
 
-    // One parent worker stands for this process; each thread is a child,
-    // so an operator sees the whole process's attempts in one place.
-    let parent = namespace.worker(&format!("{namespace_name}-parent"))?;
-    let specs = [fetch, parse];
-    let done = AtomicBool::new(false);
+    let simulation = Arc::new(Simulation {
+        fail_percent: options.fail_percent,
+        retry_percent: options.retry_percent,
+        work: options.work,
+    });
+    let handler = move |job: &Job| work_on(&simulation, job);
     let started = Instant::now();
-    thread::scope(|scope| -> Result<()> {
-        let mut threads = Vec::new();
-        for index in 0..options.workers {
-            let worker = namespace.worker(&format!("{namespace_name}-worker-{index}"))?;
-            worker.set_parent(Some(parent.clone()))?;
-            let (options, specs, done) = (&options, &specs, &done);
-            threads.push(scope.spawn(move || {
-                let result = run_worker(options, worker.as_ref(), specs, done);
-                if result.is_err() {
-                    // Stop the others and the progress display too.
-                    done.store(true, Ordering::Relaxed);
-                }
-                result
-            }));
-        }
-        let progress = show_progress(&specs, &done);
-        let mut first_error = progress.err();
-        for thread in threads {
-            let result = thread.join().expect("worker thread panicked");
-            if let Err(error) = result {
-                first_error.get_or_insert(error);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    })?;
+    // The runtime's parent worker stands for this process and each
+    // executor is a child, so an operator sees the process in one place.
+    let runtime = Runtime::builder(namespace.clone())
+        .handler("fetch", handler.clone())
+        .handler("parse", handler)
+        .concurrency(options.workers)
+        .prefetch(PREFETCH)
+        .lease(LEASE)
+        .worker_name(format!("{namespace_name}-parent"))
+        .start()?;
+    let progress = show_progress(&[fetch, parse]);
+    runtime.shutdown();
+    let report = runtime.wait();
+    progress?;
+    println!(
+        "runtime: {} finished, {} failed, {} retried, {} lost leases",
+        report.totals.finished, report.totals.failed, report.totals.retried, report.totals.lost_leases
+    );
     let elapsed = started.elapsed();
     print_summary(namespace.as_ref(), elapsed)?;
     if !options.keep {
