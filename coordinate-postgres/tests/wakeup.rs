@@ -9,8 +9,11 @@ use coordinate_api::{Coordinate, Data, Namespace, Wakeup, WorkSpec, WorkUnitMeta
 use coordinate_conformance::{definition, unique_name};
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
-use diesel::sql_types::BigInt;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
+
+mod common;
+
+use common::{terminate_sessions, with_application_name};
 
 /// Longer than any wake-up that works; shorter than a hung test.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -46,19 +49,6 @@ fn woken_by_add(waiting: &Arc<dyn Namespace>, spec: &Arc<dyn WorkSpec>, unit: &s
     assert!(waited < PATIENCE / 2, "woken only after {waited:?}");
 }
 
-/// `url` with an application name, so the test can find its listener's
-/// session in `pg_stat_activity`.
-fn with_application_name(url: &str, name: &str) -> String {
-    if url.is_empty() {
-        format!("application_name={name}")
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let joiner = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{joiner}application_name={name}")
-    } else {
-        format!("{url} application_name={name}")
-    }
-}
-
 #[test]
 fn an_add_through_another_coordinate_wakes_a_waiter() {
     let url = database_url();
@@ -90,19 +80,7 @@ fn the_listener_reconnects_after_losing_its_connection() {
     woken_by_add(&namespace, &spec, "before");
 
     let mut admin = PgConnection::establish(&url).expect("admin connection");
-    // unique_name gives letters, digits and dashes: safe to quote.
-    assert!(application
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-'));
-    let terminated: i64 = diesel::select(diesel::dsl::sql::<BigInt>(&format!(
-        // OFFSET 0 keeps the filter apart from the call: PostgreSQL may
-        // otherwise evaluate pg_terminate_backend on every session.
-        "(SELECT count(*) FROM (SELECT pid FROM pg_stat_activity \
-                                 WHERE application_name = '{application}' OFFSET 0) s \
-           WHERE pg_terminate_backend(s.pid))"
-    )))
-    .get_result(&mut admin)
-    .expect("terminate the listener");
+    let terminated = terminate_sessions(&mut admin, &application);
     assert_eq!(terminated, 1, "the listener's session");
     // While it reconnects, waits end (woken by the new connection, or
     // timed out) without errors; then notifications arrive again.

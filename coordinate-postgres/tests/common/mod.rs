@@ -179,3 +179,36 @@ pub fn spec(name: &str, extra: &[(&str, Value)]) -> Data {
     }
     data
 }
+
+/// `url` with an application name, so the test can find its sessions
+/// in `pg_stat_activity`.
+pub fn with_application_name(url: &str, name: &str) -> String {
+    if url.is_empty() {
+        format!("application_name={name}")
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{joiner}application_name={name}")
+    } else {
+        format!("{url} application_name={name}")
+    }
+}
+
+/// Ends every session whose application name is `application` (letters,
+/// digits, dashes and underscores only) and returns how many there were.
+pub fn terminate_sessions(admin: &mut PgConnection, application: &str) -> i64 {
+    assert!(
+        application
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "safe to quote: {application}"
+    );
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        // OFFSET 0 keeps the filter apart from the call: PostgreSQL may
+        // otherwise evaluate pg_terminate_backend on every session.
+        "(SELECT count(*) FROM (SELECT pid FROM pg_stat_activity \
+                                 WHERE application_name = '{application}' OFFSET 0) s \
+           WHERE pg_terminate_backend(s.pid))"
+    )))
+    .get_result(admin)
+    .expect("terminate sessions")
+}
