@@ -13,12 +13,17 @@
 //! - `stress`: worker processes under injected faults (terminated
 //!   connections, a killed worker, a server restart), then invariant
 //!   checks in SQL; `--long` for the 20,000-unit run.
+//!
+//! Its tests include the tidy checks (`tidy.rs`): layout and code rules
+//! no compiler checks, run with the rest of the suite.
 
 mod bench;
 mod conformance;
 mod demo;
 mod stress;
 mod throwaway;
+#[cfg(test)]
+mod tidy;
 
 use anyhow::{bail, Result};
 
