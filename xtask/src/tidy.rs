@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::workspace_root as root;
+
 /// What the design puts at the top of the repository, besides a licence
 /// file and dot-folders and dot-files (`.github`, `.ci`, `.cargo`, …).
 const TOP_LEVEL: &[&str] = &[
@@ -27,12 +29,6 @@ const TOP_LEVEL: &[&str] = &[
 
 /// SQL keywords that mark a `format!` string as a statement.
 const SQL_KEYWORDS: &[&str] = &["SELECT", "INSERT", "UPDATE", "DELETE", "WHERE"];
-
-/// The workspace root: xtask lives one level below it.
-fn root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
