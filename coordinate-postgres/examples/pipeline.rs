@@ -292,7 +292,10 @@ fn main() -> Result<()> {
     progress?;
     println!(
         "runtime: {} finished, {} failed, {} retried, {} lost leases",
-        report.totals.finished, report.totals.failed, report.totals.retried, report.totals.lost_leases
+        report.totals.finished,
+        report.totals.failed,
+        report.totals.retried,
+        report.totals.lost_leases
     );
     let elapsed = started.elapsed();
     print_summary(namespace.as_ref(), elapsed)?;
