@@ -77,6 +77,14 @@
 //! COMMITTED with row locks (`FOR UPDATE SKIP LOCKED`), so concurrent
 //! workers never receive the same unit and never wait for each other. All
 //! times come from the coordinate's [`coordinate_api::Clock`].
+//!
+//! # Features
+//!
+//! - `test-support` (off by default): the `test_support` module, which
+//!   finds the test database (`DATABASE_URL`, or libpq's environment when
+//!   only `PGHOST` is set, and a panic when neither is). This crate's own
+//!   tests switch it on through a dev-dependency on the crate itself; it is
+//!   not part of the published API.
 #![warn(missing_docs)]
 
 mod attempt;
@@ -102,6 +110,7 @@ mod schema;
 mod session;
 mod sql;
 mod status;
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 mod transaction;
 mod unit_query;

@@ -1,5 +1,7 @@
-//! Finding the test database, for this crate's tests and for other crates
-//! that test against PostgreSQL.
+//! Finding the test database, for this crate's own tests: compiled for
+//! unit tests and with the `test-support` feature, which the crate's
+//! dev-dependency on itself switches on for `tests/`, so it stays out of
+//! the published API.
 
 /// The connection string of the test database: `DATABASE_URL`, or the
 /// empty string (libpq's environment) when only `PGHOST` is set.

@@ -2,7 +2,6 @@
 //! `benches/throughput`) against a PostgreSQL server that makes commits
 //! durable.
 
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::Result;
@@ -49,10 +48,9 @@ pub fn run(bench_args: &[String]) -> Result<()> {
         }
     }
     if !has_out {
-        // xtask lives one level below the workspace root.
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = manifest.parent().unwrap_or(manifest);
-        bench.arg("--out").arg(root.join(RESULTS));
+        bench
+            .arg("--out")
+            .arg(crate::workspace_root().join(RESULTS));
     }
     let result = run_checked(bench, "benchmark");
     drop(database);

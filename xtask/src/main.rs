@@ -13,12 +13,23 @@
 //! - `stress`: worker processes under injected faults (terminated
 //!   connections, a killed worker, a server restart), then invariant
 //!   checks in SQL; `--long` for the 20,000-unit run.
+//! - `ci`: every step of continuous integration in order (lints, docs,
+//!   the workflow lint, `conformance`, the long stress run, the demo, the
+//!   memory pipeline); `.ci/run` and the GitHub workflow both run it.
+//!
+//! Its tests include the tidy checks (`tidy.rs`): layout and code rules
+//! no compiler checks, run with the rest of the suite.
 
 mod bench;
+mod ci;
 mod conformance;
 mod demo;
 mod stress;
 mod throwaway;
+#[cfg(test)]
+mod tidy;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
@@ -42,6 +53,9 @@ commands:
                 (throwaway) server restarts; SQL checks afterwards. Options:
                 --long (20,000 units instead of 2,000), --units <n>,
                 --processes <p>, --threads <t>, --seed <s>, --no-faults
+  ci            every CI step in order: fmt, clippy, doc, actionlint,
+                conformance, stress --long, demo, the memory pipeline.
+                Options: --skip <step> (repeatable), --list
 ";
 
 fn main() -> Result<()> {
@@ -53,10 +67,17 @@ fn main() -> Result<()> {
         Some("demo") => demo::run(&rest),
         Some("bench") => bench::run(&rest),
         Some("stress") => stress::run(&rest),
+        Some("ci") => ci::run(&rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
         }
         Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
 }

@@ -3,12 +3,12 @@
 //! the server restarts; then SQL checks prove nothing was lost or handed
 //! out twice.
 //!
-//! The worker program is `coordinate-postgres`'s `stress` example (modes
-//! `load`, `work`, `check`); this module runs it and injects the faults.
+//! The worker program is the nested crate `xtask/stress-worker` (modes
+//! `load`, `work`, `check`); this module builds and runs it and injects the
+//! faults.
 
 use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,8 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 
 mod faults;
+mod worker;
 
-use crate::conformance::{cargo, run_checked};
+use crate::conformance::run_checked;
 use crate::throwaway::{self, Database};
 use faults::{find_psql, progress, terminate_connections, Faults};
 
@@ -114,17 +115,7 @@ struct WorkerProcess {
 /// Runs the stress test against `database`.
 pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
     let started = Instant::now();
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--quiet",
-        "-p",
-        "coordinate-postgres",
-        "--example",
-        "stress",
-    ]);
-    run_checked(build, "build of the stress example")?;
-    let stress = target_dir().join("debug/examples/stress");
+    let stress = worker::build()?;
     let url = database.url().to_owned();
     let namespace = format!("stress-{}-{}", std::process::id(), nanos());
     eprintln!(
@@ -132,8 +123,8 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         settings.units, settings.processes, settings.threads
     );
 
-    let mut load = Command::new(&stress);
-    load.args(["load", "--backend", &url, "--namespace", &namespace]);
+    let mut load = worker::command(&stress, &url);
+    load.args(["load", "--namespace", &namespace]);
     load.args(["--units", &settings.units.to_string()]);
     load.stdout(Stdio::null());
     run_checked(load, "stress load")?;
@@ -144,8 +135,8 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
     }
     let spawn = |index: usize| -> Result<WorkerProcess> {
         let name = format!("proc-{index}");
-        let child = Command::new(&stress)
-            .args(["work", "--backend", &url, "--namespace", &namespace])
+        let child = worker::command(&stress, &url)
+            .args(["work", "--namespace", &namespace])
             .args(["--name", &name, "--threads", &settings.threads.to_string()])
             .args(["--seed", &(settings.seed * 100 + index as u64).to_string()])
             .args(["--deadline-s", &settings.deadline.as_secs().to_string()])
@@ -256,8 +247,8 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         }
     }
 
-    let mut check = Command::new(&stress);
-    check.args(["check", "--backend", &url, "--namespace", &namespace]);
+    let mut check = worker::command(&stress, &url);
+    check.args(["check", "--namespace", &namespace]);
     check.args(["--units", &settings.units.to_string(), "--drop"]);
     let output = check.output().context("running stress check")?;
     let report = String::from_utf8_lossy(&output.stdout).trim().to_owned();
@@ -393,13 +384,6 @@ fn field(json: &str, key: &str) -> Option<i64> {
         .take_while(|c| c.is_ascii_digit() || *c == '-')
         .collect();
     digits.parse().ok()
-}
-
-/// Where cargo puts build output for this workspace.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
 fn nanos() -> u64 {

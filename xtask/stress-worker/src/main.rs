@@ -4,10 +4,14 @@
 //! nothing was lost or handed out twice.
 //!
 //! ```text
-//! stress load  --backend <conn> --namespace <ns> --units <n>
-//! stress work  --backend <conn> --namespace <ns> --name <worker> [--threads <t>] [--seed <s>]
-//! stress check --backend <conn> --namespace <ns> --units <n> [--drop]
+//! DATABASE_URL=<conn> stress-worker load  --namespace <ns> --units <n>
+//! DATABASE_URL=<conn> stress-worker work  --namespace <ns> --name <worker> [--threads <t>] [--seed <s>]
+//! DATABASE_URL=<conn> stress-worker check --namespace <ns> --units <n> [--drop]
 //! ```
+//!
+//! The connection string comes from `DATABASE_URL` (empty: libpq's `PG*`
+//! variables), not from the command line, where `ps` and cargo's echo of
+//! the command would show its password.
 //!
 //! Modes:
 //!
@@ -45,9 +49,11 @@ const OUTPUT_PREFIX: &str = "s2-";
 /// Units written per `add_work_units` call while loading.
 const LOAD_BATCH: usize = 1000;
 
-/// Command-line settings shared by the modes.
+/// Command-line settings shared by the modes (and the connection string
+/// from the environment).
 pub struct Options {
     mode: String,
+    /// `DATABASE_URL`.
     backend: String,
     namespace: String,
     units: usize,
@@ -63,7 +69,9 @@ pub struct Options {
 }
 
 const USAGE: &str = "\
-usage: stress <load|work|check> --backend <conn> --namespace <ns> [options]
+usage: stress-worker <load|work|check> --namespace <ns> [options]
+
+The server is the one in DATABASE_URL (empty: libpq's PG* variables).
 
   --units <n>        units in stage1 (load, check; default 2000)
   --name <worker>    parent worker name (work; default: worker-<pid>)
@@ -93,11 +101,9 @@ fn parse_options() -> Result<Options> {
         deadline: Duration::from_secs(600),
         drop: false,
     };
-    let mut backend = None;
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--backend" => backend = Some(value()?),
             "--namespace" => options.namespace = value()?,
             "--units" => options.units = value()?.parse().context("--units")?,
             "--name" => options.name = value()?,
@@ -113,7 +119,8 @@ fn parse_options() -> Result<Options> {
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
-    options.backend = backend.context("--backend is required (\"\" for the PG* variables)")?;
+    options.backend = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL is required (empty for the PG* variables)")?;
     if options.namespace.is_empty() {
         bail!("--namespace is required");
     }
@@ -133,7 +140,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("stress: {e:#}");
+            eprintln!("stress-worker: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -2,8 +2,8 @@
 //! memory backend (real behaviour, no database) and against `mockall`
 //! mocks (for failures that are hard to provoke for real).
 //!
-//! `cargo test -p coordinate-postgres --example testing` runs the tests;
-//! `cargo run -p coordinate-postgres --example testing` runs the code once.
+//! `cargo test -p coordinate-memory --example testing` runs the tests;
+//! `cargo run -p coordinate-memory --example testing` runs the code once.
 
 use std::sync::Arc;
 
