@@ -8,7 +8,8 @@
 //!
 //! This crate holds the traits, value types, errors, the clock and the
 //! pure logic (scheduler, metadata extraction, chaining) shared by the
-//! backends; it does no I/O. Pick a backend crate to run it:
+//! backends, which does no I/O; and the worker [`runtime`] (default feature
+//! `runtime`), which runs handlers over any backend through the traits. Pick a backend crate to run it:
 //! `coordinate-memory` for tests and single processes, `coordinate-postgres`
 //! for production.
 //!

@@ -1,6 +1,7 @@
 //! `cargo xtask stress [--long]`: many worker processes drain chained work
-//! specs on PostgreSQL while connections are cut, one worker is killed and
-//! the server restarts; then SQL checks prove nothing was lost or handed
+//! specs on the worker runtime while connections are cut, one worker is
+//! killed, another stopped with SIGTERM (it must exit within its grace plus
+//! a second) and the server restarts; then SQL checks prove nothing was lost or handed
 //! out twice.
 //!
 //! The worker program is the nested crate `xtask/stress-worker` (modes
@@ -8,7 +9,7 @@
 //! faults.
 
 use std::io::Read;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,9 @@ use faults::{find_psql, progress, terminate_connections, Faults};
 /// `application_name` of the worker processes' connections: the only ones
 /// the fault injector terminates.
 const APP_NAME: &str = "coordinate-stress";
+/// How long a SIGTERMed worker lets its running handlers finish; it must
+/// exit within this plus a second.
+const SIGTERM_GRACE: Duration = Duration::from_secs(2);
 
 /// The size and length of one run.
 #[derive(Debug, Clone)]
@@ -140,6 +144,7 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
             .args(["--name", &name, "--threads", &settings.threads.to_string()])
             .args(["--seed", &(settings.seed * 100 + index as u64).to_string()])
             .args(["--deadline-s", &settings.deadline.as_secs().to_string()])
+            .args(["--grace-ms", &SIGTERM_GRACE.as_millis().to_string()])
             .env("PGAPPNAME", APP_NAME)
             .stdout(Stdio::piped())
             .spawn()
@@ -163,9 +168,11 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         _ => None,
     };
 
-    // Watch progress; kill one worker at 30% and restart the server at 60%.
+    // Watch progress; kill one worker at 30%, stop one with SIGTERM at 45%
+    // and restart the server at 60%.
     let mut finished = Vec::new();
     let mut killed = None;
+    let mut drained: Option<Duration> = None;
     let mut restarted = !settings.faults;
     let mut next_index = settings.processes;
     let hard_deadline = started + settings.deadline + Duration::from_secs(30);
@@ -204,6 +211,21 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
             );
             faults.kills.fetch_add(1, Ordering::Relaxed);
             killed = Some(victim.name);
+            running.push(spawn(next_index)?);
+            next_index += 1;
+        }
+        if settings.faults && drained.is_none() && share >= 0.45 {
+            let mut victim = running.remove(0);
+            let took = stop_with_sigterm(&mut victim.child)?;
+            eprintln!(
+                "xtask: stress: SIGTERMed {} at {:.0}% of stage1; it exited after {took:?}",
+                victim.name,
+                share * 100.0
+            );
+            faults.sigterms.fetch_add(1, Ordering::Relaxed);
+            drained = Some(took);
+            let status = victim.child.wait()?;
+            finished.push((victim, status));
             running.push(spawn(next_index)?);
             next_index += 1;
         }
@@ -265,10 +287,12 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "stress: faults: {} connections terminated ({} injector calls failed), {} worker killed, {} server restart",
+        "stress: faults: {} connections terminated ({} injector calls failed), {} worker killed, {} worker stopped by SIGTERM{}, {} server restart",
         f(&faults.terminated),
         f(&faults.injector_errors),
         f(&faults.kills),
+        f(&faults.sigterms),
+        drained.map_or(String::new(), |took| format!(" (exited after {took:?})")),
         f(&faults.restarts)
     );
     println!(
@@ -284,12 +308,6 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         get("units_failed"),
         get("max_attempts_per_unit"),
     );
-    if !totals.samples.is_empty() {
-        println!(
-            "stress: sample backend errors: {}",
-            totals.samples.join(" | ")
-        );
-    }
     let violations = field(&report, "violations");
     println!(
         "stress: invariant violations: {}",
@@ -314,6 +332,9 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
     if !failures.is_empty() {
         bail!("stress workers failed:\n{}", failures.join("\n"));
     }
+    if let Some(took) = drained.filter(|took| *took > SIGTERM_GRACE + Duration::from_secs(1)) {
+        bail!("the SIGTERMed worker took {took:?} to exit, more than its grace {SIGTERM_GRACE:?} plus 1 s");
+    }
     if totals.unexpected_errors > 0 {
         bail!(
             "stress workers saw {} unexpected errors",
@@ -328,7 +349,6 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
 struct Totals {
     counts: Vec<(&'static str, i64)>,
     unexpected_errors: i64,
-    samples: Vec<String>,
 }
 
 const COUNTERS: &[&str] = &[
@@ -336,9 +356,9 @@ const COUNTERS: &[&str] = &[
     "finished",
     "failed",
     "retried",
-    "abandoned",
-    "refused",
-    "backend_errors",
+    "released",
+    "lost_leases",
+    "unsent",
 ];
 
 impl Totals {
@@ -350,29 +370,38 @@ impl Totals {
             *total += field(line, key).unwrap_or(0);
         }
         self.unexpected_errors += field(line, "unexpected_errors").unwrap_or(0);
-        if let Some(start) = line.find("\"error_samples\":[") {
-            let rest = &line[start + "\"error_samples\":[".len()..];
-            let samples = rest.rfind("\"]").map_or("", |end| &rest[..end]);
-            for sample in samples.split("\",\"") {
-                let sample = sample.trim_matches('"').to_owned();
-                if !sample.is_empty() && !self.samples.contains(&sample) && self.samples.len() < 4 {
-                    self.samples.push(sample);
-                }
-            }
-        }
     }
 
     fn describe(&self) -> String {
         let mut parts: Vec<String> = self
             .counts
             .iter()
-            .map(|(k, v)| format!("{} {k}", v))
+            .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
             .collect();
         parts.push(format!("{} unexpected errors", self.unexpected_errors));
-        parts
-            .join(", ")
-            .replace("backend_errors", "backend errors retried")
+        parts.join(", ")
     }
+}
+
+/// Sends SIGTERM and waits for the process to exit; returns how long that
+/// took.
+fn stop_with_sigterm(child: &mut Child) -> Result<Duration> {
+    let asked = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .context("running kill")?;
+    if !status.success() {
+        bail!("kill -TERM failed: {status}");
+    }
+    while child.try_wait()?.is_none() {
+        if asked.elapsed() > SIGTERM_GRACE + Duration::from_secs(30) {
+            let _ = child.kill();
+            bail!("a worker ignored SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(asked.elapsed())
 }
 
 /// The integer after `"key":` in a flat JSON object.

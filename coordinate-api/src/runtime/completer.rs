@@ -134,7 +134,12 @@ fn send_all(
                 for (id, _) in entries {
                     shared.flights.remove(*id);
                 }
-                shared.counters.add(Count::Refused, entries.len());
+                let count = if error.is_transient() {
+                    Count::Unsent
+                } else {
+                    Count::Refused
+                };
+                shared.counters.add(count, entries.len());
                 return 0;
             }
         }

@@ -70,6 +70,12 @@ impl RuntimeHandle {
         &self.worker_name
     }
 
+    /// Whether the runtime has stopped (asked by anyone, a signal
+    /// included); [`RuntimeHandle::wait`] then returns at once.
+    pub fn is_stopped(&self) -> bool {
+        self.supervisor.is_finished()
+    }
+
     /// Waits until the runtime has stopped (someone must ask it to) and
     /// returns what it did.
     pub fn wait(self) -> Report {

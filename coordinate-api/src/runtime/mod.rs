@@ -36,13 +36,13 @@
 //! One *dispatcher* thread claims units for the registered specs in
 //! batches, as many as there are free executors (plus
 //! [`prefetch`](RuntimeBuilder::prefetch)), and waits with
-//! [`Namespace::wait_for_work`](crate::Namespace::wait_for_work) when there
+//! [`Namespace::wait_for_work`] when there
 //! are none. [`concurrency`](RuntimeBuilder::concurrency) *executor*
 //! threads run the handlers; a handler's panic is caught there. Results go
 //! to a *completer* thread that sends them in batches with
-//! [`Namespace::complete_attempts`](crate::Namespace::complete_attempts).
+//! [`Namespace::complete_attempts`].
 //! A *supervisor* thread renews every held lease in one
-//! [`Namespace::renew_attempts`](crate::Namespace::renew_attempts) call
+//! [`Namespace::renew_attempts`] call
 //! each third of the lease, cancels handlers whose lease was lost (their
 //! results are not applied) or could not be renewed in time, enforces
 //! maximum run times, keeps the worker records current, and runs the

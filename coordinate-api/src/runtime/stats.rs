@@ -18,6 +18,7 @@ pub(crate) struct Counters {
     lost_leases: AtomicU64,
     panicked: AtomicU64,
     refused: AtomicU64,
+    unsent: AtomicU64,
 }
 
 /// One counter of [`Counters`].
@@ -32,6 +33,7 @@ pub(crate) enum Count {
     LostLease,
     Panicked,
     Refused,
+    Unsent,
 }
 
 impl Counters {
@@ -46,6 +48,7 @@ impl Counters {
             Count::LostLease => &self.lost_leases,
             Count::Panicked => &self.panicked,
             Count::Refused => &self.refused,
+            Count::Unsent => &self.unsent,
         };
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
@@ -81,6 +84,7 @@ impl Counters {
             lost_leases: Self::get(&self.lost_leases),
             panicked: Self::get(&self.panicked),
             refused: Self::get(&self.refused),
+            unsent: Self::get(&self.unsent),
         }
     }
 }
@@ -124,6 +128,10 @@ pub struct Stats {
     /// Results the backend refused for another reason than a lost lease
     /// (logged); their units come back when the lease runs out.
     pub refused: u64,
+    /// Results given up on because the database stayed unreachable for a
+    /// whole lease (logged); their units come back when the lease runs
+    /// out.
+    pub unsent: u64,
 }
 
 /// What a stopped runtime did

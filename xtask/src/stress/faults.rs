@@ -16,6 +16,7 @@ pub struct Faults {
     pub terminated: AtomicU64,
     pub injector_errors: AtomicU64,
     pub kills: AtomicU64,
+    pub sigterms: AtomicU64,
     pub restarts: AtomicU64,
 }
 

@@ -17,13 +17,13 @@
 //!
 //! - `load` defines the chained work specs `stage1` (with `then: stage2`)
 //!   and `stage2`, and adds `n` units to `stage1`.
-//! - `work` runs `t` threads, each a child worker of one parent worker, that
-//!   request attempts until every unit is finished or failed. Each attempt
-//!   is finished (a `stage1` unit outputs one `stage2` unit), failed,
-//!   retried after a short delay (at most once per unit) or abandoned (its
-//!   lease runs out), chosen by a seeded random generator. Backend errors
-//!   (an outage) are counted, and the call is tried again after a pause.
-//!   Prints its counters as one JSON line.
+//! - `work` runs the worker runtime with `t` executors under the parent
+//!   worker `<worker>` until every unit is finished or failed. Each job is
+//!   finished (a `stage1` unit outputs one `stage2` unit), failed, retried
+//!   after a short delay (at most once per unit) or ends in an error that
+//!   the runtime retries with backoff, chosen by a seeded random
+//!   generator. The runtime rides out backend outages; SIGTERM stops it
+//!   gracefully. Prints its counters as one JSON line.
 //! - `check` runs the invariant checks directly in SQL, prints the figures
 //!   as one JSON line and exits with status 1 when any check fails.
 //!
@@ -62,6 +62,8 @@ pub struct Options {
     threads: usize,
     seed: u64,
     lease: Duration,
+    /// How long a SIGTERM lets running handlers finish (work).
+    grace: Duration,
     /// A `work` process gives up (exit status 3) after this long.
     deadline: Duration,
     /// `check` destroys the namespace when every check passed.
@@ -78,6 +80,7 @@ The server is the one in DATABASE_URL (empty: libpq's PG* variables).
   --threads <t>      worker threads (work; default 4)
   --seed <s>         seed of the outcome generator (work; default 1)
   --lease-ms <ms>    lease per attempt (work; default 2000)
+  --grace-ms <ms>    how long SIGTERM lets handlers finish (work; default 2000)
   --deadline-s <s>   give up after this long (work; default 600)
   --drop             destroy the namespace if every check passed (check)
 ";
@@ -98,6 +101,7 @@ fn parse_options() -> Result<Options> {
         threads: 4,
         seed: 1,
         lease: Duration::from_secs(2),
+        grace: Duration::from_secs(2),
         deadline: Duration::from_secs(600),
         drop: false,
     };
@@ -111,6 +115,9 @@ fn parse_options() -> Result<Options> {
             "--seed" => options.seed = value()?.parse().context("--seed")?,
             "--lease-ms" => {
                 options.lease = Duration::from_millis(value()?.parse().context("--lease-ms")?)
+            }
+            "--grace-ms" => {
+                options.grace = Duration::from_millis(value()?.parse().context("--grace-ms")?)
             }
             "--deadline-s" => {
                 options.deadline = Duration::from_secs(value()?.parse().context("--deadline-s")?)
