@@ -1,8 +1,9 @@
 //! Workloads through the `coordinate` API, for either backend: claim +
 //! finish with several workers, and adding units one by one or in batches.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -71,12 +72,52 @@ pub enum Finishing {
     OneByOne,
     /// One `Namespace::complete_attempts` per claimed batch.
     Batched,
+    /// One `complete_attempts` per batch with a mix of outcomes: 2 % of
+    /// the units fail and 10 % are retried once, without delay (see
+    /// [`mixed_outcome`]).
+    Mixed,
+}
+
+/// Whether unit number `n` of a mixed run fails.
+fn fails(n: u64) -> bool {
+    n % 50 == 7
+}
+
+/// Whether unit number `n` of a mixed run is retried once.
+fn retried_once(n: u64) -> bool {
+    n % 10 == 3
+}
+
+/// The outcome of a mixed run's attempt on `name` (`u<number>`); `retried`
+/// holds the units already retried.
+fn mixed_outcome(name: &str, retried: &Mutex<HashSet<String>>) -> Outcome {
+    let n: u64 = name
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or(0);
+    if fails(n) {
+        return Outcome::Fail(None);
+    }
+    if retried_once(n) && retried.lock().unwrap().insert(name.to_owned()) {
+        return Outcome::Retry {
+            data: None,
+            delay: Duration::ZERO,
+        };
+    }
+    Outcome::Finish(None)
+}
+
+/// What a mixed run of `units` units ends with: (claims, finished, failed).
+pub fn mixed_totals(units: u64) -> (u64, u64, u64) {
+    let failed = (0..units).filter(|n| fails(*n)).count() as u64;
+    let retries = (0..units).filter(|n| retried_once(*n)).count() as u64;
+    (units + retries, units - failed, failed)
 }
 
 /// `threads` workers each loop `request_attempts` (`batch` units of
 /// `spec`) and finish every attempt, until the spec has nothing left.
-/// Times every `request_attempts`. Fails if the workers were handed more
-/// units than `expected` (a unit claimed twice).
+/// Times every `request_attempts`. Fails if the workers were handed another
+/// number of units than `expected` claims (a unit claimed twice).
 pub fn claim_finish(
     namespace: &Arc<dyn Namespace>,
     spec: &str,
@@ -93,12 +134,13 @@ pub fn claim_finish(
     let workers = (0..threads)
         .map(|t| namespace.worker(&format!("worker-{t}")))
         .collect::<coordinate_api::Result<Vec<_>>>()?;
+    let retried = Mutex::new(HashSet::new());
     let start = Instant::now();
     let results: Vec<Result<(u64, Vec<Duration>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = workers
             .iter()
             .map(|worker| {
-                let request = &request;
+                let (request, retried) = (&request, &retried);
                 scope.spawn(move || -> Result<(u64, Vec<Duration>)> {
                     let mut done = 0;
                     let mut latencies = Vec::new();
@@ -116,10 +158,17 @@ pub fn claim_finish(
                                     attempt.finish(None)?;
                                 }
                             }
-                            Finishing::Batched => {
+                            Finishing::Batched | Finishing::Mixed => {
                                 let batch: Vec<Completion> = attempts
                                     .into_iter()
-                                    .map(|a| Completion::new(a, Outcome::Finish(None)))
+                                    .map(|a| {
+                                        let outcome = if finishing == Finishing::Mixed {
+                                            mixed_outcome(a.work_unit().name(), retried)
+                                        } else {
+                                            Outcome::Finish(None)
+                                        };
+                                        Completion::new(a, outcome)
+                                    })
                                     .collect();
                                 for answer in namespace.complete_attempts(&batch)? {
                                     answer?;

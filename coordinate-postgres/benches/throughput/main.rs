@@ -15,6 +15,7 @@ mod reference;
 mod report;
 mod rss;
 mod runs;
+mod runtime;
 mod scale;
 mod scripts;
 mod targets;
@@ -70,8 +71,8 @@ usage: throughput [--backend <connection string> | --backend-env <variable>] [--
                   [--only <section>]...
 
 Without --backend, only the memory backend is measured. Sections: claims
-(pgbench references and API claim+finish), add, scale, wakeup, memory,
-profile.";
+(pgbench references, API claim+finish, lease renewal), runtime (the worker
+runtime, its stop and its wake-up), add, scale, wakeup, memory, profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -194,6 +195,16 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
             reference::run(config, &coordinate, &mut conn, threads, rows)?;
             runs::claims(config, &coordinate, &mut conn, threads, rows)?;
         }
+        if config.runs("runtime") {
+            runtime::throughput(config, &coordinate, &mut conn, threads, rows)?;
+        }
+    }
+    if config.runs("claims") {
+        runs::renewals(&coordinate, rows)?;
+    }
+    if config.runs("runtime") {
+        runtime::drain(&coordinate, rows)?;
+        runtime::wakeup(&coordinate, rows)?;
     }
     if config.runs("add") {
         runs::adds(config, &coordinate, rows)?;

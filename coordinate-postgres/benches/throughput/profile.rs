@@ -1,11 +1,12 @@
 //! Statements and transactions per call, counted by `pg_stat_statements`
 //! (when the server preloads it; `cargo xtask bench`'s throwaway server
-//! does): what one `request_attempts` and one `finish` cost in round trips.
+//! does): what one `request_attempts`, one `finish` and one
+//! `complete_attempts` of 100 cost in round trips.
 
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use coordinate_api::{Attempt, AttemptRequest, Coordinate};
+use coordinate_api::{Attempt, AttemptRequest, Completion, Coordinate, Outcome};
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Double, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
@@ -123,6 +124,7 @@ pub fn run(
     }
     let finished = read(conn)?;
     namespace.destroy()?;
+    let completed = profile_batch(coordinate, conn)?;
     Ok(vec![
         Profile {
             call: "request_attempts (batch 1)".into(),
@@ -134,7 +136,56 @@ pub fn run(
             calls: count - 1,
             statements: finished,
         },
+        Profile {
+            call: format!("complete_attempts ({BATCH} finishes)"),
+            calls: 1,
+            statements: completed,
+        },
     ])
+}
+
+/// The completion batch profiled.
+const BATCH: usize = 100;
+
+/// The statements of one `complete_attempts` of 100 finishes (issue 12:
+/// at most 3 statements and 1 commit, whatever the batch size).
+fn profile_batch(
+    coordinate: &Arc<dyn Coordinate>,
+    conn: &mut PgConnection,
+) -> Result<Vec<Statement>> {
+    let (namespace, spec) = fresh_spec(coordinate, "profile-batch")?;
+    preload(&spec, "u", BATCH as u64 + 1)?;
+    let worker = namespace.worker("worker-0")?;
+    let mut request = AttemptRequest {
+        work_specs: vec!["spec".into()],
+        ..AttemptRequest::default()
+    };
+    // Warm the batch path's statements on the pool first.
+    let warm: Vec<Completion> = worker
+        .request_attempts(&request)?
+        .into_iter()
+        .map(|a| Completion::new(a, Outcome::Finish(None)))
+        .collect();
+    namespace.complete_attempts(&warm)?;
+    request.number_of_work_units = BATCH;
+    let batch: Vec<Completion> = worker
+        .request_attempts(&request)?
+        .into_iter()
+        .map(|a| Completion::new(a, Outcome::Finish(None)))
+        .collect();
+    if batch.len() != BATCH {
+        bail!(
+            "profile claimed {} units for the batch, wanted {BATCH}",
+            batch.len()
+        );
+    }
+    reset(conn)?;
+    for answer in namespace.complete_attempts(&batch)? {
+        answer?;
+    }
+    let statements = read(conn)?;
+    namespace.destroy()?;
+    Ok(statements)
 }
 
 /// The profiles as text for the end of the run.

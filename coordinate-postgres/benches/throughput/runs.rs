@@ -1,15 +1,19 @@
 //! The PostgreSQL API rows: claim + finish at 1, 4 and 8 workers with
 //! batches of 1 and 100, the batch of 100 also completed with one
 //! `complete_attempts` (with the commits per unit the server counted),
-//! and adding units one by one or in batches.
+//! once finishing only and once with a mix of retries and failures;
+//! renewing 100 leases in one call; and adding units one by one or in
+//! batches.
 
 use std::sync::Arc;
 
-use anyhow::Result;
-use coordinate_api::Coordinate;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use coordinate_api::{AttemptRequest, Coordinate, Namespace, WorkUnitStatus};
 use diesel::pg::PgConnection;
 
-use crate::api::{add, claim_finish, fresh_spec, preload, Finishing};
+use crate::api::{add, claim_finish, fresh_spec, mixed_totals, preload, Finishing, Measured};
 use crate::pg;
 use crate::report::Row;
 use crate::Config;
@@ -27,6 +31,7 @@ pub fn claims(
         (1, Finishing::OneByOne),
         (100, Finishing::OneByOne),
         (100, Finishing::Batched),
+        (100, Finishing::Mixed),
     ] {
         let (namespace, spec) = fresh_spec(coordinate, "claim")?;
         preload(&spec, "u", units)?;
@@ -38,17 +43,29 @@ pub fn claims(
         pg::vacuum(conn)?;
         let counted = batch > 1;
         let commits_before = if counted { pg::commits(conn)? } else { 0 };
+        let (claims, finished, failed) = match finishing {
+            Finishing::Mixed => mixed_totals(units),
+            _ => (units, units, 0),
+        };
         let (measured, rss) =
-            crate::measure(|| claim_finish(&namespace, "spec", threads, batch, finishing, units))?;
+            crate::measure(|| claim_finish(&namespace, "spec", threads, batch, finishing, claims))?;
         let commits = if counted {
             pg::commits(conn)? - commits_before
         } else {
             0
         };
-        pg::verify(conn, spec_id, units as i64, 0)?;
+        if finishing == Finishing::Mixed {
+            verify_mixed(&namespace, finished, failed)?;
+        } else {
+            pg::verify(conn, spec_id, units as i64, 0)?;
+        }
         let (label, what) = match finishing {
             Finishing::OneByOne => ("", "request_attempts+finish"),
             Finishing::Batched => ("c", "request_attempts+complete_attempts"),
+            Finishing::Mixed => (
+                "m",
+                "request_attempts+complete_attempts, 10% retried, 2% failed",
+            ),
         };
         rows.push(crate::row(
             format!("api/b{batch}{label}/w{threads}"),
@@ -67,6 +84,20 @@ pub fn claims(
         ));
         crate::progress(rows);
         namespace.destroy()?;
+    }
+    Ok(())
+}
+
+/// Checks a mixed run's end: every unit finished or failed as planned.
+fn verify_mixed(namespace: &Arc<dyn Namespace>, finished: u64, failed: u64) -> Result<()> {
+    let counts = namespace.work_spec("spec")?.count_work_unit_status()?;
+    let count = |status| counts.get(&status).copied().unwrap_or(0) as u64;
+    let (got_finished, got_failed) = (
+        count(WorkUnitStatus::Finished),
+        count(WorkUnitStatus::Failed),
+    );
+    if (got_finished, got_failed) != (finished, failed) || counts.len() > 2 {
+        bail!("mixed run ended with {counts:?}, expected {finished} finished and {failed} failed");
     }
     Ok(())
 }
@@ -97,5 +128,53 @@ pub fn adds(config: &Config, coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Ro
             namespace.destroy()?;
         }
     }
+    Ok(())
+}
+
+/// Leases renewed per `renew_attempts` call, and calls timed.
+const RENEWED: usize = 100;
+const RENEW_CALLS: u64 = 200;
+
+/// Times `renew_attempts` of 100 held attempts: one row, one unit per call.
+pub fn renewals(coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Row>) -> Result<()> {
+    let (namespace, spec) = fresh_spec(coordinate, "renew")?;
+    preload(&spec, "u", RENEWED as u64)?;
+    let worker = namespace.worker("worker-0")?;
+    let request = AttemptRequest {
+        number_of_work_units: RENEWED,
+        ..AttemptRequest::default()
+    };
+    let attempts = worker.request_attempts(&request)?;
+    if attempts.len() != RENEWED {
+        bail!(
+            "claimed {} units to renew, wanted {RENEWED}",
+            attempts.len()
+        );
+    }
+    let extend = Duration::from_secs(600);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..RENEW_CALLS {
+        let asked = Instant::now();
+        for answer in namespace.renew_attempts(&attempts, extend)? {
+            answer?;
+        }
+        latencies.push(asked.elapsed());
+    }
+    let measured = Measured {
+        units: RENEW_CALLS,
+        elapsed: started.elapsed(),
+        latencies,
+    };
+    rows.push(crate::row(
+        "renew/b100".into(),
+        "postgres: renew_attempts of 100 leases (units = calls; p50/p99 = ms per call)".into(),
+        1,
+        RENEWED,
+        &measured,
+        None,
+    ));
+    crate::progress(rows);
+    namespace.destroy()?;
     Ok(())
 }

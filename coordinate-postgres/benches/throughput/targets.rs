@@ -26,17 +26,22 @@ pub fn evaluate(rows: &mut [Row]) {
                     && row.units > 0
                     && !row.key.starts_with("scale/")
                     && !row.key.starts_with("wake/")
+                    && !row.key.starts_with("renew/")
+                    && row.key != "runtime/drain/w4"
                 {
                     row.vs_reference = Some(row.rate() / reference);
                 }
             }
         }
+        runtime_targets(&snapshot, row);
         let key = row.key.as_str();
         // Wake-up latency (issue 12): LISTEN p50 <= 10 ms and p99 <= 50 ms;
         // the polling fallback within its 100 ms interval plus 50 ms.
         let wake_limits = match key {
             "wake/listen" => Some((10.0, 50.0)),
             "wake/poll" => Some((150.0, 150.0)),
+            // Issue 13: an add wakes an idle runtime's handler.
+            "wake/runtime" => Some((15.0, f64::INFINITY)),
             _ => None,
         };
         if let (Some((p50_max, p99_max)), Some(p50), Some(p99)) =
@@ -48,12 +53,14 @@ pub fn evaluate(rows: &mut [Row]) {
                 p50 <= p50_max,
                 "ms",
             ));
-            row.targets.push(verdict(
-                format!("p99<={p99_max}ms"),
-                p99,
-                p99 <= p99_max,
-                "ms",
-            ));
+            if p99_max.is_finite() {
+                row.targets.push(verdict(
+                    format!("p99<={p99_max}ms"),
+                    p99,
+                    p99 <= p99_max,
+                    "ms",
+                ));
+            }
         }
         if matches!(key, "api/b1/w1" | "api/b1/w4") {
             if let Some(ratio) = row.vs_reference {
@@ -82,7 +89,10 @@ pub fn evaluate(rows: &mut [Row]) {
         }
         // Issue 12: one complete_attempts per batch at least doubles the
         // batch-100 rows that commit every finish on its own.
-        if let Some(rest) = key.strip_prefix("api/b100c/") {
+        if let Some(rest) = key
+            .strip_prefix("api/b100c/")
+            .or_else(|| key.strip_prefix("api/b100m/"))
+        {
             if rest != "w1" {
                 if let Some(each) =
                     rate_of(&snapshot, &format!("api/b100/{rest}")).filter(|s| *s > 0.0)
@@ -128,6 +138,44 @@ pub fn evaluate(rows: &mut [Row]) {
             let rate = row.rate();
             row.targets
                 .push(verdict(">=500000/s".into(), rate, rate >= 500_000.0, "/s"));
+        }
+    }
+}
+
+/// Issue 13: the batched runtime at 4 executors at least 4x the raw
+/// reference; each runtime row against the hand-written loop of its kind
+/// (immediate: one claim and one finish per unit per thread; batched: a
+/// claim of 100 and one `complete_attempts`); the stop within its grace
+/// (1 s) plus 1 s.
+fn runtime_targets(snapshot: &[Row], row: &mut Row) {
+    let key = row.key.clone();
+    if key == "runtime/batched/w4" {
+        if let Some(ratio) = row.vs_reference {
+            row.targets
+                .push(verdict(">=4x ref".into(), ratio, ratio >= 4.0, "x"));
+        }
+    }
+    let hand_loop = if let Some(rest) = key.strip_prefix("runtime/immediate/") {
+        Some(format!("api/b1/{rest}"))
+    } else {
+        key.strip_prefix("runtime/batched/")
+            .map(|rest| format!("api/b100c/{rest}"))
+    };
+    if let Some(hand_loop) = hand_loop {
+        if let Some(hand) = rate_of(snapshot, &hand_loop).filter(|h| *h > 0.0) {
+            let ratio = row.rate() / hand;
+            row.targets.push(verdict(
+                format!(">=0.9x {hand_loop}"),
+                ratio,
+                ratio >= 0.9,
+                "x",
+            ));
+        }
+    }
+    if key == "runtime/drain/w4" {
+        if let Some(stop) = row.p50_ms {
+            row.targets
+                .push(verdict("<=2000ms".into(), stop, stop <= 2000.0, "ms"));
         }
     }
 }
