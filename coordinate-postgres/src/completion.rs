@@ -2,13 +2,13 @@
 //! batch in one REPEATABLE READ transaction with a fixed number of
 //! statements, whatever its size.
 //!
-//! 1. [`LOCK_SQL`] locks every attempt of the batch and its unit, in id
+//! 1. [`LOCK_BATCH`] locks every attempt of the batch and its unit, in id
 //!    order (so concurrent batches take row locks in one order and cannot
 //!    deadlock on each other), and reads what the lifecycle rules need.
 //! 2. The entries are applied in order, in memory, by
 //!    `coordinate_api::lifecycle::decide`, the rules the single calls use;
 //!    an attempt named twice sees the first entry's effect.
-//! 3. [`END_SQL`] writes every changed attempt, [`RELEASE_SQL`] every
+//! 3. [`END_BATCH`] writes every changed attempt, [`RELEASE_BATCH`] every
 //!    changed unit (arrays bound with `unnest`), and chained units are
 //!    upserted once per `then` work spec.
 //!
@@ -35,50 +35,10 @@ use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz
 
 use crate::attempt::{DbStatus, PgAttempt};
 use crate::namespace::PgNamespace;
-use crate::prepared::prepared;
 use crate::schema::sql_types;
+use crate::sql::completion::{END_BATCH, LOCK_BATCH, RELEASE_BATCH};
 use crate::transaction::{with_retry, Isolation, TxResult};
 use crate::work_unit::upsert_units;
-
-/// Locks attempts `$1` (an array) and their units, in attempt id order,
-/// and reads each one's state, whether it is its unit's active attempt,
-/// its effective data and the id of its spec's `then` work spec (NULL when
-/// there is none). `FOR NO KEY UPDATE` as in `finish.rs`: it does not
-/// block foreign-key checks of claims inserting attempts.
-const LOCK_SQL: &str = "\
-    SELECT a.id, a.work_unit_id, u.work_spec_id, u.name AS unit_name, a.status, a.active AS listed, a.end_time, \
-           a.expiration_time, u.active_attempt_id IS NOT DISTINCT FROM a.id AS active, \
-           COALESCE(a.data, u.data) AS data, n.id AS next_spec \
-      FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id \
-      JOIN work_spec s ON s.id = u.work_spec_id \
-      LEFT JOIN work_spec n ON n.namespace_id = s.namespace_id \
-                           AND n.name = s.next_work_spec_name \
-     WHERE a.id = ANY ($1) \
-     ORDER BY a.id \
-       FOR NO KEY UPDATE OF a, u";
-
-/// Writes the attempts' new state: `$1` ids, `$2` statuses, `$3` end
-/// times, `$4` whether on the worker's active list, `$5` new data (NULL
-/// keeps the stored data), `$6` expiration times.
-const END_SQL: &str = "\
-    UPDATE attempt SET status = x.status::attempt_status, end_time = x.end_time, \
-           active = x.active, data = COALESCE(x.data, attempt.data), \
-           expiration_time = x.expiration \
-      FROM unnest($1::int4[], $2::text[], $3::timestamptz[], $4::bool[], $5::bytea[], \
-                  $6::timestamptz[]) AS x(id, status, end_time, active, data, expiration) \
-     WHERE attempt.id = x.id";
-
-/// Releases units: `$1` unit ids, `$2` the attempt whose release frees it
-/// (NULL: none; a unit is freed only while that attempt is still its
-/// active one), `$3` a new not-before time (NULL keeps it). Wakes the
-/// waiters of the units' namespace.
-const RELEASE_SQL: &str = "\
-    UPDATE work_unit SET active_attempt_id = NULLIF(work_unit.active_attempt_id, x.released), \
-           not_before = COALESCE(x.not_before, work_unit.not_before) \
-      FROM unnest($1::int4[], $2::int4[], $3::timestamptz[]) AS x(id, released, not_before) \
-     WHERE work_unit.id = x.id \
-    RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec \
-                         WHERE id = work_unit.work_spec_id)::text)";
 
 #[derive(QueryableByName)]
 struct Locked {
@@ -212,7 +172,8 @@ impl PgNamespace {
         checked: &[Option<Entry>],
     ) -> TxResult<Vec<Result<()>>> {
         let now = self.shared.now();
-        let locked: Vec<Locked> = prepared(LOCK_SQL)
+        let locked: Vec<Locked> = LOCK_BATCH
+            .prepare()
             .bind::<Array<Integer>, _>(ids)
             .load(conn)?;
         let mut state: BTreeMap<i32, Working> = locked
@@ -348,7 +309,8 @@ fn write(
         let listed: Vec<bool> = changed.iter().map(|(_, w)| w.on_worker_list).collect();
         let data: Vec<Option<&[u8]>> = changed.iter().map(|(_, w)| w.new_data.as_deref()).collect();
         let expirations: Vec<DateTime<Utc>> = changed.iter().map(|(_, w)| w.expiration).collect();
-        prepared(END_SQL)
+        END_BATCH
+            .prepare()
             .bind::<Array<Integer>, _>(&ids)
             .bind::<Array<Text>, _>(&statuses)
             .bind::<Array<Nullable<Timestamptz>>, _>(&ends)
@@ -361,7 +323,8 @@ fn write(
         let ids: Vec<i32> = units.keys().copied().collect();
         let released: Vec<Option<i32>> = units.values().map(|u| u.0).collect();
         let not_before: Vec<Option<DateTime<Utc>>> = units.values().map(|u| u.1).collect();
-        prepared(RELEASE_SQL)
+        RELEASE_BATCH
+            .prepare()
             .bind::<Array<Integer>, _>(&ids)
             .bind::<Array<Nullable<Integer>>, _>(&released)
             .bind::<Array<Nullable<Timestamptz>>, _>(&not_before)

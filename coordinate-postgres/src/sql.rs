@@ -2,7 +2,8 @@
 //! constant, with what each `$n` parameter is.
 //!
 //! Statements are grouped by concept: claiming work ([`claim`]), changing
-//! and listing attempts ([`attempt`]), and reading or writing units, names
+//! and listing attempts ([`attempt`]), batches of completions
+//! ([`completion`]), and reading or writing units, names
 //! and summaries ([`unit`]). The callers bind parameters in the order
 //! [`Statement::params`] lists them; `tests` pins every statement's text
 //! and parameters in a snapshot file, so a shifted parameter shows up as a
@@ -11,6 +12,7 @@
 
 pub(crate) mod attempt;
 pub(crate) mod claim;
+pub(crate) mod completion;
 pub(crate) mod unit;
 
 use crate::prepared::{prepared, Prepared};
@@ -67,6 +69,9 @@ pub(crate) const ALL: &[&Statement] = &[
     &attempt::WORKER_ATTEMPTS,
     &attempt::CHILD_ACTIVE_ATTEMPTS,
     &attempt::COUNT_UNIT_ATTEMPTS,
+    &completion::LOCK_BATCH,
+    &completion::END_BATCH,
+    &completion::RELEASE_BATCH,
     &unit::UPSERT_UNITS,
     &unit::CLEAR_ACTIVE_ATTEMPT,
     &unit::SELECT_UNITS,

@@ -101,6 +101,7 @@ fn every_statement_is_listed() {
     let sources = [
         include_str!("claim.rs"),
         include_str!("attempt.rs"),
+        include_str!("completion.rs"),
         include_str!("unit.rs"),
     ];
     let defined: usize = sources
@@ -204,6 +205,59 @@ fn statements_match_the_snapshot() {
             first + 1,
             before.lines().nth(first),
             now.lines().nth(first)
+        );
+    }
+}
+
+/// Statements that can make a unit available: each must wake the
+/// namespace's waiters in its own transaction (`wait_for_work` may not
+/// miss a unit).
+const FREES_UNITS: &[&str] = &[
+    "EXPIRE_OVERDUE",
+    "CANDIDATES_AFTER_EXPIRY",
+    "RELEASE_UNIT",
+    "RELEASE_AND_DELAY_UNIT",
+    "RELEASE_BATCH",
+    "UPSERT_UNITS",
+    "CLEAR_ACTIVE_ATTEMPT",
+];
+
+/// Statements that write units without making any available.
+const KEEPS_UNITS_TAKEN: &[&str] = &[
+    "CLAIM",
+    "CLAIM_ONE",
+    "CONTINUOUS_UNIT",
+    "INSERT_ATTEMPT",
+    "SET_UNIT_PRIORITIES",
+    "ADJUST_UNIT_PRIORITIES",
+];
+
+#[test]
+fn every_statement_that_frees_units_wakes_waiters() {
+    for statement in ALL {
+        let text = statement.text;
+        let writes_units =
+            text.contains("UPDATE work_unit") || text.contains("INSERT INTO work_unit");
+        let frees = FREES_UNITS.contains(&statement.name);
+        if writes_units {
+            assert!(
+                frees || KEEPS_UNITS_TAKEN.contains(&statement.name),
+                "{} writes work units: say in FREES_UNITS or KEEPS_UNITS_TAKEN whether it can make one available",
+                statement.name
+            );
+        }
+        if frees {
+            assert!(
+                text.contains("pg_notify('coordinate_work'"),
+                "{} can make units available but wakes no waiter",
+                statement.name
+            );
+        }
+    }
+    for name in FREES_UNITS.iter().chain(KEEPS_UNITS_TAKEN) {
+        assert!(
+            ALL.iter().any(|s| s.name == *name),
+            "{name} is not a statement"
         );
     }
 }
