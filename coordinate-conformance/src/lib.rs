@@ -321,6 +321,7 @@ macro_rules! __for_each_case {
             }
             wakeup {
                 an_added_unit_wakes_a_waiter,
+                unpausing_a_spec_wakes_a_waiter,
                 a_batch_add_wakes_a_waiter,
                 a_retry_without_delay_and_a_release_wake_a_waiter,
                 an_expiry_by_someone_wakes_a_waiter,

@@ -57,6 +57,20 @@ pub fn an_added_unit_wakes_a_waiter(backend: Backend<'_>) {
     });
 }
 
+/// Un-pausing a work spec that holds units wakes a waiter: its units can
+/// be claimed now, though none was freed.
+pub fn unpausing_a_spec_wakes_a_waiter(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("spec", &[("disabled", coordinate_api::Value::Bool(true))]);
+    fx.unit(&spec, "u");
+    let mut meta = spec.meta(false).expect("meta");
+    assert!(meta.paused);
+    meta.paused = false;
+    woken_by(&fx.namespace, || {
+        spec.set_meta(meta.clone()).expect("set_meta")
+    });
+}
+
 /// Adding units in a batch wakes a waiter.
 pub fn a_batch_add_wakes_a_waiter(backend: Backend<'_>) {
     let fx = Fixture::new(backend);

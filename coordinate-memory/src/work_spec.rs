@@ -59,6 +59,13 @@ impl SpecState {
         self.meta = meta;
     }
 
+    /// Records a change to the spec's scheduling (un-paused, a limit
+    /// raised) that may let waiting units be claimed: waiters wake, as
+    /// for a unit made available.
+    pub(crate) fn rescheduled(&mut self) {
+        self.made_available = self.made_available.wrapping_add(1);
+    }
+
     /// Files a unit under the slot its current state calls for.
     pub(crate) fn reindex(&mut self, attempts: &IdMap<AttemptRec>, unit: Id, now: DateTime<Utc>) {
         let Some(rec) = self.units.get_mut(&unit) else {
@@ -189,7 +196,9 @@ impl WorkSpec for MemWorkSpec {
         }
         self.namespace.shared.check_data(&data)?;
         self.with(|namespace, now| {
-            namespace.spec_mut(self.id)?.redefine(data, meta, now);
+            let spec = namespace.spec_mut(self.id)?;
+            spec.redefine(data, meta, now);
+            spec.rescheduled();
             Ok(())
         })
     }
@@ -218,6 +227,7 @@ impl WorkSpec for MemWorkSpec {
             kept.max_running = meta.max_running;
             kept.max_attempts_returned = meta.max_attempts_returned;
             kept.max_retries = meta.max_retries;
+            spec.rescheduled();
             Ok(())
         })
     }

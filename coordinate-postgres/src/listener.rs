@@ -280,7 +280,8 @@ fn confirm(
     probe: &str,
 ) -> std::result::Result<bool, ()> {
     let mut sender = pool.get().map_err(|_| ())?;
-    diesel::sql_query("SELECT pg_notify('coordinate_work', $1)")
+    crate::sql::unit::WAKE
+        .prepare()
         .bind::<Text, _>(probe)
         .execute(&mut *sender)
         .map_err(|_| ())?;

@@ -84,6 +84,7 @@ pub(crate) const ALL: &[&Statement] = &[
     &unit::WORK_SPEC_NAMES,
     &unit::WORKERS,
     &unit::CHILD_WORKERS,
+    &unit::WAKE,
 ];
 
 #[cfg(test)]

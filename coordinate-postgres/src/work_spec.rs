@@ -21,9 +21,9 @@ use crate::expiry::{expire_namespace, with_expiry};
 use crate::gone::Object;
 use crate::namespace::PgNamespace;
 use crate::schema::{work_spec, work_unit};
-use crate::sql::unit::WORK_SPEC_NAMES;
+use crate::sql::unit::{WAKE, WORK_SPEC_NAMES};
 use crate::status::{summarize, Scope};
-use crate::transaction::{with_retry, Isolation, Subject};
+use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::work_spec_meta::{interval_to_sql, Definition, MetaRow};
 
 /// Handle to one work spec.
@@ -35,6 +35,18 @@ pub(crate) struct PgWorkSpec {
 }
 
 impl PgWorkSpec {
+    /// Wakes the namespace's waiters after a change to the spec's
+    /// scheduling (un-paused, a limit raised, a new weight), which may let
+    /// units be claimed that could not be before. Sent after the change
+    /// committed, so a woken waiter sees it; a change that let nothing
+    /// new be claimed wakes spuriously, which waiters allow.
+    fn wake(&self, conn: &mut PgConnection) -> TxResult<()> {
+        WAKE.prepare()
+            .bind::<diesel::sql_types::Text, _>(self.namespace.id.to_string())
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// A handle to work spec `id` of `namespace`, called `name`.
     pub(crate) fn new(namespace: PgNamespace, id: i32, name: String) -> Self {
         PgWorkSpec {
@@ -139,7 +151,7 @@ impl WorkSpec for PgWorkSpec {
         with_retry(self, Isolation::Autocommit, |conn| {
             match definition.store(conn, self.id, now)? {
                 0 => Err(self.gone().into()),
-                _ => Ok(()),
+                _ => self.wake(conn),
             }
         })
     }
@@ -201,7 +213,7 @@ impl WorkSpec for PgWorkSpec {
                 0 => {
                     Object::WorkSpec(self.id).found_or(conn, None, || Error::CannotBecomeContinuous)
                 }
-                _ => Ok(()),
+                _ => self.wake(conn),
             }
         })
     }

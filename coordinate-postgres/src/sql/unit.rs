@@ -221,3 +221,13 @@ pub(crate) const CHILD_WORKERS: Statement = Statement {
     params: &["$1 = parent worker id"],
     text: "SELECT id, name FROM worker WHERE parent = $1 ORDER BY name COLLATE \"C\"",
 };
+
+/// Wakes the waiters listening on `coordinate_work` with a payload: a
+/// namespace's id after a change that may let its units be claimed
+/// without freeing any (a spec un-paused, a limit raised), or the
+/// listener's own probe.
+pub(crate) const WAKE: Statement = Statement {
+    name: "WAKE",
+    params: &["$1 = payload: a namespace id as text, or the listener's probe"],
+    text: "SELECT pg_notify('coordinate_work', $1)",
+};
