@@ -23,3 +23,13 @@ pub fn database_url() -> String {
          or run `cargo xtask conformance`, which starts a throwaway server"
     );
 }
+
+/// The ids under which go-coordinate's sql-migrate records its fifteen
+/// migrations in `gorp_migrations`, oldest first: what a database this
+/// crate migrated must list for go-coordinate to accept it.
+pub fn go_coordinate_migration_ids() -> Vec<&'static str> {
+    crate::migrations::GO_COORDINATE_MIGRATIONS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect()
+}
