@@ -7,8 +7,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{unique, Params};
-use coordinate_api::{AttemptRequest, Coordinate, Data, WorkUnitMeta};
+use common::{claim_and_finish, unique, Params};
 use coordinate_postgres::PostgresCoordinate;
 
 /// A loopback port nobody listens on: bound to find a free one, then closed,
@@ -31,17 +30,7 @@ fn connects_and_writes(conn: &str) {
         .connection_timeout(Duration::from_secs(10))
         .build()
         .expect("libpq skips the closed port and connects to the second host");
-    let namespace = coordinate.namespace(&unique("failover")).unwrap();
-    let spec = namespace.set_work_spec(common::spec("s", &[])).unwrap();
-    spec.add_work_unit("u", Data::new(), WorkUnitMeta::default())
-        .unwrap();
-    let attempts = namespace
-        .worker("w")
-        .unwrap()
-        .request_attempts(&AttemptRequest::default())
-        .unwrap();
-    assert_eq!(attempts.len(), 1);
-    attempts[0].finish(None).unwrap();
+    let namespace = claim_and_finish(&coordinate, &unique("failover"));
     namespace.destroy().unwrap();
 }
 

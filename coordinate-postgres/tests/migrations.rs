@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{spec, unique, FreshDatabase};
-use coordinate_api::{AttemptRequest, Coordinate, Data, WorkUnitMeta};
+use common::{claim_and_finish, unique, FreshDatabase};
+use coordinate_api::Coordinate;
 use coordinate_postgres::test_support::go_coordinate_migration_ids;
 use coordinate_postgres::PostgresCoordinate;
 use diesel::connection::SimpleConnection;
@@ -52,17 +52,7 @@ fn use_it(url: &str) {
         .pool_size(2)
         .build()
         .unwrap();
-    let namespace = coordinate.namespace("n").unwrap();
-    let work_spec = namespace.set_work_spec(spec("s", &[])).unwrap();
-    work_spec
-        .add_work_unit("u", Data::new(), WorkUnitMeta::default())
-        .unwrap();
-    let attempts = namespace
-        .worker("w")
-        .unwrap()
-        .request_attempts(&AttemptRequest::default())
-        .unwrap();
-    attempts[0].finish(None).unwrap();
+    claim_and_finish(&coordinate, "n");
 }
 
 #[test]
