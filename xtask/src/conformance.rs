@@ -16,7 +16,7 @@ pub fn run(runner_args: &[String]) -> Result<()> {
             // The short stress run with faults, on the same server.
             crate::stress::run_on(&database, &crate::stress::Settings::short())
         })
-        .and_then(|()| crate::pgbouncer::run(database.url(), false));
+        .and_then(|()| crate::pgbouncer::run(database.url()));
     drop(database);
     result
 }
