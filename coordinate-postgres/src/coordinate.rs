@@ -17,7 +17,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use crate::connect_error::{ConnectError, ConnectErrorKind};
 use crate::connection::ConnInfo;
 use crate::error::connect;
-use crate::listener::Listener;
+use crate::listener::{Listener, Listening};
 use crate::namespace::PgNamespace;
 use crate::schema::namespace;
 use crate::session::SessionSettings;
@@ -114,6 +114,7 @@ impl PostgresCoordinate {
             scheduler_seed: None,
             listener_conn: None,
             notifications: true,
+            transaction_pooling: false,
         }
     }
 }
@@ -140,6 +141,7 @@ pub struct PostgresCoordinateBuilder {
     scheduler_seed: Option<u64>,
     listener_conn: Option<String>,
     notifications: bool,
+    transaction_pooling: bool,
 }
 
 impl PostgresCoordinateBuilder {
@@ -200,6 +202,33 @@ impl PostgresCoordinateBuilder {
         self
     }
 
+    /// Whether the connection string reaches the server through a proxy
+    /// that hands out server connections per transaction (default false):
+    /// PgBouncer before 1.21 in `pool_mode = transaction`, or a newer one
+    /// without `max_prepared_statements`. Such a proxy mixes the sessions
+    /// of many clients on one server connection, so with this set:
+    ///
+    /// - no statement is prepared under a name: Diesel's statement cache
+    ///   is off, and each statement goes out with its values as one
+    ///   unnamed statement, parsed and planned every time (some server CPU
+    ///   per statement);
+    /// - no session setting is made: `enable_seqscan` is left alone
+    ///   whatever [`avoid_sequential_scans`](Self::avoid_sequential_scans)
+    ///   says (the generic plans it guards against belong to named
+    ///   statements);
+    /// - `wait_for_work` listens on [`listener_url`](Self::listener_url),
+    ///   which should then name the server directly; without one it does
+    ///   not listen at all (`LISTEN` is session state too) and answers
+    ///   [`Wakeup::Polling`](coordinate_api::Wakeup::Polling) after
+    ///   sleeping its timeout, and says so once in a `tracing` warning.
+    ///
+    /// Advisory locks are transaction-level and migrations use unnamed
+    /// statements either way, so nothing else changes.
+    pub fn transaction_pooling(mut self, pooled: bool) -> Self {
+        self.transaction_pooling = pooled;
+        self
+    }
+
     /// Whether `wait_for_work` listens for notifications (default true).
     /// Off, every wait sleeps its timeout and answers
     /// [`Wakeup::Polling`](coordinate_api::Wakeup::Polling).
@@ -225,11 +254,12 @@ impl PostgresCoordinateBuilder {
             return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
         let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(connect)?;
-        let listener_info = match (&self.listener_conn, self.notifications) {
-            (_, false) => None,
-            (None, true) => Some(info.clone()),
+        let listener = match (&self.listener_conn, self.notifications) {
+            (_, false) => Listening::Off,
+            (None, true) if self.transaction_pooling => Listening::Unsupported,
+            (None, true) => Listening::On(info.clone()),
             (Some(conn), true) => {
-                Some(ConnInfo::parse(conn, self.connection_timeout).map_err(connect)?)
+                Listening::On(ConnInfo::parse(conn, self.connection_timeout).map_err(connect)?)
             }
         };
         let mut conn = establish(&info)?;
@@ -249,7 +279,8 @@ impl PostgresCoordinateBuilder {
             // checkout would only add a round trip.
             .test_on_check_out(false)
             .connection_customizer(Box::new(SessionSettings {
-                avoid_sequential_scans: self.avoid_sequential_scans,
+                avoid_sequential_scans: self.avoid_sequential_scans && !self.transaction_pooling,
+                unnamed_statements: self.transaction_pooling,
             }))
             // Failures reach the caller through `get`; do not log them.
             .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
@@ -257,7 +288,7 @@ impl PostgresCoordinateBuilder {
             .map_err(|e| connect(ConnectError::from_message(&info, &e.to_string())))?;
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
-                listener: Listener::new(listener_info, pool.clone()),
+                listener: Listener::new(listener, pool.clone()),
                 pool,
                 clock: self.clock,
                 info,
@@ -287,6 +318,7 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("scheduler_seed", &self.scheduler_seed)
             .field("listener_url", &listener)
             .field("notifications", &self.notifications)
+            .field("transaction_pooling", &self.transaction_pooling)
             .field("clock", &self.clock)
             .finish()
     }

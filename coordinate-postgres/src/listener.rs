@@ -14,8 +14,11 @@
 //! rather than missing a unit.
 //!
 //! When the listener cannot hear itself (a pooler in transaction mode, a
-//! listener connection that keeps failing), the coordinate falls back to
-//! sleeping the timeout and answering `Wakeup::Polling`, and logs that once.
+//! listener connection that keeps failing), or the builder says the pool
+//! goes through such a pooler and names no direct connection to listen on
+//! (`LISTEN` through it would leave session state behind for other
+//! clients), the coordinate falls back to sleeping the timeout and
+//! answering `Wakeup::Polling`, and logs that once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,21 +95,39 @@ impl Inner {
     }
 }
 
+/// Whether and where a coordinate listens, as its builder decided.
+pub(crate) enum Listening {
+    /// Listen on a connection made with this.
+    On(ConnInfo),
+    /// Notifications turned off by the user: poll, silently.
+    Off,
+    /// The pool goes through a transaction-pooling proxy and no direct
+    /// connection was given: poll, and say so once.
+    Unsupported,
+}
+
 /// The coordinate's wake-ups: where its listener sends, what waiters wait on.
 pub(crate) struct Listener {
     inner: Arc<Inner>,
-    /// Where the listener connects; `None` when notifications are off.
+    /// Where the listener connects; `None` when it never listens.
     info: Option<ConnInfo>,
+    /// Set when polling needs saying, until the first wait has said it.
+    unannounced: AtomicBool,
     pool: Pool<ConnectionManager<PgConnection>>,
 }
 
 impl Listener {
-    /// A listener that connects with `info` when first waited on, and
-    /// sends its probes through `pool`; with `None`, every wait polls.
+    /// A listener that connects as `listening` says when first waited on,
+    /// and sends its probes through `pool`; otherwise every wait polls.
     pub(crate) fn new(
-        info: Option<ConnInfo>,
+        listening: Listening,
         pool: Pool<ConnectionManager<PgConnection>>,
     ) -> Listener {
+        let unannounced = matches!(listening, Listening::Unsupported);
+        let info = match listening {
+            Listening::On(info) => Some(info),
+            Listening::Off | Listening::Unsupported => None,
+        };
         let mode = if info.is_some() {
             Mode::Connecting
         } else {
@@ -124,6 +145,7 @@ impl Listener {
                 stop: AtomicBool::new(false),
             }),
             info,
+            unannounced: AtomicBool::new(unannounced),
             pool,
         }
     }
@@ -141,6 +163,12 @@ impl Listener {
         loop {
             if state.mode == Mode::Polling {
                 drop(state);
+                if self.unannounced.swap(false, Ordering::Relaxed) {
+                    give_up(
+                        "transaction_pooling is set and no listener_url names a direct \
+                         connection, so the coordinate cannot LISTEN",
+                    );
+                }
                 if let Some(rest) = deadline.and_then(|d| d.checked_duration_since(Instant::now()))
                 {
                     std::thread::sleep(rest);

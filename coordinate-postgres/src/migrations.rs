@@ -3,23 +3,30 @@
 //!
 //! The first fifteen migrations mirror go-coordinate's, one for one, so a
 //! database either tool built has the same tables. go-coordinate records
-//! its migrations in `gorp_migrations`; when that table lists one of them,
-//! the matching Diesel migration is recorded as applied instead of run.
+//! its migrations in `gorp_migrations` (through sql-migrate); when that
+//! table lists one of them, the matching Diesel migration is recorded as
+//! applied instead of run. The other way round, once our migrations have
+//! run, `gorp_migrations` lists all fifteen, in the same transaction, so
+//! that go-coordinate's `postgres.New()` finds nothing to do instead of
+//! creating its tables a second time.
 //!
 //! Many processes may connect to a new database at once: migrations run in
 //! one transaction holding a transaction-level advisory lock (never a
 //! session-level one, which would not survive PgBouncer's transaction
 //! pooling), so they apply exactly once and others wait, then find nothing
-//! to do.
+//! to do. go-coordinate does not take that lock: when it creates the same
+//! objects at the same moment, our transaction fails on a duplicate and is
+//! tried again, then adopts whatever go-coordinate committed meanwhile.
 
 use std::error::Error as StdError;
 
 use coordinate_api::{Error, Result};
+use diesel::connection::CacheSize;
 use diesel::migration::{Migration, MigrationConnection, MigrationSource};
 use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
 use diesel::sql_query;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::coordinate::connect_once;
@@ -50,6 +57,27 @@ pub(crate) const GO_COORDINATE_MIGRATIONS: [(&str, &str); 15] = [
     ("20170523-work-unit-max-retries.sql", "20170523000000"),
 ];
 
+/// sql-migrate's bookkeeping table, column for column as its gorp table
+/// map creates it (`id` text, not null, the primary key; `applied_at` a
+/// nullable `timestamp with time zone`), so that sql-migrate cannot tell
+/// it from its own.
+const CREATE_GORP_MIGRATIONS: &str = "\
+CREATE TABLE gorp_migrations (id text NOT NULL PRIMARY KEY, applied_at timestamp with time zone)";
+
+/// Records go-coordinate's migrations `$1` as applied, keeping the time of
+/// any already listed. The time is the server's: this is bookkeeping for
+/// people and sql-migrate, not a timestamp our logic compares.
+const RECORD_GO_COORDINATE: &str = "\
+INSERT INTO gorp_migrations (id, applied_at) SELECT unnest($1::text[]), now()
+ON CONFLICT (id) DO NOTHING";
+
+/// Most times the migration transaction is tried when it keeps losing
+/// races to go-coordinate, which may commit its fifteen migrations one by
+/// one while we try.
+const MAX_TRIES: u32 = 40;
+/// Pause between two tries.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 type Failure = Box<dyn StdError + Send + Sync>;
 
 /// Brings the database at `conn` up to the current schema: adopts a
@@ -61,6 +89,13 @@ pub fn upgrade(conn: &str) -> Result<()> {
     apply(&mut connect_once(conn)?)
 }
 
+/// Turns off Diesel's named prepared statements on a connection that
+/// migrates: it runs a handful of statements once, and named statements
+/// break behind a transaction-pooling proxy (PgBouncer before 1.21).
+fn unnamed_statements_only(conn: &mut PgConnection) {
+    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+}
+
 /// Reverts every migration of this crate, newest first, leaving none of its
 /// tables or types behind (and no migration bookkeeping, unless other
 /// migrations share it). Data is lost.
@@ -68,6 +103,7 @@ pub fn upgrade(conn: &str) -> Result<()> {
 /// Errors: as [`PostgresCoordinate::new`](crate::PostgresCoordinate::new).
 pub fn drop(conn: &str) -> Result<()> {
     let mut conn = connect_once(conn)?;
+    unnamed_statements_only(&mut conn);
     locked(&mut conn, |conn| {
         let applied = conn.applied_migrations()?;
         let mut ours = MIGRATIONS.migrations()?;
@@ -87,21 +123,57 @@ pub fn drop(conn: &str) -> Result<()> {
         }
         Ok(())
     })
+    .map_err(failure)
 }
 
-/// Applies pending migrations on an open connection.
+/// Applies pending migrations on an open connection, and records
+/// go-coordinate's.
 pub(crate) fn apply(conn: &mut PgConnection) -> Result<()> {
+    unnamed_statements_only(conn);
     // Cheap check first, so connecting to an up-to-date database takes no
     // lock and waits for nobody.
     let current = up_to_date(conn).map_err(failure)?;
     if current {
         return Ok(());
     }
-    locked(conn, |conn| {
-        adopt_go_coordinate(conn)?;
-        conn.run_pending_migrations(MIGRATIONS)?;
-        Ok(())
-    })
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let outcome = locked(conn, |conn| {
+            adopt_go_coordinate(conn)?;
+            conn.run_pending_migrations(MIGRATIONS)?;
+            // Every migration of ours has run now, so go-coordinate's
+            // fifteen are all in place.
+            record_go_coordinate(conn)?;
+            Ok(())
+        });
+        match outcome {
+            Err(error) if tries < MAX_TRIES && lost_a_race(&error) => {
+                std::thread::sleep(RETRY_PAUSE);
+            }
+            outcome => return outcome.map_err(failure),
+        }
+    }
+}
+
+/// Whether a migration failed because someone who does not take our lock
+/// (go-coordinate) created the same object, or its bookkeeping, at the
+/// same moment: a unique violation in the catalog (two `CREATE`s of one
+/// name racing), "already exists" (the second `CREATE` after the first
+/// committed), or a deadlock between the two. Trying again adopts what the
+/// other side committed. diesel_migrations hands its errors over as text
+/// only, so they are recognised by PostgreSQL's English messages, as
+/// deadlocks are elsewhere; with another `lc_messages` the loser fails and
+/// connecting again succeeds.
+fn lost_a_race(error: &Failure) -> bool {
+    const RACES: [&str; 4] = [
+        "duplicate key value violates unique constraint",
+        "already exists",
+        "deadlock detected",
+        "could not serialize",
+    ];
+    let text = error.to_string();
+    RACES.iter().any(|race| text.contains(race))
 }
 
 /// Runs `work` in a READ COMMITTED transaction holding the migration lock.
@@ -110,16 +182,13 @@ pub(crate) fn apply(conn: &mut PgConnection) -> Result<()> {
 fn locked(
     conn: &mut PgConnection,
     work: impl FnOnce(&mut PgConnection) -> std::result::Result<(), Failure>,
-) -> Result<()> {
-    conn.build_transaction()
-        .read_committed()
-        .run(|conn| {
-            sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<BigInt, _>(LOCK_KEY)
-                .execute(conn)?;
-            work(conn)
-        })
-        .map_err(failure)
+) -> std::result::Result<(), Failure> {
+    conn.build_transaction().read_committed().run(|conn| {
+        sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(LOCK_KEY)
+            .execute(conn)?;
+        work(conn)
+    })
 }
 
 fn failure(error: Failure) -> Error {
@@ -143,14 +212,22 @@ fn table_exists(conn: &mut PgConnection, table: &str) -> QueryResult<bool> {
         .found)
 }
 
-/// Whether every migration of ours is recorded as applied.
+/// Whether every migration of ours is recorded as applied, and all of
+/// go-coordinate's in its bookkeeping (a database migrated before this
+/// crate kept that bookkeeping lacks it).
 fn up_to_date(conn: &mut PgConnection) -> std::result::Result<bool, Failure> {
     if !table_exists(conn, "__diesel_schema_migrations")? {
         return Ok(false);
     }
     let applied = conn.applied_migrations()?;
     let ours: Vec<Box<dyn Migration<Pg>>> = MIGRATIONS.migrations()?;
-    Ok(ours.iter().all(|m| applied.contains(&m.name().version())))
+    if !ours.iter().all(|m| applied.contains(&m.name().version())) {
+        return Ok(false);
+    }
+    let recorded = go_coordinate_applied(conn)?;
+    Ok(GO_COORDINATE_MIGRATIONS
+        .iter()
+        .all(|(id, _)| recorded.iter().any(|r| r == id)))
 }
 
 #[derive(QueryableByName)]
@@ -189,6 +266,19 @@ fn adopt_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
     Ok(())
 }
 
+/// Lists all of go-coordinate's migrations in its bookkeeping, creating
+/// the table if it is missing; ids already there keep their times.
+fn record_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
+    if !table_exists(conn, "gorp_migrations")? {
+        sql_query(CREATE_GORP_MIGRATIONS).execute(conn)?;
+    }
+    let ids: Vec<&str> = GO_COORDINATE_MIGRATIONS.iter().map(|(id, _)| *id).collect();
+    sql_query(RECORD_GO_COORDINATE)
+        .bind::<Array<Text>, _>(ids)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// After reverting, makes go-coordinate's bookkeeping agree that its
 /// migrations are gone too (dropping its table once empty).
 fn forget_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
@@ -197,7 +287,7 @@ fn forget_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
     }
     let ids: Vec<&str> = GO_COORDINATE_MIGRATIONS.iter().map(|(id, _)| *id).collect();
     sql_query("DELETE FROM gorp_migrations WHERE id = ANY($1)")
-        .bind::<diesel::sql_types::Array<Text>, _>(ids)
+        .bind::<Array<Text>, _>(ids)
         .execute(conn)?;
     if !has_rows(
         conn,

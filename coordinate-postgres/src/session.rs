@@ -12,10 +12,13 @@
 //! transaction.
 //!
 //! Behind a pooler in transaction mode (PgBouncer), session settings do not
-//! stay with our sessions and would reach other clients' sessions; there
-//! the builder's `avoid_sequential_scans(false)` leaves them alone.
+//! stay with our sessions and would reach other clients' sessions, and
+//! named prepared statements collide with other clients' or go missing;
+//! there the builder's `transaction_pooling(true)` sets nothing and turns
+//! Diesel's statement cache off, so every statement is sent unnamed, with
+//! its values, in one round trip.
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{CacheSize, Connection, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{CustomizeConnection, Error};
 
@@ -24,10 +27,15 @@ use diesel::r2d2::{CustomizeConnection, Error};
 pub(crate) struct SessionSettings {
     /// Whether to set `enable_seqscan = off`.
     pub(crate) avoid_sequential_scans: bool,
+    /// Whether to prepare no statement under a name (Diesel's cache off).
+    pub(crate) unnamed_statements: bool,
 }
 
 impl CustomizeConnection<PgConnection, Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        if self.unnamed_statements {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
         if self.avoid_sequential_scans {
             conn.batch_execute("SET enable_seqscan = off")
                 .map_err(Error::QueryError)?;
@@ -39,27 +47,47 @@ impl CustomizeConnection<PgConnection, Error> for SessionSettings {
 #[cfg(test)]
 mod tests {
     use crate::test_support::database_url;
-    use crate::PostgresCoordinate;
-    use diesel::sql_types::Text;
+    use crate::{PostgresCoordinate, PostgresCoordinateBuilder};
+    use coordinate_api::Coordinate;
+    use diesel::sql_types::{BigInt, Text};
     use diesel::RunQueryDsl;
 
-    fn seqscan_setting(avoid: bool) -> String {
-        let coordinate = PostgresCoordinate::builder(&database_url())
-            .pool_size(1)
-            .avoid_sequential_scans(avoid)
-            .build()
-            .expect("connect");
+    /// `enable_seqscan` and the number of named prepared statements in the
+    /// one pooled session of a coordinate built so, after it did some work.
+    fn session_state(builder: PostgresCoordinateBuilder) -> (String, i64) {
+        let coordinate = builder.pool_size(1).build().expect("connect");
+        coordinate.namespaces().expect("list namespaces");
         let mut conn = coordinate.shared.connection().expect("pooled connection");
-        diesel::select(diesel::dsl::sql::<Text>(
+        let seqscan = diesel::select(diesel::dsl::sql::<Text>(
             "current_setting('enable_seqscan')",
         ))
         .get_result(&mut *conn)
-        .expect("read the setting")
+        .expect("read the setting");
+        let named = diesel::select(diesel::dsl::sql::<BigInt>(
+            "(SELECT count(*) FROM pg_prepared_statements)",
+        ))
+        .get_result(&mut *conn)
+        .expect("count prepared statements");
+        (seqscan, named)
     }
 
     #[test]
     fn pooled_sessions_avoid_sequential_scans_unless_told_not_to() {
-        assert_eq!(seqscan_setting(true), "off");
-        assert_eq!(seqscan_setting(false), "on");
+        let builder = || PostgresCoordinate::builder(&database_url());
+        let (seqscan, named) = session_state(builder());
+        assert_eq!(seqscan, "off");
+        assert!(named > 0, "Diesel's statement cache names statements");
+        assert_eq!(
+            session_state(builder().avoid_sequential_scans(false)).0,
+            "on"
+        );
+    }
+
+    #[test]
+    fn transaction_pooling_sets_nothing_and_names_no_statement() {
+        let builder = PostgresCoordinate::builder(&database_url())
+            .avoid_sequential_scans(true)
+            .transaction_pooling(true);
+        assert_eq!(session_state(builder), ("on".to_owned(), 0));
     }
 }

@@ -23,3 +23,35 @@ pub fn database_url() -> String {
          or run `cargo xtask conformance`, which starts a throwaway server"
     );
 }
+
+/// The ids under which go-coordinate's sql-migrate records its fifteen
+/// migrations in `gorp_migrations`, oldest first: what a database this
+/// crate migrated must list for go-coordinate to accept it.
+pub fn go_coordinate_migration_ids() -> Vec<&'static str> {
+    crate::migrations::GO_COORDINATE_MIGRATIONS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// Set (to anything) by a test run whose `DATABASE_URL` goes through a
+/// transaction-pooling proxy: [`builder`] then sets
+/// [`transaction_pooling`](crate::PostgresCoordinateBuilder::transaction_pooling).
+pub const TRANSACTION_POOLING_VAR: &str = "COORDINATE_TEST_TRANSACTION_POOLING";
+/// A direct connection string for the listener, in such a run.
+pub const LISTENER_URL_VAR: &str = "COORDINATE_TEST_LISTENER_URL";
+
+/// A builder for `conn` with the settings the test run asks for through
+/// [`TRANSACTION_POOLING_VAR`] and [`LISTENER_URL_VAR`]; `cargo xtask
+/// conformance` sets both in its PgBouncer lane, so the same suite runs
+/// directly and through PgBouncer.
+pub fn builder(conn: &str) -> crate::PostgresCoordinateBuilder {
+    let mut builder = crate::PostgresCoordinate::builder(conn);
+    if std::env::var_os(TRANSACTION_POOLING_VAR).is_some() {
+        builder = builder.transaction_pooling(true);
+    }
+    if let Ok(url) = std::env::var(LISTENER_URL_VAR) {
+        builder = builder.listener_url(&url);
+    }
+    builder
+}

@@ -1,11 +1,13 @@
 //! The shared behaviour suite, run against PostgreSQL through
-//! `Arc<dyn Coordinate>`, the way applications hold a backend.
+//! `Arc<dyn Coordinate>`, the way applications hold a backend. `cargo
+//! xtask conformance` runs it twice: against the server, and through
+//! PgBouncer in transaction mode with `transaction_pooling(true)` (see
+//! `test_support::builder`).
 
 use std::sync::Arc;
 
 use coordinate_api::{Coordinate, MockClock};
-use coordinate_postgres::test_support::database_url;
-use coordinate_postgres::PostgresCoordinate;
+use coordinate_postgres::test_support::{builder, database_url};
 
 /// Connections per case's coordinate: enough for the concurrency cases'
 /// threads to work at once instead of queueing for a connection.
@@ -13,7 +15,7 @@ const POOL_SIZE: u32 = 10;
 
 fn backend(clock: Arc<MockClock>, seed: u64) -> Arc<dyn Coordinate> {
     Arc::new(
-        PostgresCoordinate::builder(&database_url())
+        builder(&database_url())
             .clock(clock)
             .scheduler_seed(seed)
             .pool_size(POOL_SIZE)

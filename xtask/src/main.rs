@@ -24,6 +24,7 @@ mod bench;
 mod ci;
 mod conformance;
 mod demo;
+mod pgbouncer;
 mod stress;
 mod throwaway;
 #[cfg(test)]
@@ -39,7 +40,8 @@ usage: cargo xtask <command> [-- <test runner arguments>]
 commands:
   conformance   run every test against both backends, then the short
                 stress run (starts a throwaway PostgreSQL unless
-                DATABASE_URL or PGHOST is set)
+                DATABASE_URL or PGHOST is set), then the PostgreSQL suite
+                through PgBouncer when pgbouncer is installed
   demo          run the pipeline example on PostgreSQL (same server rules);
                 arguments after -- go to the example (try -- --help)
   bench         measure throughput and scale (release build; same server

@@ -6,7 +6,7 @@ pub mod server;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use coordinate_api::{Coordinate, Data, Error, Value};
+use coordinate_api::{AttemptRequest, Coordinate, Data, Error, Namespace, Value, WorkUnitMeta};
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::{ConnectError, PostgresCoordinate};
 use diesel::pg::PgConnection;
@@ -162,6 +162,25 @@ pub fn connect_error(error: &Error) -> &ConnectError {
             .unwrap_or_else(|| panic!("not a connection error: {error}")),
         other => panic!("not a backend error: {other}"),
     }
+}
+
+/// Adds a work spec `s` with a unit `u` to namespace `name`, then claims
+/// and finishes the unit: one row in every table, and proof that the
+/// server takes writes. Returns the namespace.
+pub fn claim_and_finish(coordinate: &dyn Coordinate, name: &str) -> Arc<dyn Namespace> {
+    let namespace = coordinate.namespace(name).expect("namespace");
+    let work_spec = namespace.set_work_spec(spec("s", &[])).expect("work spec");
+    work_spec
+        .add_work_unit("u", Data::new(), WorkUnitMeta::default())
+        .expect("work unit");
+    let attempts = namespace
+        .worker("w")
+        .expect("worker")
+        .request_attempts(&AttemptRequest::default())
+        .expect("claim");
+    assert_eq!(attempts.len(), 1, "the unit was not handed out");
+    attempts[0].finish(None).expect("finish");
+    namespace
 }
 
 /// Data with one text entry.
