@@ -200,6 +200,24 @@ fn wait_for_pending(namespace: &dyn Namespace, pending: usize) {
     }
 }
 
+/// Starts a worker on a fresh namespace of `units` units, waits until it
+/// holds `busy` of them, sends `signal` and waits for it to exit. Returns
+/// the namespace, the worker and how long the exit took.
+fn stop_while_busy(
+    prefix: &str,
+    units: usize,
+    settings: &Settings,
+    busy: usize,
+    signal: &str,
+) -> (Arc<dyn Namespace>, Worker, Duration) {
+    let (namespace, name) = namespace_with_units(prefix, units);
+    let mut worker = Worker::start(&name, settings);
+    wait_for_pending(namespace.as_ref(), busy);
+    worker.signal(signal);
+    let took = worker.wait_for_exit();
+    (namespace, worker, took)
+}
+
 /// No attempt of the worker's records is left pending.
 fn assert_nothing_held(namespace: &dyn Namespace, worker: &str) {
     let parent = namespace.worker(worker).unwrap();
@@ -220,7 +238,6 @@ fn assert_nothing_held(namespace: &dyn Namespace, worker: &str) {
 
 #[test]
 fn sigterm_cancels_handlers_after_the_grace_and_gives_their_units_back() {
-    let (namespace, name) = namespace_with_units("rt_term", 12);
     let grace = Duration::from_millis(1000);
     let settings = Settings {
         work_ms: 60_000,
@@ -228,10 +245,7 @@ fn sigterm_cancels_handlers_after_the_grace_and_gives_their_units_back() {
         grace_ms: grace.as_millis() as u64,
         concurrency: 4,
     };
-    let mut worker = Worker::start(&name, &settings);
-    wait_for_pending(namespace.as_ref(), 4);
-    worker.signal("-TERM");
-    let took = worker.wait_for_exit();
+    let (namespace, worker, took) = stop_while_busy("rt_term", 12, &settings, 4, "-TERM");
     assert!(
         took <= grace + Duration::from_secs(1),
         "exited {took:?} after SIGTERM"
@@ -246,17 +260,13 @@ fn sigterm_cancels_handlers_after_the_grace_and_gives_their_units_back() {
 
 #[test]
 fn sigterm_lets_short_handlers_finish() {
-    let (namespace, name) = namespace_with_units("rt_drain", 8);
     let settings = Settings {
         work_ms: 400,
         lease_ms: 30_000,
         grace_ms: 10_000,
         concurrency: 4,
     };
-    let mut worker = Worker::start(&name, &settings);
-    wait_for_pending(namespace.as_ref(), 4);
-    worker.signal("-TERM");
-    let took = worker.wait_for_exit();
+    let (namespace, worker, took) = stop_while_busy("rt_drain", 8, &settings, 4, "-TERM");
     assert!(
         took < Duration::from_secs(5),
         "exited {took:?} after SIGTERM"
@@ -273,17 +283,13 @@ fn sigterm_lets_short_handlers_finish() {
 
 #[test]
 fn after_sigkill_the_units_come_back_when_the_lease_runs_out() {
-    let (namespace, name) = namespace_with_units("rt_kill", 2);
     let settings = Settings {
         work_ms: 60_000,
         lease_ms: 1_500,
         grace_ms: 1_000,
         concurrency: 2,
     };
-    let mut worker = Worker::start(&name, &settings);
-    wait_for_pending(namespace.as_ref(), 2);
-    worker.signal("-KILL");
-    worker.wait_for_exit();
+    let (namespace, _worker, _) = stop_while_busy("rt_kill", 2, &settings, 2, "-KILL");
     let killed = Instant::now();
     let other = namespace.worker("survivor").unwrap();
     let request = AttemptRequest {

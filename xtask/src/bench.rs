@@ -32,6 +32,14 @@ pub fn run(bench_args: &[String]) -> Result<()> {
         // URL holds the server's password.
         .args(["--backend-env", "DATABASE_URL"])
         .env("DATABASE_URL", database.url());
+    // The same rows through PgBouncer in transaction mode, when it is
+    // installed: what `transaction_pooling(true)` costs.
+    let bouncer = crate::pgbouncer::start_in_front_of(database.url())?;
+    if let Some((_, url)) = &bouncer {
+        bench
+            .args(["--pooled-env", "COORDINATE_BENCH_POOLER_URL"])
+            .env("COORDINATE_BENCH_POOLER_URL", url);
+    }
     // cargo runs a benchmark in its package's directory: make paths
     // absolute, relative to where the user is, and put the default output
     // under the workspace's target directory.
@@ -53,6 +61,7 @@ pub fn run(bench_args: &[String]) -> Result<()> {
             .arg(crate::workspace_root().join(RESULTS));
     }
     let result = run_checked(bench, "benchmark");
+    drop(bouncer);
     drop(database);
     result
 }

@@ -56,6 +56,18 @@ pub fn require_installed() -> Result<()> {
     }
 }
 
+/// A PgBouncer in front of `database_url` and the URL through it, for the
+/// benchmark's pooled rows; `None` when `pgbouncer` is not installed.
+pub fn start_in_front_of(database_url: &str) -> Result<Option<(Bouncer, String)>> {
+    let Some(program) = find_program() else {
+        return Ok(None);
+    };
+    let upstream = Upstream::parse(database_url)?;
+    let bouncer = Bouncer::start(&program, &upstream)?;
+    let url = bouncer.url(&upstream);
+    Ok(Some((bouncer, url)))
+}
+
 fn run_lane(program: &Path, database_url: &str) -> Result<()> {
     let upstream = Upstream::parse(database_url)?;
     let bouncer = Bouncer::start(program, &upstream)?;
@@ -158,7 +170,7 @@ fn percent_decode(text: &str) -> Result<String> {
 }
 
 /// A running PgBouncer of this run.
-struct Bouncer {
+pub struct Bouncer {
     child: Option<Child>,
     dir: PathBuf,
     port: u16,

@@ -45,6 +45,9 @@ pub struct Config {
     pub only: Vec<String>,
     /// Where the JSON goes.
     pub out: PathBuf,
+    /// `--pooled-env`: the same server through PgBouncer in transaction
+    /// mode, for the pooled rows.
+    pub pooler: Option<String>,
     /// Units preloaded per pgbench run.
     pub reference_units: u64,
     /// Seconds per pgbench run.
@@ -67,12 +70,13 @@ pub struct Config {
 
 const USAGE: &str = "\
 usage: throughput [--backend <connection string> | --backend-env <variable>] [--quick]
-                  [--out <path>] [--no-go]
+                  [--out <path>] [--no-go] [--pooled-env <variable>]
                   [--only <section>]...
 
 Without --backend, only the memory backend is measured. Sections: claims
 (pgbench references, API claim+finish, lease renewal), runtime (the worker
-runtime, its stop and its wake-up), add, scale, wakeup, memory, profile.";
+runtime, its stop and its wake-up), pooled (claim+finish through the
+PgBouncer of --pooled-env), add, scale, wakeup, memory, profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -80,6 +84,7 @@ fn config() -> Result<Config> {
     let mut go_script = true;
     let mut only = Vec::new();
     let mut out = PathBuf::from("target/bench/results.json");
+    let mut pooler = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -89,6 +94,12 @@ fn config() -> Result<Config> {
                 let conn = std::env::var(&name)
                     .with_context(|| format!("--backend-env: {name} is not set"))?;
                 backend = Some(conn);
+            }
+            "--pooled-env" => {
+                let name = args.next().context("--pooled-env needs a variable")?;
+                let conn = std::env::var(&name)
+                    .with_context(|| format!("--pooled-env: {name} is not set"))?;
+                pooler = Some(conn);
             }
             "--quick" => quick = true,
             "--no-go" => go_script = false,
@@ -110,6 +121,7 @@ fn config() -> Result<Config> {
         quick,
         only,
         out,
+        pooler,
         reference_units: pick(30_000, 100_000),
         reference_seconds: pick(3, 10),
         go_script,
@@ -201,6 +213,16 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if config.runs("claims") {
         runs::renewals(&coordinate, rows)?;
+    }
+    if let Some(pooler) = config.pooler.as_ref().filter(|_| config.runs("pooled")) {
+        let pooled: Arc<dyn Coordinate> = Arc::new(
+            PostgresCoordinate::builder(pooler)
+                .pool_size(10)
+                .transaction_pooling(true)
+                .listener_url(&config.backend)
+                .build()?,
+        );
+        runs::pooled_claims(config, &pooled, &mut conn, rows)?;
     }
     if config.runs("runtime") {
         runtime::drain(&coordinate, rows)?;

@@ -26,65 +26,119 @@ pub fn claims(
     threads: usize,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
-    let units = config.claim_units;
     for (batch, finishing) in [
         (1, Finishing::OneByOne),
         (100, Finishing::OneByOne),
         (100, Finishing::Batched),
         (100, Finishing::Mixed),
     ] {
-        let (namespace, spec) = fresh_spec(coordinate, "claim")?;
-        preload(&spec, "u", units)?;
-        // Workers exist before the clock starts.
-        for t in 0..threads {
-            namespace.worker(&format!("worker-{t}"))?;
-        }
-        let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", "worker-0")?;
-        pg::vacuum(conn)?;
-        let counted = batch > 1;
-        let commits_before = if counted { pg::commits(conn)? } else { 0 };
-        let (claims, finished, failed) = match finishing {
-            Finishing::Mixed => mixed_totals(units),
-            _ => (units, units, 0),
-        };
-        let (measured, rss) =
-            crate::measure(|| claim_finish(&namespace, "spec", threads, batch, finishing, claims))?;
-        let commits = if counted {
-            pg::commits(conn)? - commits_before
-        } else {
-            0
-        };
-        if finishing == Finishing::Mixed {
-            verify_mixed(&namespace, finished, failed)?;
-        } else {
-            pg::verify(conn, spec_id, units as i64, 0)?;
-        }
-        let (label, what) = match finishing {
-            Finishing::OneByOne => ("", "request_attempts+finish"),
-            Finishing::Batched => ("c", "request_attempts+complete_attempts"),
-            Finishing::Mixed => (
-                "m",
-                "request_attempts+complete_attempts, 10% retried, 2% failed",
-            ),
-        };
-        rows.push(crate::row(
-            format!("api/b{batch}{label}/w{threads}"),
-            if counted {
-                format!(
-                    "postgres: {what} ({:.3} commits/unit)",
-                    commits as f64 / units as f64
-                )
-            } else {
-                format!("postgres: {what}")
-            },
+        let run = ClaimRun {
             threads,
             batch,
-            &measured,
-            rss,
-        ));
-        crate::progress(rows);
-        namespace.destroy()?;
+            finishing,
+        };
+        claim_row(config, coordinate, conn, run, "api", "postgres", rows)?;
     }
+    Ok(())
+}
+
+/// The batch-1 and batch-100 rows again, through PgBouncer in transaction
+/// mode with `transaction_pooling(true)`, beside the direct rows of the
+/// same run.
+pub fn pooled_claims(
+    config: &Config,
+    pooled: &Arc<dyn Coordinate>,
+    conn: &mut PgConnection,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    for threads in [1, 4] {
+        for batch in [1, 100] {
+            let run = ClaimRun {
+                threads,
+                batch,
+                finishing: Finishing::OneByOne,
+            };
+            claim_row(config, pooled, conn, run, "pooled", "pgbouncer", rows)?;
+        }
+    }
+    Ok(())
+}
+
+/// One claim + finish row's shape.
+#[derive(Clone, Copy)]
+struct ClaimRun {
+    threads: usize,
+    batch: usize,
+    finishing: Finishing,
+}
+
+/// Measures one claim + finish row, keyed `{prefix}/b{batch}{label}/w{threads}`.
+fn claim_row(
+    config: &Config,
+    coordinate: &Arc<dyn Coordinate>,
+    conn: &mut PgConnection,
+    run: ClaimRun,
+    prefix: &str,
+    through: &str,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let ClaimRun {
+        threads,
+        batch,
+        finishing,
+    } = run;
+    let units = config.claim_units;
+    let (namespace, spec) = fresh_spec(coordinate, "claim")?;
+    preload(&spec, "u", units)?;
+    // Workers exist before the clock starts.
+    for t in 0..threads {
+        namespace.worker(&format!("worker-{t}"))?;
+    }
+    let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", "worker-0")?;
+    pg::vacuum(conn)?;
+    let counted = batch > 1;
+    let commits_before = if counted { pg::commits(conn)? } else { 0 };
+    let (claims, finished, failed) = match finishing {
+        Finishing::Mixed => mixed_totals(units),
+        _ => (units, units, 0),
+    };
+    let (measured, rss) =
+        crate::measure(|| claim_finish(&namespace, "spec", threads, batch, finishing, claims))?;
+    let commits = if counted {
+        pg::commits(conn)? - commits_before
+    } else {
+        0
+    };
+    if finishing == Finishing::Mixed {
+        verify_mixed(&namespace, finished, failed)?;
+    } else {
+        pg::verify(conn, spec_id, units as i64, 0)?;
+    }
+    let (label, what) = match finishing {
+        Finishing::OneByOne => ("", "request_attempts+finish"),
+        Finishing::Batched => ("c", "request_attempts+complete_attempts"),
+        Finishing::Mixed => (
+            "m",
+            "request_attempts+complete_attempts, 10% retried, 2% failed",
+        ),
+    };
+    rows.push(crate::row(
+        format!("{prefix}/b{batch}{label}/w{threads}"),
+        if counted {
+            format!(
+                "{through}: {what} ({:.3} commits/unit)",
+                commits as f64 / units as f64
+            )
+        } else {
+            format!("{through}: {what}")
+        },
+        threads,
+        batch,
+        &measured,
+        rss,
+    ));
+    crate::progress(rows);
+    namespace.destroy()?;
     Ok(())
 }
 

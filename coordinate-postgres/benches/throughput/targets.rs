@@ -34,6 +34,7 @@ pub fn evaluate(rows: &mut [Row]) {
             }
         }
         runtime_targets(&snapshot, row);
+        pooled_ratio(&snapshot, row);
         let key = row.key.as_str();
         // Wake-up latency (issue 12): LISTEN p50 <= 10 ms and p99 <= 50 ms;
         // the polling fallback within its 100 ms interval plus 50 ms.
@@ -177,5 +178,24 @@ fn runtime_targets(snapshot: &[Row], row: &mut Row) {
             row.targets
                 .push(verdict("<=2000ms".into(), stop, stop <= 2000.0, "ms"));
         }
+    }
+}
+
+/// Issue 14: what PgBouncer with `transaction_pooling(true)` costs, as the
+/// pooled row's ratio to the direct row of the same shape (informational:
+/// the issue sets no bound).
+fn pooled_ratio(snapshot: &[Row], row: &mut Row) {
+    let Some(rest) = row.key.strip_prefix("pooled/") else {
+        return;
+    };
+    let direct = format!("api/{rest}");
+    if let Some(rate) = rate_of(snapshot, &direct).filter(|r| *r > 0.0) {
+        let ratio = row.rate() / rate;
+        row.targets.push(verdict(
+            format!("ratio to {direct} (no bound)"),
+            ratio,
+            true,
+            "x",
+        ));
     }
 }
