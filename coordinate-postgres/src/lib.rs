@@ -80,6 +80,11 @@
 //!
 //! # Features
 //!
+//! - `cli` (off by default): the `coordinate` operator command
+//!   (`cargo install coordinate-postgres --features cli`; the README's
+//!   "Operating it" section lists its verbs). It adds `clap`, `anyhow`,
+//!   `indicatif`, `serde_json` and `tracing-subscriber` to the build; the
+//!   library does not use them.
 //! - `test-support` (off by default): the `test_support` module, which
 //!   finds the test database (`DATABASE_URL`, or libpq's environment when
 //!   only `PGHOST` is set, and a panic when neither is). This crate's own

@@ -157,6 +157,9 @@ fn fmt(root: &Path) -> Result<()> {
     )
 }
 
+/// `--all-targets` also lints the `coordinate` command (feature `cli`):
+/// coordinate-postgres's dev-dependency on itself switches `cli` on for its
+/// test targets, and the binary is built with them.
 fn clippy(root: &Path) -> Result<()> {
     let args = [
         "clippy",
