@@ -182,7 +182,12 @@ fn json_output_parses_back_with_bytes_and_tags_marked() {
     namespace
         .work_spec("fetch")
         .unwrap()
-        .add_work_unit("u1", unit_data, WorkUnitMeta::default())
+        .add_work_unit("u1", unit_data.clone(), WorkUnitMeta::default())
+        .unwrap();
+    namespace
+        .work_spec("fetch")
+        .unwrap()
+        .add_work_unit("u2", unit_data, WorkUnitMeta::default())
         .unwrap();
     fail(namespace.as_ref(), 1);
 
@@ -198,16 +203,46 @@ fn json_output_parses_back_with_bytes_and_tags_marked() {
     let own = &unit["attempts"][0]["data"];
     assert_eq!(own["traceback"], "Traceback: it broke");
 
+    let human = run(&["-n", ns, "unit", "fetch", "u1"]).expect(0).stdout;
+    assert!(
+        human.starts_with("unit \"u1\" of work spec \"fetch\": failed\n"),
+        "{human}"
+    );
+    assert!(
+        human.contains("\n  \"traceback\": \"Traceback: it broke\"\n"),
+        "{human}"
+    );
+    assert!(
+        human.contains("attempt 1 traceback:\nTraceback: it broke\n"),
+        "{human}"
+    );
+    let rich = run(&["--json", "-n", ns, "unit", "fetch", "u2"])
+        .expect(0)
+        .json();
+    assert_eq!(
+        rich["data"],
+        serde_json::json!({
+            "url": "https://example.com/",
+            "raw": {"$bytes": "00ff"},
+            "id": {"$tag": 37, "value": {"$bytes": "abababababababababababababababab"}},
+            "nan": {"$float": "NaN"},
+        })
+    );
+    assert_eq!(rich["attempts"], serde_json::json!([]));
     let listed = run(&["-n", ns, "units", "fetch", "--json"])
         .expect(0)
         .json();
     assert_eq!(
         listed,
-        serde_json::json!([{"name": "u1", "status": "failed", "priority": 0.0, "attempts": 1}])
+        serde_json::json!([
+            {"name": "u1", "status": "failed", "priority": 0.0, "attempts": 1},
+            {"name": "u2", "status": "available", "priority": 0.0, "attempts": 0},
+        ])
     );
     let summary = run(&["-n", ns, "summary", "--json"]).expect(0).json();
     assert_eq!(summary[0]["work_spec"], "fetch");
     assert_eq!(summary[0]["failed"], 1);
+    assert_eq!(summary[0]["available"], 1);
     assert_eq!(summary[1]["available"], 0);
 
     // A definition with bytes and a tag goes in through `spec set` and
