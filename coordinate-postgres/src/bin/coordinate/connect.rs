@@ -28,6 +28,7 @@ pub fn coordinate(global: &Global) -> Result<Arc<dyn Coordinate>> {
         .pool_size(2)
         .connection_timeout(CONNECTION_TIMEOUT)
         .notifications(false)
+        .transaction_pooling(global.transaction_pooling)
         .build()
         .context("connecting to the database")?;
     Ok(Arc::new(coordinate))

@@ -50,6 +50,11 @@ pub struct Global {
     /// README's "Operating it" section says).
     #[arg(long, global = true)]
     pub json: bool,
+    /// The connection goes through a transaction-pooling proxy (PgBouncer
+    /// in `pool_mode = transaction`): no named statements, no session
+    /// settings.
+    #[arg(long, env = "COORDINATE_TRANSACTION_POOLING", global = true)]
+    pub transaction_pooling: bool,
     /// Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
     #[arg(short = 'v', long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
