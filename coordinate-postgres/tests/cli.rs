@@ -548,7 +548,11 @@ fn usage_errors_exit_2_and_unknown_names_exit_1() {
     let name = unique("absent");
     let absent = run(&["-n", &name, "specs"]).expect(1);
     assert!(absent.stderr.contains(&name), "{}", absent.stderr);
-    // Looking did not create it.
+    // A definition without a name is refused before the namespace is made.
+    let nameless = run_with(&["-n", &name, "spec", "set", "-"], "{\"weight\": 3}", &[]).expect(1);
+    assert!(nameless.stderr.contains("\"name\""), "{}", nameless.stderr);
+    run_with(&["-n", &name, "spec", "set", "-"], "{\"name\": ", &[]).expect(1);
+    // Looking did not create it, nor did the refused definitions.
     assert!(!coordinate()
         .namespaces()
         .unwrap()

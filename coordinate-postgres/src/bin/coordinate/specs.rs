@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use coordinate_api::WorkSpecMeta;
 use serde_json::{json, Value as Json};
@@ -128,22 +128,32 @@ fn set(global: &Global, file: &std::path::Path) -> Result<()> {
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
     let definition =
         json_to_data(&json).with_context(|| format!("the definition in {}", file.display()))?;
+    // The library checks the rest; the name is checked here so that a
+    // nameless definition does not leave a new, empty namespace behind.
+    let Some(coordinate_api::Value::Text(name)) = definition.get("name").cloned() else {
+        bail!(
+            "the definition in {} needs a \"name\" that is a string",
+            file.display()
+        );
+    };
+    let namespace_name = connect::namespace_name(global)?;
     let coordinate = connect::coordinate(global)?;
-    let namespace = coordinate.namespace(connect::namespace_name(global)?)?;
-    let existed = definition
-        .get("name")
-        .and_then(|name| match name {
-            coordinate_api::Value::Text(name) => Some(name.clone()),
-            _ => None,
-        })
-        .map(|name| {
-            namespace
-                .work_spec_names()
-                .map(|names| names.contains(&name))
-        })
-        .transpose()?
-        .unwrap_or(false);
-    let spec = namespace.set_work_spec(definition)?;
+    let namespace_existed = coordinate
+        .namespaces()?
+        .iter()
+        .any(|ns| ns.name() == namespace_name);
+    let namespace = coordinate.namespace(namespace_name)?;
+    let existed = namespace_existed && namespace.work_spec_names()?.contains(&name);
+    let spec = match namespace.set_work_spec(definition) {
+        Ok(spec) => spec,
+        Err(error) => {
+            if !namespace_existed {
+                // Undo the namespace this call made: bad input changes nothing.
+                let _ = namespace.destroy();
+            }
+            return Err(error.into());
+        }
+    };
     let verb = if existed { "replaced" } else { "created" };
     if global.json {
         return print_json(&json!({"name": spec.name(), "result": verb}));
