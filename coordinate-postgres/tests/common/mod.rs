@@ -1,6 +1,7 @@
 //! Helpers shared by the backend-only tests.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod server;
 
 use std::sync::atomic::{AtomicU32, Ordering};
