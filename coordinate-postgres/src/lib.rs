@@ -104,6 +104,7 @@ mod listener;
 mod migrations;
 mod namespace;
 mod prepared;
+mod prune;
 /// Diesel's view of the tables: `diesel print-schema` output for a database
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;

@@ -317,7 +317,8 @@ mod tests {
                 "{id} and {version} are the same day"
             );
         }
-        // Plus this crate's own: the claim indexes, the partial work_unit_attempt.
-        assert_eq!(ours.len(), GO_COORDINATE_MIGRATIONS.len() + 2);
+        // Plus this crate's own: the claim indexes, the partial work_unit_attempt,
+        // the retention index.
+        assert_eq!(ours.len(), GO_COORDINATE_MIGRATIONS.len() + 3);
     }
 }
