@@ -81,8 +81,9 @@ pub struct PruneRequest {
     /// Only units of these work specs (every work spec if empty). Each
     /// must exist: an unknown name is [`Error::NoSuchWorkSpec`].
     pub work_specs: Vec<String>,
-    /// Most records (units and workers together, units first) one call
-    /// removes; at least 1.
+    /// Most records (units and workers together) one call removes; at
+    /// least 1. Units go first: finished before failed, work spec by work
+    /// spec in name order, the oldest (by their last attempt's end) first.
     pub limit: usize,
 }
 

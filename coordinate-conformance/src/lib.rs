@@ -328,6 +328,7 @@ macro_rules! __for_each_case {
                 pruned_handles_are_gone,
                 chained_units_stay,
                 prune_respects_the_limit,
+                prune_takes_the_oldest_first,
                 prune_by_work_spec,
                 bad_prune_requests_change_nothing,
                 count_prunable_is_a_dry_run,

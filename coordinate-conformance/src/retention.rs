@@ -195,6 +195,25 @@ pub fn prune_respects_the_limit(backend: Backend<'_>) {
     assert_eq!(names(&spec), ["waiting"]);
 }
 
+/// A limited call takes the oldest units first (by the end of their last
+/// attempt, not by name).
+pub fn prune_takes_the_oldest_first(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let spec = fx.spec("ages", &[]);
+    let worker = fx.worker("worker");
+    for name in ["c-oldest", "b-middle", "a-newest"] {
+        ended(&fx, &spec, &worker, name, End::Finish);
+        fx.clock.advance(DAY);
+    }
+    let request = PruneRequest::default()
+        .finished_before(fx.clock.now())
+        .limit(1);
+    assert_eq!(fx.namespace.prune(&request).unwrap().work_units, 1);
+    assert_eq!(names(&spec), ["a-newest", "b-middle"]);
+    assert_eq!(fx.namespace.prune(&request).unwrap().work_units, 1);
+    assert_eq!(names(&spec), ["a-newest"]);
+}
+
 /// `work_specs` limits pruning to those specs; naming a spec that does not
 /// exist is NoSuchWorkSpec and removes nothing anywhere.
 pub fn prune_by_work_spec(backend: Backend<'_>) {

@@ -10,10 +10,10 @@ use crate::coordinate::Id;
 use crate::namespace::{MemNamespace, NamespaceState};
 
 impl NamespaceState {
-    /// The units `rules` selects, at most `limit`, as (spec, unit) ids: by
-    /// work spec name, then unit name, so a limited call always takes the
-    /// same ones. [`Error::NoSuchWorkSpec`] for the first named spec
-    /// missing.
+    /// The units `rules` selects, at most `limit`, as (spec, unit) ids, in
+    /// the order PostgreSQL takes them: by status as the rules list them,
+    /// then work spec name, then oldest end first (then unit name).
+    /// [`Error::NoSuchWorkSpec`] for the first named spec missing.
     fn prunable_units(
         &self,
         rules: &Retention,
@@ -27,32 +27,45 @@ impl NamespaceState {
         {
             return Err(Error::no_such_work_spec(missing));
         }
-        if rules.units.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut found = Vec::new();
-        for (name, &spec_id) in &self.spec_ids {
-            if !rules.selects_spec(name) {
-                continue;
-            }
-            let Some(spec) = self.specs.get(&spec_id) else {
-                continue;
-            };
-            for &unit_id in spec.unit_ids.values() {
+        for &(status, _) in &rules.units {
+            for (name, &spec_id) in &self.spec_ids {
                 if found.len() == limit {
                     return Ok(found);
                 }
-                let Some(unit) = spec.units.get(&unit_id) else {
+                let Some(spec) = self
+                    .specs
+                    .get(&spec_id)
+                    .filter(|_| rules.selects_spec(name))
+                else {
                     continue;
                 };
-                let Some(attempt) = unit.active.and_then(|id| self.attempts.get(&id)) else {
-                    continue;
-                };
-                let status =
-                    derive_work_unit_status(Some(attempt.status), unit.meta.not_before, now);
-                if rules.unit_goes(status, attempt.end) {
-                    found.push((spec_id, unit_id));
-                }
+                let mut oldest: Vec<(DateTime<Utc>, &str, Id)> = spec
+                    .units
+                    .iter()
+                    .filter_map(|(&unit_id, unit)| {
+                        let attempt = self.attempts.get(&unit.active?)?;
+                        let derived = derive_work_unit_status(
+                            Some(attempt.status),
+                            unit.meta.not_before,
+                            now,
+                        );
+                        let end = attempt.end?;
+                        (derived == status && rules.unit_goes(derived, Some(end))).then_some((
+                            end,
+                            &*unit.name,
+                            unit_id,
+                        ))
+                    })
+                    .collect();
+                oldest.sort_unstable();
+                let room = limit - found.len();
+                found.extend(
+                    oldest
+                        .into_iter()
+                        .take(room)
+                        .map(|(_, _, unit)| (spec_id, unit)),
+                );
             }
         }
         Ok(found)

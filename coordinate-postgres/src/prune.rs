@@ -13,6 +13,7 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use coordinate_api::retention::Retention;
 use coordinate_api::{AttemptStatus, Error, PruneRequest, Pruned, Result, WorkUnitStatus};
 use diesel::pg::PgConnection;
@@ -60,13 +61,27 @@ fn counted(count: Count) -> usize {
     usize::try_from(count.count).unwrap_or(0)
 }
 
-/// The attempt status that makes a unit `status`, for the terminal ones.
-fn terminal(status: WorkUnitStatus) -> Option<AttemptStatus> {
-    match status {
-        WorkUnitStatus::Finished => Some(AttemptStatus::Finished),
-        WorkUnitStatus::Failed => Some(AttemptStatus::Failed),
-        _ => None,
-    }
+/// Each (attempt status, cutoff, work spec) to prune, in order: by status
+/// as the rules list them, then by work spec name (the memory backend's
+/// order).
+fn unit_selections<'a>(
+    rules: &'a Retention,
+    specs: &'a [IdName],
+) -> impl Iterator<Item = (AttemptStatus, DateTime<Utc>, &'a IdName)> + 'a {
+    rules
+        .units
+        .iter()
+        .filter_map(|&(status, cutoff)| {
+            // The status that makes a unit finished (failed) is its
+            // active attempt's.
+            let attempt = match status {
+                WorkUnitStatus::Finished => AttemptStatus::Finished,
+                WorkUnitStatus::Failed => AttemptStatus::Failed,
+                _ => return None,
+            };
+            Some((attempt, cutoff))
+        })
+        .flat_map(move |(status, cutoff)| specs.iter().map(move |spec| (status, cutoff, spec)))
 }
 
 impl PgNamespace {
@@ -79,13 +94,7 @@ impl PgNamespace {
         let specs = self.prune_specs(&rules)?;
         let mut pruned = Pruned::default();
         let mut slowest = Duration::ZERO;
-        for &(status, cutoff) in &rules.units {
-            let Some(attempt_status) = terminal(status) else {
-                continue;
-            };
-            if specs.is_empty() {
-                break;
-            }
+        for (status, cutoff, spec) in unit_selections(&rules, &specs) {
             loop {
                 let batch = (rules.limit - pruned.total()).min(BATCH);
                 if batch == 0 {
@@ -96,8 +105,8 @@ impl PgNamespace {
                     let count: Count = PRUNE_UNITS
                         .prepare()
                         .planned_each_time()
-                        .bind::<Array<Integer>, _>(&specs)
-                        .bind::<sql_types::AttemptStatus, _>(DbStatus(attempt_status))
+                        .bind::<Integer, _>(spec.id)
+                        .bind::<sql_types::AttemptStatus, _>(DbStatus(status))
                         .bind::<Timestamptz, _>(cutoff)
                         .bind::<BigInt, _>(sql_limit(batch))
                         .get_result(conn)?;
@@ -107,6 +116,7 @@ impl PgNamespace {
                 slowest = slowest.max(took);
                 pruned.work_units += removed;
                 tracing::debug!(
+                    work_spec = %spec.name,
                     %status,
                     removed,
                     work_units = pruned.work_units,
@@ -162,19 +172,16 @@ impl PgNamespace {
         let specs = self.prune_specs(&rules)?;
         with_retry(self, Isolation::RepeatableRead, |conn| {
             let mut found = Pruned::default();
-            for &(status, cutoff) in &rules.units {
-                let Some(attempt_status) = terminal(status) else {
-                    continue;
-                };
+            for (status, cutoff, spec) in unit_selections(&rules, &specs) {
                 let room = rules.limit - found.total();
-                if specs.is_empty() || room == 0 {
+                if room == 0 {
                     break;
                 }
                 let count: Count = COUNT_PRUNABLE_UNITS
                     .prepare()
                     .planned_each_time()
-                    .bind::<Array<Integer>, _>(&specs)
-                    .bind::<sql_types::AttemptStatus, _>(DbStatus(attempt_status))
+                    .bind::<Integer, _>(spec.id)
+                    .bind::<sql_types::AttemptStatus, _>(DbStatus(status))
                     .bind::<Timestamptz, _>(cutoff)
                     .bind::<BigInt, _>(sql_limit(room))
                     .get_result(conn)?;
@@ -194,10 +201,10 @@ impl PgNamespace {
         })
     }
 
-    /// The ids of the work specs whose units may go: every one of the
+    /// The work specs whose units may go, by name: every one of the
     /// namespace's, or those named, each of which must exist. Gone when
     /// the namespace is.
-    fn prune_specs(&self, rules: &Retention) -> Result<Vec<i32>> {
+    fn prune_specs(&self, rules: &Retention) -> Result<Vec<IdName>> {
         with_retry(self, Isolation::RepeatableRead, |conn| {
             let rows: Vec<IdName> = PRUNE_SPECS
                 .prepare()
@@ -212,7 +219,7 @@ impl PgNamespace {
             {
                 return Err(Error::no_such_work_spec(missing).into());
             }
-            Ok(rows.into_iter().map(|row| row.id).collect())
+            Ok(rows)
         })
     }
 }
@@ -222,7 +229,7 @@ impl PgNamespace {
 fn prune_workers(
     conn: &mut PgConnection,
     namespace_id: i32,
-    cutoff: chrono::DateTime<chrono::Utc>,
+    cutoff: DateTime<Utc>,
     batch: usize,
 ) -> TxResult<usize> {
     let locked: Vec<Id> = LOCK_PRUNABLE_WORKERS

@@ -1,13 +1,13 @@
--- History retention (Namespace::prune) deletes, in batches, the units of
--- some work specs whose active attempt is finished (or failed) and ended
--- before a cutoff:
+-- History retention (Namespace::prune) deletes, in batches, a work spec's
+-- units whose active attempt is finished (or failed) and ended before a
+-- cutoff, oldest first:
 --   DELETE FROM work_unit WHERE id IN (
 --     SELECT u.id FROM attempt a JOIN work_unit u ON u.active_attempt_id = a.id
---      WHERE a.work_spec_id = ANY ($specs) AND a.status = $status
+--      WHERE a.work_spec_id = $spec AND a.status = $status
 --        AND a.status IN ('finished', 'failed') AND a.end_time < $cutoff
---      LIMIT $batch FOR UPDATE OF a, u SKIP LOCKED)
--- This index walks exactly the terminal attempts of those specs, oldest
--- first, so a batch reads about as many entries as it deletes, however
+--      ORDER BY a.end_time LIMIT $batch FOR UPDATE OF a, u SKIP LOCKED)
+-- This index holds exactly the terminal attempts, by spec, status and end
+-- time, so a batch reads about as many entries as it deletes, however
 -- many units are queued or running, and the claim path never meets it.
 -- It is partial on the terminal statuses: pending, expired and retryable
 -- attempts (the ones claims, renewals and expiry update) take no entry.

@@ -5,38 +5,44 @@
 //! A unit's status comes from its active attempt, so "finished (failed)
 //! and ended before the cutoff" is "its active attempt is finished
 //! (failed) with an `end_time` before the cutoff". The selection starts
-//! from the attempt side, on the `attempt_retention` index. `status =
-//! $2` is repeated as `status IN ('finished', 'failed')` so that the
-//! planner can prove the index's predicate for any `$2`, also in a plan
-//! made once for every value.
+//! from the attempt side, one work spec at a time, oldest first: that is
+//! the order of the `attempt_retention` index, so with the `LIMIT` the
+//! planner walks it from its start and stops after one batch (an array
+//! of specs would lose the order, and PostgreSQL 15 then preferred a
+//! merge join along `attempt_pkey`). `status = $2` is repeated as
+//! `status IN ('finished', 'failed')` so that the planner can prove the
+//! index's predicate for any `$2`, also in a plan made once for every
+//! value.
 
 use super::Statement;
 
 /// The work specs of a namespace whose units a prune may remove: all of
-/// them, or those named.
+/// them, or those named; in name order, as the memory backend goes.
 pub(crate) const PRUNE_SPECS: Statement = Statement {
     name: "PRUNE_SPECS",
     params: &["$1 = namespace id", "$2 = work spec names (all if empty)"],
     text: "\
 SELECT id, name FROM work_spec
- WHERE namespace_id = $1 AND (cardinality($2::text[]) = 0 OR name = ANY ($2))",
+ WHERE namespace_id = $1 AND (cardinality($2::text[]) = 0 OR name = ANY ($2))
+ ORDER BY name COLLATE \"C\"",
 };
 
 /// The parameters of the unit selection, shared by the two statements
 /// below.
 const UNIT_PARAMS: [&str; 4] = [
-    "$1 = work spec ids",
+    "$1 = work spec id",
     "$2 = the terminal attempt status (finished or failed)",
     "$3 = cutoff: the attempt ended before it",
     "$4 = most units",
 ];
 
-/// Deletes one batch of the units a prune selects, with their attempts
-/// (`ON DELETE CASCADE`), and counts them. Both rows are locked, skipping
-/// those another transaction holds (a finish after a fail, a re-add of
-/// the unit): a row that changed since the statement's snapshot is
-/// checked again once locked, so a unit that stopped matching is left
-/// alone, and nobody waits for this statement longer than one batch.
+/// Deletes one batch of a work spec's units that a prune selects, oldest
+/// first, with their attempts (`ON DELETE CASCADE`), and counts them.
+/// Both rows are locked, skipping those another transaction holds (a
+/// finish after a fail, a re-add of the unit): a row that changed since
+/// the statement's snapshot is checked again once locked, so a unit that
+/// stopped matching is left alone, and nobody waits for this statement
+/// longer than one batch.
 /// Terminal units are never claimed, so claims do not meet these rows.
 pub(crate) const PRUNE_UNITS: Statement = Statement {
     name: "PRUNE_UNITS",
@@ -46,8 +52,9 @@ WITH pruned AS (
     DELETE FROM work_unit WHERE id IN (
         SELECT u.id
           FROM attempt a JOIN work_unit u ON u.active_attempt_id = a.id
-         WHERE a.work_spec_id = ANY ($1::int4[]) AND a.status = $2
+         WHERE a.work_spec_id = $1 AND a.status = $2
            AND a.status IN ('finished', 'failed') AND a.end_time < $3
+         ORDER BY a.end_time
          LIMIT $4
            FOR UPDATE OF a, u SKIP LOCKED)
     RETURNING 1)
@@ -62,8 +69,9 @@ pub(crate) const COUNT_PRUNABLE_UNITS: Statement = Statement {
 SELECT count(*) AS count FROM (
         SELECT u.id
           FROM attempt a JOIN work_unit u ON u.active_attempt_id = a.id
-         WHERE a.work_spec_id = ANY ($1::int4[]) AND a.status = $2
+         WHERE a.work_spec_id = $1 AND a.status = $2
            AND a.status IN ('finished', 'failed') AND a.end_time < $3
+         ORDER BY a.end_time
          LIMIT $4) AS prunable",
 };
 
