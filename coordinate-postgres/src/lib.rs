@@ -103,6 +103,7 @@ mod history;
 mod listener;
 mod migrations;
 mod namespace;
+mod pool_log;
 mod prepared;
 mod prune;
 /// Diesel's view of the tables: `diesel print-schema` output for a database

@@ -12,13 +12,13 @@
 
 use std::time::Duration;
 
-use coordinate_api::{Error, Result};
+use coordinate_api::{BackendErrorKind, Error, Result};
 use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rand::Rng;
 
 use crate::coordinate::Shared;
-use crate::error::{conflicts_exhausted, database, is_conflict};
+use crate::error::{conflict, conflicts_exhausted, database};
 
 /// Most times one transaction is tried before its conflict is reported.
 const MAX_TRIES: u32 = 16;
@@ -112,13 +112,28 @@ pub(crate) fn with_retry<T>(
                 .run(|conn| work(conn)),
             Isolation::Autocommit => work(&mut conn),
         };
-        match outcome {
-            Ok(value) => return Ok(value),
-            Err(TxError::Db(error)) if is_conflict(&error) && tries < MAX_TRIES => {
+        let why = match &outcome {
+            Ok(_) => None,
+            Err(TxError::Db(error)) => conflict(error),
+            Err(TxError::Retry) => Some("a concurrent change our checks saw"),
+            Err(TxError::Api(_)) => None,
+        };
+        match (outcome, why) {
+            (Ok(value), _) => return Ok(value),
+            (Err(_), Some(why)) if tries < MAX_TRIES => {
+                tracing::debug!(tries, max_tries = MAX_TRIES, why, "transaction retried");
                 pause(tries);
             }
-            Err(TxError::Retry) if tries < MAX_TRIES => pause(tries),
-            Err(error) => return Err(into_api(error, subject)),
+            (Err(error), why) => {
+                if let Some(why) = why {
+                    tracing::warn!(tries, why, "transaction gave up: it kept conflicting");
+                }
+                let error = into_api(error, subject);
+                if error.backend_kind() == Some(BackendErrorKind::Unavailable) {
+                    subject.shared().health.lost(&error);
+                }
+                return Err(error);
+            }
         }
     }
 }

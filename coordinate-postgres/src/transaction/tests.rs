@@ -78,6 +78,8 @@ fn serialization_failures_are_retried() {
     let mut table = ProbeTable::new("retry_probe");
     let name = table.name.clone();
     let calls = AtomicU32::new(0);
+    let logs = crate::test_support::CapturedLogs::new();
+    let _logging = tracing::subscriber::set_default(logs.clone());
     let result = with_retry(&*coordinate.shared, Isolation::RepeatableRead, |conn| {
         // Take the snapshot, then let another session change the row.
         let seen: Value =
@@ -100,6 +102,18 @@ fn serialization_failures_are_retried() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(table.value(1), 11, "no update was lost");
+    let retried: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains("transaction retried"))
+        .collect();
+    assert_eq!(retried.len(), 1, "{retried:?}");
+    assert!(
+        retried[0].starts_with("DEBUG")
+            && retried[0].contains("tries=1")
+            && retried[0].contains("why=serialization failure"),
+        "says why and which try: {retried:?}"
+    );
 }
 
 #[test]
