@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use coordinate_api::{BackendErrorKind, Error, Result};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rand::Rng;
@@ -130,6 +131,13 @@ pub(crate) fn with_retry<T>(
                 }
                 let error = into_api(error, subject);
                 if error.backend_kind() == Some(BackendErrorKind::Unavailable) {
+                    // Diesel marks a connection broken only when a
+                    // transaction fails on it; after a statement of its
+                    // own the pool would hand the dead session out again
+                    // and again. Marked, the pool drops it on return and
+                    // opens another.
+                    AnsiTransactionManager::transaction_manager_status_mut(&mut *conn)
+                        .set_in_error();
                     subject.shared().health.lost(&error);
                 }
                 return Err(error);

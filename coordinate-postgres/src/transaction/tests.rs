@@ -242,6 +242,45 @@ fn a_terminated_session_is_unavailable() {
     assert!(error.is_transient());
 }
 
+/// A session that died under a statement of its own (no transaction)
+/// is not handed out again: with one pooled connection, the next call
+/// gets a new session.
+#[test]
+fn a_terminated_session_is_replaced() {
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = Integer)]
+        pid: i32,
+    }
+    let coordinate = PostgresCoordinate::builder(&database_url())
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let mut admin = PgConnection::establish(&database_url()).unwrap();
+    let own = |conn: &mut PgConnection| -> TxResult<i32> {
+        Ok(sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Pid>(conn)?
+            .pid)
+    };
+    let first = with_retry(&*coordinate.shared, Isolation::Autocommit, own).unwrap();
+    sql_query("SELECT pg_terminate_backend($1, 5000)")
+        .bind::<Integer, _>(first)
+        .execute(&mut admin)
+        .unwrap();
+    // A statement this session never prepared: the failure comes from
+    // preparing it, which Diesel does not count against the
+    // connection (one that ran before would mark it broken itself).
+    let lost = with_retry(&*coordinate.shared, Isolation::Autocommit, |conn| {
+        let rows: Vec<crate::sql::IdName> = crate::sql::unit::NAMESPACES.prepare().load(conn)?;
+        Ok(rows.len())
+    })
+    .unwrap_err();
+    assert_eq!(lost.backend_kind(), Some(BackendErrorKind::Unavailable));
+    let second =
+        with_retry(&*coordinate.shared, Isolation::Autocommit, own).expect("a new session");
+    assert_ne!(first, second);
+}
+
 #[test]
 fn foreign_key_violations_mean_the_subject_is_gone() {
     let coordinate = coordinate();
