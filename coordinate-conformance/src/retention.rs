@@ -6,8 +6,9 @@
 use chrono::{DateTime, Utc};
 use coordinate_api::{AttemptStatus, Clock, Error, PruneRequest, Pruned, Value, WorkUnitStatus};
 
+use crate::chaining::names;
 use crate::gone::{attempt_is_gone, unit_is_gone};
-use crate::retention_fixture::{ended, invalid, names, state, End, Zoo, DAY};
+use crate::retention_fixture::{ended, invalid, state, End, Zoo, DAY};
 use crate::{Backend, Fixture};
 
 /// Only finished and failed units whose last attempt ended before the

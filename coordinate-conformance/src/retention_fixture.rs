@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::{Attempt, Clock, Error, WorkSpec, WorkUnit, WorkUnitQuery, Worker};
+use coordinate_api::{Attempt, Clock, Error, WorkSpec, WorkUnit, Worker};
 
 use crate::Fixture;
 
@@ -100,17 +100,8 @@ impl Zoo {
 
     /// Names of the units still there, sorted.
     pub(crate) fn remaining(&self) -> Vec<String> {
-        names(&self.spec)
+        crate::chaining::names(&self.spec)
     }
-}
-
-/// Names of a spec's units, in order.
-pub(crate) fn names(spec: &Arc<dyn WorkSpec>) -> Vec<String> {
-    spec.work_units(&WorkUnitQuery::all())
-        .expect("work_units")
-        .iter()
-        .map(|u| u.name().to_owned())
-        .collect()
 }
 
 /// Everything observable about a unit and its attempts.

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use coordinate_api::{Clock, Data, PruneRequest, Pruned, Worker};
 
+use crate::chaining::names;
 use crate::gone::worker_is_gone;
-use crate::retention_fixture::{names, DAY};
+use crate::retention_fixture::DAY;
 use crate::{Backend, Fixture};
 
 /// Makes a worker that reported last at the current time, with a report

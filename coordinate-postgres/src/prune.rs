@@ -28,7 +28,7 @@ use crate::sql::retention::{
     COUNT_PRUNABLE_UNITS, COUNT_PRUNABLE_WORKERS, LOCK_PRUNABLE_WORKERS, PRUNE_SPECS, PRUNE_UNITS,
     PRUNE_WORKERS,
 };
-use crate::sql::IdName;
+use crate::sql::{IdName, Statement};
 use crate::transaction::{with_retry, Isolation, TxResult};
 
 /// Most rows one batch deletes. 1,000 units with their attempts take
@@ -102,15 +102,7 @@ impl PgNamespace {
                 }
                 let began = Instant::now();
                 let removed = with_retry(self, Isolation::Autocommit, |conn| {
-                    let count: Count = PRUNE_UNITS
-                        .prepare()
-                        .planned_each_time()
-                        .bind::<Integer, _>(spec.id)
-                        .bind::<sql_types::AttemptStatus, _>(DbStatus(status))
-                        .bind::<Timestamptz, _>(cutoff)
-                        .bind::<BigInt, _>(sql_limit(batch))
-                        .get_result(conn)?;
-                    Ok(counted(count))
+                    select_units(&PRUNE_UNITS, spec, status, cutoff, batch, conn)
                 })?;
                 let took = began.elapsed();
                 slowest = slowest.max(took);
@@ -177,15 +169,8 @@ impl PgNamespace {
                 if room == 0 {
                     break;
                 }
-                let count: Count = COUNT_PRUNABLE_UNITS
-                    .prepare()
-                    .planned_each_time()
-                    .bind::<Integer, _>(spec.id)
-                    .bind::<sql_types::AttemptStatus, _>(DbStatus(status))
-                    .bind::<Timestamptz, _>(cutoff)
-                    .bind::<BigInt, _>(sql_limit(room))
-                    .get_result(conn)?;
-                found.work_units += counted(count);
+                found.work_units +=
+                    select_units(&COUNT_PRUNABLE_UNITS, spec, status, cutoff, room, conn)?;
             }
             let room = rules.limit - found.total();
             if let (Some(cutoff), true) = (rules.workers_expired_before, room > 0) {
@@ -222,6 +207,29 @@ impl PgNamespace {
             Ok(rows)
         })
     }
+}
+
+/// Runs [`PRUNE_UNITS`] or [`COUNT_PRUNABLE_UNITS`] (same parameters)
+/// for one work spec, status and cutoff, at most `limit` units: how many
+/// it deleted or counted. Planned with the values each time, since the
+/// cutoff decides how much of the index matches.
+fn select_units(
+    statement: &'static Statement,
+    spec: &IdName,
+    status: AttemptStatus,
+    cutoff: DateTime<Utc>,
+    limit: usize,
+    conn: &mut PgConnection,
+) -> TxResult<usize> {
+    let count: Count = statement
+        .prepare()
+        .planned_each_time()
+        .bind::<Integer, _>(spec.id)
+        .bind::<sql_types::AttemptStatus, _>(DbStatus(status))
+        .bind::<Timestamptz, _>(cutoff)
+        .bind::<BigInt, _>(sql_limit(limit))
+        .get_result(conn)?;
+    Ok(counted(count))
 }
 
 /// One batch of workers: lock those that qualify, then delete the ones

@@ -212,23 +212,30 @@ fn a_statement_timeout_is_a_transient_timeout() {
     assert!(error.is_transient());
 }
 
-/// What `pg_terminate_backend` (and a server shutting down) does to a
-/// session in use: the next statement fails, and that is worth trying
-/// again on another connection.
-#[test]
-fn a_terminated_session_is_unavailable() {
+/// The server process of the session `conn` is.
+fn backend_pid(conn: &mut PgConnection) -> diesel::QueryResult<i32> {
     #[derive(diesel::QueryableByName)]
     struct Pid {
         #[diesel(sql_type = Integer)]
         pid: i32,
     }
+    Ok(sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(conn)?
+        .pid)
+}
+
+/// What `pg_terminate_backend` (and a server shutting down) does to a
+/// session in use: the next statement fails, and that is worth trying
+/// again on another connection.
+#[test]
+fn a_terminated_session_is_unavailable() {
     let coordinate = coordinate();
     let mut admin = PgConnection::establish(&database_url()).unwrap();
     let result = with_retry(&*coordinate.shared, Isolation::Autocommit, |conn| {
-        let own: Pid = sql_query("SELECT pg_backend_pid() AS pid").get_result(conn)?;
+        let own = backend_pid(conn)?;
         // Waits up to 5 s for the session to end.
         sql_query("SELECT pg_terminate_backend($1, 5000)")
-            .bind::<Integer, _>(own.pid)
+            .bind::<Integer, _>(own)
             .execute(&mut admin)?;
         sql_query("SELECT 1").execute(conn)?;
         Ok(())
@@ -247,21 +254,12 @@ fn a_terminated_session_is_unavailable() {
 /// gets a new session.
 #[test]
 fn a_terminated_session_is_replaced() {
-    #[derive(diesel::QueryableByName)]
-    struct Pid {
-        #[diesel(sql_type = Integer)]
-        pid: i32,
-    }
     let coordinate = PostgresCoordinate::builder(&database_url())
         .pool_size(1)
         .build()
         .unwrap();
     let mut admin = PgConnection::establish(&database_url()).unwrap();
-    let own = |conn: &mut PgConnection| -> TxResult<i32> {
-        Ok(sql_query("SELECT pg_backend_pid() AS pid")
-            .get_result::<Pid>(conn)?
-            .pid)
-    };
+    let own = |conn: &mut PgConnection| -> TxResult<i32> { Ok(backend_pid(conn)?) };
     let first = with_retry(&*coordinate.shared, Isolation::Autocommit, own).unwrap();
     sql_query("SELECT pg_terminate_backend($1, 5000)")
         .bind::<Integer, _>(first)
