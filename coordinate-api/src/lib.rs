@@ -79,6 +79,7 @@ pub mod meta;
 pub mod namespace;
 pub mod query;
 pub mod random;
+pub mod retention;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod scheduler;
@@ -101,6 +102,7 @@ pub use crate::error::{BackendErrorKind, Error, ObjectKind, Result};
 pub use crate::meta::{WorkSpecMeta, WorkUnitMeta};
 pub use crate::namespace::Namespace;
 pub use crate::query::{AttemptRequest, WorkUnitQuery};
+pub use crate::retention::{PruneRequest, Pruned};
 pub use crate::status::{AttemptStatus, WorkUnitStatus};
 pub use crate::summary::{Summary, SummaryRecord};
 pub use crate::work_spec::WorkSpec;

@@ -8,6 +8,7 @@ use crate::completion::{Completion, Wakeup};
 
 use crate::data::Data;
 use crate::error::Result;
+use crate::retention::{PruneRequest, Pruned};
 use crate::summary::Summary;
 use crate::work_spec::WorkSpec;
 use crate::worker::Worker;
@@ -68,6 +69,31 @@ pub trait Namespace: Send + Sync + std::any::Any {
     ///
     /// Errors: [`Backend`](crate::Error::Backend).
     fn summarize(&self) -> Result<Summary>;
+
+    /// Deletes what `request` selects (see [`PruneRequest`]): finished
+    /// and failed units whose last attempt ended before their cutoff, with
+    /// their attempts, then inactive workers without attempts that expired
+    /// before theirs; at most `request.limit` records in all. Handles to
+    /// them then return [`Gone`](crate::Error::Gone). Fewer than the limit
+    /// does not mean nothing is left (PostgreSQL skips rows another
+    /// transaction holds right now): call again until a call removes
+    /// nothing. PostgreSQL deletes in short transactions of its own, so a
+    /// failure part way leaves what was removed so far removed.
+    ///
+    /// Errors: [`InvalidInput`](crate::Error::InvalidInput) for a request
+    /// [`PruneRequest::validate`] refuses, and
+    /// [`NoSuchWorkSpec`](crate::Error::NoSuchWorkSpec) for a work spec
+    /// it names that does not exist (both before anything is deleted);
+    /// [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn prune(&self, request: &PruneRequest) -> Result<Pruned>;
+
+    /// How many records [`Namespace::prune`] with this request would
+    /// remove now, deleting nothing (a dry run). Workers are counted as
+    /// they stand: one whose last attempts would go with the units is
+    /// counted once they are gone.
+    ///
+    /// Errors: as [`Namespace::prune`].
+    fn count_prunable(&self, request: &PruneRequest) -> Result<Pruned>;
 
     /// Ends many attempts of this namespace at once. The answer has one
     /// entry per completion, in order: what the single call (`finish`,

@@ -151,6 +151,23 @@ pub fn add_duration(
 /// Year 100000: far beyond any sensible lease, and within PostgreSQL's range.
 const MAX_TIMESTAMP_SECS: i64 = 3_093_527_980_800;
 
+/// 0001-01-01: before anything a clock stamps, and within PostgreSQL's
+/// range (which ends at 4713 BC).
+const MIN_TIMESTAMP_SECS: i64 = -62_135_596_800;
+
+/// Rejects a time a caller hands in (a cutoff, say) outside the years 1
+/// to 100000, which every backend can store and compare alike.
+pub fn validate_time(what: &'static str, time: DateTime<Utc>) -> Result<()> {
+    if (MIN_TIMESTAMP_SECS..MAX_TIMESTAMP_SECS).contains(&time.timestamp()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            what,
+            format!("{time} is outside the years 1 to 100000"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +275,16 @@ mod tests {
         );
         assert!(add_duration("d", now, Duration::MAX).is_err());
         assert!(add_duration("d", now, Duration::from_secs(u64::MAX / 4)).is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert!(validate_time("t", Utc::now()).is_ok());
+        assert!(validate_time("t", DateTime::<Utc>::MIN_UTC).is_err());
+        assert!(validate_time("t", DateTime::<Utc>::MAX_UTC).is_err());
+        let year_one = DateTime::from_timestamp(MIN_TIMESTAMP_SECS, 0).unwrap();
+        assert_eq!(year_one.to_rfc3339(), "0001-01-01T00:00:00+00:00");
+        assert!(validate_time("t", year_one).is_ok());
+        assert!(validate_time("t", year_one - chrono::Duration::seconds(1)).is_err());
     }
 }

@@ -15,7 +15,7 @@ use crate::{definition, unique_name, Backend, Fixture};
 
 /// Insists that `result` is `Err(Error::Gone)` naming the handle the call was made on.
 /// `handle` is its kind and name (an attempt's: its work unit's).
-fn gone<T>(handle: (ObjectKind, &str), what: &str, result: Result<T>) {
+pub(crate) fn gone<T>(handle: (ObjectKind, &str), what: &str, result: Result<T>) {
     match result {
         Err(Error::Gone { kind, name }) if (kind, name.as_str()) == handle => {}
         Err(other) => panic!("{what}: expected Gone naming {handle:?}, got {other:?}"),
@@ -63,7 +63,7 @@ fn spec_is_gone(spec: &dyn WorkSpec) {
 }
 
 /// Every work unit call fails with Gone.
-fn unit_is_gone(unit: &dyn WorkUnit) {
+pub(crate) fn unit_is_gone(unit: &dyn WorkUnit) {
     let handle = (ObjectKind::WorkUnit, unit.name());
     gone(handle, "data", unit.data());
     gone(handle, "status", unit.status());
@@ -78,7 +78,7 @@ fn unit_is_gone(unit: &dyn WorkUnit) {
 }
 
 /// Every attempt call fails with Gone.
-fn attempt_is_gone(attempt: &dyn Attempt) {
+pub(crate) fn attempt_is_gone(attempt: &dyn Attempt) {
     let unit = attempt.work_unit();
     let handle = (ObjectKind::Attempt, unit.name());
     let minute = Duration::from_secs(60);
@@ -95,7 +95,7 @@ fn attempt_is_gone(attempt: &dyn Attempt) {
 }
 
 /// Every worker call fails with Gone.
-fn worker_is_gone(
+pub(crate) fn worker_is_gone(
     worker: &dyn Worker,
     unit: Arc<dyn WorkUnit>,
     now: chrono::DateTime<chrono::Utc>,

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use coordinate_api::{Coordinate, MockClock};
 
 mod fixture;
+mod retention_fixture;
 
 pub mod attempt;
 pub mod attempt_lifecycle;
@@ -46,6 +47,8 @@ pub mod data_limits;
 pub mod gone;
 pub mod isolation;
 pub mod namespace;
+pub mod retention;
+pub mod retention_workers;
 pub mod scheduling;
 pub mod scheduling_continuous;
 pub mod scheduling_units;
@@ -318,6 +321,23 @@ macro_rules! __for_each_case {
                 racing_completions,
                 claims_race_unit_deletion,
                 claims_race_spec_destruction,
+            }
+            retention {
+                prune_removes_only_old_terminal_units,
+                prune_cutoff_is_exclusive,
+                pruned_handles_are_gone,
+                chained_units_stay,
+                prune_respects_the_limit,
+                prune_takes_the_oldest_first,
+                prune_by_work_spec,
+                bad_prune_requests_change_nothing,
+                count_prunable_is_a_dry_run,
+                prune_destroyed_namespace_is_gone,
+            }
+            retention_workers {
+                prune_removes_only_dead_workers,
+                workers_go_with_their_last_units,
+                prune_limit_counts_workers_too,
             }
             wakeup {
                 an_added_unit_wakes_a_waiter,

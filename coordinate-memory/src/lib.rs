@@ -65,6 +65,7 @@ mod completion;
 mod coordinate;
 mod expiry;
 mod namespace;
+mod prune;
 mod query;
 mod work_spec;
 mod work_unit;

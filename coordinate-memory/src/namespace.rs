@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use coordinate_api::validate::validate_name;
 use coordinate_api::{
-    Attempt, Completion, Data, Error, Namespace, ObjectKind, Result, Summary, SummaryRecord,
-    Wakeup, WorkSpec, WorkUnitStatus, Worker,
+    Attempt, Completion, Data, Error, Namespace, ObjectKind, PruneRequest, Pruned, Result, Summary,
+    SummaryRecord, Wakeup, WorkSpec, WorkUnitStatus, Worker,
 };
 
 use crate::attempt::AttemptRec;
@@ -350,6 +350,14 @@ impl Namespace for MemNamespace {
         Ok(coordinate_api::summary::normalize_summary(
             self.with_or_default(|namespace, now| namespace.summarize(now)),
         ))
+    }
+
+    fn prune(&self, request: &PruneRequest) -> Result<Pruned> {
+        self.prune_or_count(request, true)
+    }
+
+    fn count_prunable(&self, request: &PruneRequest) -> Result<Pruned> {
+        self.prune_or_count(request, false)
     }
 
     fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {

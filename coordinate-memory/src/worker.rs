@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
+use coordinate_api::retention::Retention;
 use coordinate_api::validate::{
     add_duration, validate_parent, validate_text, validate_unit_namespace,
 };
@@ -50,6 +51,12 @@ impl WorkerRec {
             active_attempts: BTreeSet::new(),
             all_attempts: BTreeSet::new(),
         })
+    }
+
+    /// Whether history retention removes this worker (see
+    /// [`Retention::worker_goes`]).
+    pub(crate) fn goes(&self, rules: &Retention) -> bool {
+        rules.worker_goes(self.active, self.expiration, self.all_attempts.len())
     }
 }
 

@@ -19,6 +19,7 @@ use crate::connection::ConnInfo;
 use crate::error::connect;
 use crate::listener::{Listener, Listening};
 use crate::namespace::PgNamespace;
+use crate::pool_log::{PoolEvents, PoolHealth};
 use crate::schema::namespace;
 use crate::session::SessionSettings;
 use crate::sql::unit::NAMESPACES;
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) scheduler_rng: SchedulerRng,
     /// Wakes `wait_for_work` callers when units become available.
     pub(crate) listener: Listener,
+    /// What the log hears of the pool's connections.
+    pub(crate) health: Arc<PoolHealth>,
 }
 
 impl Shared {
@@ -58,6 +61,8 @@ impl Shared {
             // r2d2 appends the last connection failure when there was one;
             // its bare message means every pooled connection was busy.
             if message == "timed out waiting for connection" {
+                self.health
+                    .exhausted(self.pool.max_size(), self.pool.connection_timeout());
                 connect(ConnectError::new(
                     ConnectErrorKind::PoolExhausted,
                     format!(
@@ -270,6 +275,7 @@ impl PostgresCoordinateBuilder {
         // opens missing connections on background threads that nobody
         // waits for; one still inside libpq when the process exits can
         // crash it (seen as SIGSEGV at the end of short test processes).
+        let health = PoolHealth::new(info.clone());
         let pool = Pool::builder()
             .max_size(self.pool_size)
             .min_idle(None)
@@ -282,12 +288,20 @@ impl PostgresCoordinateBuilder {
                 avoid_sequential_scans: self.avoid_sequential_scans && !self.transaction_pooling,
                 unnamed_statements: self.transaction_pooling,
             }))
-            // Failures reach the caller through `get`; do not log them.
-            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+            // Connections opened and failures to open them (which also
+            // reach callers through `get`) go to the log, redacted.
+            .event_handler(Box::new(PoolEvents(health.clone())))
+            .error_handler(Box::new(PoolEvents(health.clone())))
             .build(ConnectionManager::new(info.libpq()))
             .map_err(|e| connect(ConnectError::from_message(&info, &e.to_string())))?;
+        tracing::info!(
+            connection = %info.display(),
+            pool_size = self.pool_size,
+            "connected to PostgreSQL"
+        );
         Ok(PostgresCoordinate {
             shared: Arc::new(Shared {
+                health,
                 listener: Listener::new(listener, pool.clone()),
                 pool,
                 clock: self.clock,
@@ -338,6 +352,9 @@ pub(crate) fn establish(info: &ConnInfo) -> Result<PgConnection> {
             ),
             other => ConnectError::new(ConnectErrorKind::Other, info.redact(&other.to_string())),
         };
+        // The caller gets the error too; this puts it beside the rest of
+        // the log, at a level that does not say it twice by default.
+        tracing::debug!(connection = %info.display(), %error, "could not connect");
         connect(error)
     })
 }

@@ -69,13 +69,22 @@ const TIMEOUTS: &[&str] = &[
 /// deadlock (the latter recognised by its English text, see the module
 /// documentation).
 pub(crate) fn is_conflict(error: &DieselError) -> bool {
+    conflict(error).is_some()
+}
+
+/// Which conflict [`is_conflict`] sees, in words for the log.
+pub(crate) fn conflict(error: &DieselError) -> Option<&'static str> {
     match error {
-        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
-        DieselError::DatabaseError(_, info) => {
-            let message = info.message();
-            message.contains(DEADLOCK) || message.contains(SERIALIZATION)
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+            Some("serialization failure")
         }
-        _ => false,
+        DieselError::DatabaseError(_, info) if info.message().contains(DEADLOCK) => {
+            Some("deadlock")
+        }
+        DieselError::DatabaseError(_, info) if info.message().contains(SERIALIZATION) => {
+            Some("serialization failure")
+        }
+        _ => None,
     }
 }
 

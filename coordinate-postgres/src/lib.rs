@@ -108,7 +108,9 @@ mod history;
 mod listener;
 mod migrations;
 mod namespace;
+mod pool_log;
 mod prepared;
+mod prune;
 /// Diesel's view of the tables: `diesel print-schema` output for a database
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;

@@ -233,6 +233,9 @@ fn run(inner: &Inner, info: &ConnInfo, pool: &Pool<ConnectionManager<PgConnectio
                 let probe = format!("{PROBE_PREFIX}{}-{probes}", std::process::id());
                 match confirm(inner, &mut conn, pool, &probe) {
                     Ok(true) => {
+                        if heard_once {
+                            tracing::info!("coordinate listener re-established its connection");
+                        }
                         heard_once = true;
                         backoff = BACKOFF.0;
                         inner.set_mode(Mode::Listening);

@@ -113,6 +113,7 @@ pub fn drop(conn: &str) -> Result<()> {
             .filter(|m| applied.contains(&m.name().version()))
         {
             conn.revert_migration(migration.as_ref())?;
+            tracing::info!(migration = %migration.name(), "reverted a migration");
         }
         forget_go_coordinate(conn)?;
         if !has_rows(
@@ -141,7 +142,9 @@ pub(crate) fn apply(conn: &mut PgConnection) -> Result<()> {
         tries += 1;
         let outcome = locked(conn, |conn| {
             adopt_go_coordinate(conn)?;
-            conn.run_pending_migrations(MIGRATIONS)?;
+            for version in conn.run_pending_migrations(MIGRATIONS)? {
+                tracing::info!(%version, "applied a migration (commits with the rest)");
+            }
             // Every migration of ours has run now, so go-coordinate's
             // fifteen are all in place.
             record_go_coordinate(conn)?;
@@ -149,6 +152,7 @@ pub(crate) fn apply(conn: &mut PgConnection) -> Result<()> {
         });
         match outcome {
             Err(error) if tries < MAX_TRIES && lost_a_race(&error) => {
+                tracing::debug!(tries, %error, "migrating lost a race to go-coordinate; trying again");
                 std::thread::sleep(RETRY_PAUSE);
             }
             outcome => return outcome.map_err(failure),
@@ -253,6 +257,10 @@ fn adopt_go_coordinate(conn: &mut PgConnection) -> QueryResult<()> {
         return Ok(());
     }
     conn.setup()?;
+    tracing::info!(
+        migrations = applied.len(),
+        "adopting a database go-coordinate migrated"
+    );
     for (id, version) in GO_COORDINATE_MIGRATIONS {
         if applied.iter().any(|a| a == id) {
             sql_query(
@@ -317,7 +325,8 @@ mod tests {
                 "{id} and {version} are the same day"
             );
         }
-        // Plus this crate's own: the claim indexes, the partial work_unit_attempt.
-        assert_eq!(ours.len(), GO_COORDINATE_MIGRATIONS.len() + 2);
+        // Plus this crate's own: the claim indexes, the partial work_unit_attempt,
+        // the retention index.
+        assert_eq!(ours.len(), GO_COORDINATE_MIGRATIONS.len() + 3);
     }
 }

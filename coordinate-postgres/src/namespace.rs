@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coordinate_api::{
-    Attempt, Completion, Data, Namespace, Result, Summary, Wakeup, WorkSpec, Worker,
+    Attempt, Completion, Data, Namespace, PruneRequest, Pruned, Result, Summary, Wakeup, WorkSpec,
+    Worker,
 };
 use diesel::prelude::*;
 
@@ -75,6 +76,14 @@ impl Namespace for PgNamespace {
         with_expiry(self, self.id, now, |conn| {
             summarize(conn, now, Scope::Namespace(self.id))
         })
+    }
+
+    fn prune(&self, request: &PruneRequest) -> Result<Pruned> {
+        self.prune_history(request)
+    }
+
+    fn count_prunable(&self, request: &PruneRequest) -> Result<Pruned> {
+        self.count_history(request)
     }
 
     fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {

@@ -3,8 +3,8 @@
 //!
 //! Statements are grouped by concept: claiming work ([`claim`]), changing
 //! and listing attempts ([`attempt`]), batches of completions
-//! ([`completion`]), and reading or writing units, names
-//! and summaries ([`unit`]). The callers bind parameters in the order
+//! ([`completion`]), reading or writing units, names
+//! and summaries ([`unit`]), and history retention ([`retention`]). The callers bind parameters in the order
 //! [`Statement::params`] lists them; `tests` pins every statement's text
 //! and parameters in a snapshot file, so a shifted parameter shows up as a
 //! diff. Where a statement must agree with a rule written in Rust (in
@@ -13,6 +13,7 @@
 pub(crate) mod attempt;
 pub(crate) mod claim;
 pub(crate) mod completion;
+pub(crate) mod retention;
 pub(crate) mod unit;
 
 use crate::prepared::{prepared, Prepared};
@@ -85,6 +86,12 @@ pub(crate) const ALL: &[&Statement] = &[
     &unit::WORKERS,
     &unit::CHILD_WORKERS,
     &unit::WAKE,
+    &retention::PRUNE_SPECS,
+    &retention::PRUNE_UNITS,
+    &retention::COUNT_PRUNABLE_UNITS,
+    &retention::LOCK_PRUNABLE_WORKERS,
+    &retention::PRUNE_WORKERS,
+    &retention::COUNT_PRUNABLE_WORKERS,
 ];
 
 #[cfg(test)]

@@ -55,3 +55,87 @@ pub fn builder(conn: &str) -> crate::PostgresCoordinateBuilder {
     }
     builder
 }
+
+/// Every `tracing` event and span of the process (or thread) it is
+/// installed for, each as one line of text: `LEVEL target: field=value…`
+/// for events, `span NAME field=value…` for spans. A minimal subscriber
+/// for tests that check what this crate logs (that a password never
+/// shows, say), without a subscriber crate. Clones share the lines.
+#[derive(Clone, Default)]
+pub struct CapturedLogs {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    spans: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CapturedLogs {
+    /// An empty capture; install it with
+    /// `tracing::subscriber::set_global_default` or `with_default`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every line captured so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn push(&self, line: String) {
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
+    }
+}
+
+/// Writes fields as ` name=value`.
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push_str(&format!(" {}={value}", field.name()));
+    }
+}
+
+impl tracing::Subscriber for CapturedLogs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut fields = Fields(format!("span {}", span.metadata().name()));
+        span.record(&mut fields);
+        self.push(fields.0);
+        // Ids must not be 0.
+        let id = self
+            .spans
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        tracing::span::Id::from_u64(id)
+    }
+
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut fields = Fields("span record".into());
+        values.record(&mut fields);
+        self.push(fields.0);
+    }
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let metadata = event.metadata();
+        let mut fields = Fields(format!("{} {}:", metadata.level(), metadata.target()));
+        event.record(&mut fields);
+        self.push(fields.0);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}

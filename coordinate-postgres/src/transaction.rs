@@ -12,13 +12,14 @@
 
 use std::time::Duration;
 
-use coordinate_api::{Error, Result};
+use coordinate_api::{BackendErrorKind, Error, Result};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rand::Rng;
 
 use crate::coordinate::Shared;
-use crate::error::{conflicts_exhausted, database, is_conflict};
+use crate::error::{conflict, conflicts_exhausted, database};
 
 /// Most times one transaction is tried before its conflict is reported.
 const MAX_TRIES: u32 = 16;
@@ -112,13 +113,35 @@ pub(crate) fn with_retry<T>(
                 .run(|conn| work(conn)),
             Isolation::Autocommit => work(&mut conn),
         };
-        match outcome {
-            Ok(value) => return Ok(value),
-            Err(TxError::Db(error)) if is_conflict(&error) && tries < MAX_TRIES => {
+        let why = match &outcome {
+            Ok(_) => None,
+            Err(TxError::Db(error)) => conflict(error),
+            Err(TxError::Retry) => Some("a concurrent change our checks saw"),
+            Err(TxError::Api(_)) => None,
+        };
+        match (outcome, why) {
+            (Ok(value), _) => return Ok(value),
+            (Err(_), Some(why)) if tries < MAX_TRIES => {
+                tracing::debug!(tries, max_tries = MAX_TRIES, why, "transaction retried");
                 pause(tries);
             }
-            Err(TxError::Retry) if tries < MAX_TRIES => pause(tries),
-            Err(error) => return Err(into_api(error, subject)),
+            (Err(error), why) => {
+                if let Some(why) = why {
+                    tracing::warn!(tries, why, "transaction gave up: it kept conflicting");
+                }
+                let error = into_api(error, subject);
+                if error.backend_kind() == Some(BackendErrorKind::Unavailable) {
+                    // Diesel marks a connection broken only when a
+                    // transaction fails on it; after a statement of its
+                    // own the pool would hand the dead session out again
+                    // and again. Marked, the pool drops it on return and
+                    // opens another.
+                    AnsiTransactionManager::transaction_manager_status_mut(&mut *conn)
+                        .set_in_error();
+                    subject.shared().health.lost(&error);
+                }
+                return Err(error);
+            }
         }
     }
 }
@@ -145,251 +168,4 @@ fn into_api(error: TxError, subject: &(impl Subject + ?Sized)) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::namespace::PgNamespace;
-    use crate::test_support::database_url;
-    use crate::PostgresCoordinate;
-    use coordinate_api::{BackendErrorKind, ObjectKind};
-    use diesel::sql_types::Integer;
-    use diesel::Connection;
-    use diesel::{sql_query, RunQueryDsl};
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Barrier;
-
-    /// A two-row table of this test process, dropped again when the guard
-    /// goes, also when the test fails half way.
-    struct ProbeTable {
-        name: String,
-        /// A session of its own, outside the coordinate's pool.
-        other: PgConnection,
-    }
-
-    impl ProbeTable {
-        fn new(prefix: &str) -> Self {
-            let name = format!("{prefix}_{}", std::process::id());
-            let mut other = PgConnection::establish(&database_url()).unwrap();
-            let create = format!(
-                "CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)"
-            );
-            sql_query(create).execute(&mut other).unwrap();
-            // From here on the table exists, so Drop must run: build the
-            // guard before anything else can fail.
-            let mut table = ProbeTable { name, other };
-            sql_query(format!(
-                "INSERT INTO {} VALUES (1, 0), (2, 0) ON CONFLICT (id) DO UPDATE SET value = 0",
-                table.name
-            ))
-            .execute(&mut table.other)
-            .unwrap();
-            table
-        }
-
-        /// The value of row `id`, read by the other session.
-        fn value(&mut self, id: i32) -> i32 {
-            let query = format!("SELECT value FROM {} WHERE id = $1", self.name);
-            let row: Value = sql_query(query)
-                .bind::<Integer, _>(id)
-                .get_result(&mut self.other)
-                .unwrap();
-            row.value
-        }
-    }
-
-    impl Drop for ProbeTable {
-        fn drop(&mut self) {
-            // Never panic here: a panic while a failed test unwinds aborts
-            // the process and hides the real failure.
-            let drop = format!("DROP TABLE IF EXISTS {}", self.name);
-            if let Err(error) = sql_query(drop).execute(&mut self.other) {
-                eprintln!("could not drop {}: {error}", self.name);
-            }
-        }
-    }
-
-    fn coordinate() -> PostgresCoordinate {
-        PostgresCoordinate::new(&database_url()).unwrap()
-    }
-
-    #[derive(diesel::QueryableByName)]
-    struct Value {
-        #[diesel(sql_type = Integer)]
-        value: i32,
-    }
-
-    #[test]
-    fn serialization_failures_are_retried() {
-        let coordinate = coordinate();
-        let mut table = ProbeTable::new("retry_probe");
-        let name = table.name.clone();
-        let calls = AtomicU32::new(0);
-        let result = with_retry(&*coordinate.shared, Isolation::RepeatableRead, |conn| {
-            // Take the snapshot, then let another session change the row.
-            let seen: Value =
-                sql_query(format!("SELECT value FROM {name} WHERE id = 1")).get_result(conn)?;
-            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                sql_query(format!("UPDATE {name} SET value = value + 10 WHERE id = 1"))
-                    .execute(&mut table.other)?;
-            }
-            // Fails with 40001 on the first try: the row changed after the
-            // snapshot was taken.
-            sql_query(format!("UPDATE {name} SET value = $1 + 1 WHERE id = 1"))
-                .bind::<Integer, _>(seen.value)
-                .execute(conn)?;
-            Ok(seen.value)
-        });
-        assert_eq!(
-            result.unwrap(),
-            10,
-            "the retry saw the other session's write"
-        );
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert_eq!(table.value(1), 11, "no update was lost");
-    }
-
-    #[test]
-    fn a_conflict_on_every_try_is_a_transient_conflict() {
-        let coordinate = coordinate();
-        let mut table = ProbeTable::new("conflict_probe");
-        let name = table.name.clone();
-        let calls = AtomicU32::new(0);
-        let result = with_retry(&*coordinate.shared, Isolation::RepeatableRead, |conn| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            sql_query(format!("SELECT value FROM {name} WHERE id = 1")).execute(conn)?;
-            // Every try loses the race against the other session.
-            sql_query(format!("UPDATE {name} SET value = value + 1 WHERE id = 1"))
-                .execute(&mut table.other)?;
-            sql_query(format!("UPDATE {name} SET value = 0 WHERE id = 1")).execute(conn)?;
-            Ok(())
-        });
-        let error = result.unwrap_err();
-        assert_eq!(
-            error.backend_kind(),
-            Some(BackendErrorKind::Conflict),
-            "{error:?}"
-        );
-        assert!(error.is_transient());
-        assert_eq!(calls.load(Ordering::SeqCst), MAX_TRIES);
-        // The driver's error stays reachable as the cause.
-        let cause = std::error::Error::source(&error).expect("a cause");
-        assert!(cause.downcast_ref::<DieselError>().is_some(), "{cause:?}");
-    }
-
-    #[test]
-    fn retries_our_logic_asked_for_end_in_a_conflict() {
-        let coordinate = coordinate();
-        let calls = AtomicU32::new(0);
-        let result: Result<()> = with_retry(&*coordinate.shared, Isolation::Autocommit, |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(TxError::Retry)
-        });
-        let error = result.unwrap_err();
-        assert_eq!(error.backend_kind(), Some(BackendErrorKind::Conflict));
-        assert_eq!(calls.load(Ordering::SeqCst), MAX_TRIES);
-    }
-
-    /// Deadlocks are recognised by PostgreSQL's English text (diesel does
-    /// not pass on SQLSTATE 40P01, see `error.rs`): this pins that the
-    /// test server's text is the one looked for, with a real deadlock.
-    #[test]
-    fn deadlocks_are_retried() {
-        let coordinate = coordinate();
-        let mut table = ProbeTable::new("deadlock_probe");
-        let barrier = Barrier::new(2);
-        let calls = AtomicU32::new(0);
-        std::thread::scope(|scope| {
-            for first in [1, 2] {
-                let (coordinate, barrier, calls, name) =
-                    (&coordinate, &barrier, &calls, &table.name);
-                scope.spawn(move || {
-                    with_retry(&*coordinate.shared, Isolation::ReadCommitted, |conn| {
-                        let tries = calls.fetch_add(1, Ordering::SeqCst);
-                        let bump = format!("UPDATE {name} SET value = value + 1 WHERE id = $1");
-                        sql_query(&bump).bind::<Integer, _>(first).execute(conn)?;
-                        if tries < 2 {
-                            // Both sessions hold one row and want the other's.
-                            barrier.wait();
-                        }
-                        sql_query(&bump)
-                            .bind::<Integer, _>(3 - first)
-                            .execute(conn)?;
-                        Ok(())
-                    })
-                    .unwrap();
-                });
-            }
-        });
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            3,
-            "exactly one session retried"
-        );
-        assert_eq!(table.value(1) + table.value(2), 4);
-    }
-
-    #[test]
-    fn a_statement_timeout_is_a_transient_timeout() {
-        let coordinate = coordinate();
-        let result = with_retry(&*coordinate.shared, Isolation::ReadCommitted, |conn| {
-            sql_query("SET LOCAL statement_timeout = '20ms'").execute(conn)?;
-            sql_query("SELECT pg_sleep(5)").execute(conn)?;
-            Ok(())
-        });
-        let error = result.unwrap_err();
-        assert_eq!(
-            error.backend_kind(),
-            Some(BackendErrorKind::Timeout),
-            "{error:?}"
-        );
-        assert!(error.is_transient());
-    }
-
-    /// What `pg_terminate_backend` (and a server shutting down) does to a
-    /// session in use: the next statement fails, and that is worth trying
-    /// again on another connection.
-    #[test]
-    fn a_terminated_session_is_unavailable() {
-        #[derive(diesel::QueryableByName)]
-        struct Pid {
-            #[diesel(sql_type = Integer)]
-            pid: i32,
-        }
-        let coordinate = coordinate();
-        let mut admin = PgConnection::establish(&database_url()).unwrap();
-        let result = with_retry(&*coordinate.shared, Isolation::Autocommit, |conn| {
-            let own: Pid = sql_query("SELECT pg_backend_pid() AS pid").get_result(conn)?;
-            // Waits up to 5 s for the session to end.
-            sql_query("SELECT pg_terminate_backend($1, 5000)")
-                .bind::<Integer, _>(own.pid)
-                .execute(&mut admin)?;
-            sql_query("SELECT 1").execute(conn)?;
-            Ok(())
-        });
-        let error = result.unwrap_err();
-        assert_eq!(
-            error.backend_kind(),
-            Some(BackendErrorKind::Unavailable),
-            "{error:?}"
-        );
-        assert!(error.is_transient());
-    }
-
-    #[test]
-    fn foreign_key_violations_mean_the_subject_is_gone() {
-        let coordinate = coordinate();
-        // A handle to a namespace that does not exist.
-        let namespace = PgNamespace::new(coordinate.shared.clone(), -1, "fk-gone-probe".into());
-        let result = with_retry(&namespace, Isolation::Autocommit, |conn| {
-            sql_query("INSERT INTO worker (namespace_id, name, active, mode, data, expiration, last_update) VALUES (-1, 'x', true, '', '', '2020-01-01Z', '2020-01-01Z')")
-                .execute(conn)?;
-            Ok(())
-        });
-        assert!(
-            matches!(
-                &result,
-                Err(Error::Gone { kind: ObjectKind::Namespace, name }) if name == "fk-gone-probe"
-            ),
-            "{result:?}"
-        );
-    }
-}
+mod tests;

@@ -78,7 +78,7 @@ fn a_go_coordinate_database_is_adopted_as_it_is() {
     assert_eq!(count(&mut conn, "SELECT count(*) FROM gorp_migrations"), 15);
     assert_eq!(
         count(&mut conn, "SELECT count(*) FROM __diesel_schema_migrations"),
-        17
+        18
     );
     assert_eq!(
         count(

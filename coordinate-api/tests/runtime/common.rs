@@ -140,6 +140,15 @@ impl Namespace for Flaky {
     fn summarize(&self) -> Result<Summary> {
         self.inner.summarize()
     }
+    fn prune(&self, request: &coordinate_api::PruneRequest) -> Result<coordinate_api::Pruned> {
+        self.inner.prune(request)
+    }
+    fn count_prunable(
+        &self,
+        request: &coordinate_api::PruneRequest,
+    ) -> Result<coordinate_api::Pruned> {
+        self.inner.count_prunable(request)
+    }
     fn complete_attempts(&self, batch: &[Completion]) -> Result<Vec<Result<()>>> {
         let fail = self
             .fail_completions

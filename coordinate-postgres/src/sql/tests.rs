@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{claim, Statement, ALL};
+use super::{claim, retention, Statement, ALL};
 
 /// What a scan of a statement's text found.
 struct Scan {
@@ -103,6 +103,7 @@ fn every_statement_is_listed() {
         include_str!("attempt.rs"),
         include_str!("completion.rs"),
         include_str!("unit.rs"),
+        include_str!("retention.rs"),
     ];
     let defined: usize = sources
         .iter()
@@ -120,6 +121,38 @@ fn folded(sql: &str) -> String {
 
 #[test]
 fn shared_text_stays_the_same_everywhere() {
+    // What a prune deletes is what its dry run counts.
+    let selection = |statement: &Statement, from: &str, to: &str| {
+        let text = folded(statement.text);
+        let start = text.find(from).expect("the selection");
+        let end = text[start..].find(to).expect("its end") + start;
+        text[start..end].to_owned()
+    };
+    assert_eq!(
+        selection(&retention::PRUNE_UNITS, "SELECT u.id", " FOR UPDATE"),
+        selection(
+            &retention::COUNT_PRUNABLE_UNITS,
+            "SELECT u.id",
+            ") AS prunable"
+        )
+    );
+    assert_eq!(
+        selection(
+            &retention::LOCK_PRUNABLE_WORKERS,
+            "SELECT w.id",
+            " FOR UPDATE"
+        ),
+        selection(
+            &retention::COUNT_PRUNABLE_WORKERS,
+            "SELECT w.id",
+            ") AS prunable"
+        )
+    );
+    let recheck = folded(retention::PRUNE_WORKERS.text);
+    let worker_rule = "NOT w.active AND w.expiration < $2 AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.worker_id = w.id)";
+    assert!(recheck.contains(worker_rule));
+    assert!(folded(retention::LOCK_PRUNABLE_WORKERS.text).contains(worker_rule));
+
     let expiry = folded(claim::EXPIRE_OVERDUE.text);
     let ctes = expiry.trim_end_matches(" SELECT count(*) AS count FROM released");
     assert_ne!(ctes, expiry);

@@ -1,0 +1,21 @@
+-- History retention (Namespace::prune) deletes, in batches, a work spec's
+-- units whose active attempt is finished (or failed) and ended before a
+-- cutoff, oldest first:
+--   DELETE FROM work_unit WHERE id IN (
+--     SELECT u.id FROM attempt a JOIN work_unit u ON u.active_attempt_id = a.id
+--      WHERE a.work_spec_id = $spec AND a.status = $status
+--        AND a.status IN ('finished', 'failed') AND a.end_time < $cutoff
+--      ORDER BY a.end_time LIMIT $batch FOR UPDATE OF a, u SKIP LOCKED)
+-- This index holds exactly the terminal attempts, by spec, status and end
+-- time, so a batch reads about as many entries as it deletes, however
+-- many units are queued or running, and the claim path never meets it.
+-- It is partial on the terminal statuses: pending, expired and retryable
+-- attempts (the ones claims, renewals and expiry update) take no entry.
+--
+-- IF NOT EXISTS: on a large existing attempt table, CREATE INDEX blocks
+-- writes to it while it builds. An operator can build it beforehand with
+--   CREATE INDEX CONCURRENTLY attempt_retention ON attempt
+--     (work_spec_id, status, end_time) WHERE status IN ('finished', 'failed');
+-- and this migration then only records itself.
+CREATE INDEX IF NOT EXISTS attempt_retention ON attempt (work_spec_id, status, end_time)
+    WHERE status IN ('finished', 'failed');
