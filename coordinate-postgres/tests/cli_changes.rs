@@ -1,6 +1,6 @@
 //! The `coordinate` command as a real process against the test database,
 //! the verbs that change things: `add` all or nothing, `retry --failed`,
-//! `release` of a dead worker, `delete`, `prioritize`, `pause`.
+//! `release` of a dead worker, `delete`, `prioritize`, `pause`, `prune`.
 
 mod common;
 
@@ -279,4 +279,63 @@ fn delete_pause_and_prioritize_change_only_what_they_name() {
     let unknown = run(&["-n", ns, "pause", "nope"]).expect(1);
     assert!(unknown.stderr.contains("\"nope\""), "{}", unknown.stderr);
     namespace.destroy().unwrap();
+}
+
+#[test]
+fn prune_removes_only_old_finished_units_and_asks_first() {
+    let namespace = namespace();
+    let ns = namespace.name();
+    add(namespace.as_ref(), "parse", &["a", "b", "c"]);
+    add(namespace.as_ref(), "fetch", &["x"]);
+    fail(namespace.as_ref(), 1);
+    let worker = namespace.worker("finisher").unwrap();
+    let attempts = worker
+        .request_attempts(&AttemptRequest {
+            number_of_work_units: 2,
+            work_specs: vec!["parse".into()],
+            ..AttemptRequest::default()
+        })
+        .unwrap();
+    assert_eq!(attempts.len(), 2);
+    for attempt in &attempts {
+        attempt.finish(None).unwrap();
+    }
+    // Their end times must be strictly before the command's "now".
+    std::thread::sleep(Duration::from_millis(20));
+
+    let would = run(&[
+        "-n",
+        ns,
+        "--json",
+        "prune",
+        "--finished-before",
+        "0s",
+        "--dry-run",
+    ])
+    .expect(0);
+    assert_eq!(would.json()["work_units"], 2);
+    run(&["-n", ns, "prune", "--finished-before", "0s"]).expect(2);
+    assert_eq!(
+        count(namespace.as_ref(), "parse", WorkUnitStatus::Finished),
+        2,
+        "asked, not pruned"
+    );
+    run(&["-n", ns, "prune"]).expect(2);
+    run(&["-n", ns, "prune", "--finished-before", "7w", "--yes"]).expect(2);
+
+    let pruned = run(&["-n", ns, "prune", "--finished-before", "0s", "--yes"]).expect(0);
+    assert_eq!(pruned.stdout, "pruned 2 work unit(s) and 0 worker(s)\n");
+    assert_eq!(
+        count(namespace.as_ref(), "parse", WorkUnitStatus::Finished),
+        0
+    );
+    assert_eq!(
+        count(namespace.as_ref(), "parse", WorkUnitStatus::Available),
+        1
+    );
+    assert_eq!(
+        count(namespace.as_ref(), "fetch", WorkUnitStatus::Failed),
+        1,
+        "no --failed-before"
+    );
 }

@@ -10,6 +10,7 @@ mod add;
 mod connect;
 mod json;
 mod output;
+mod prune;
 mod schema;
 mod specs;
 mod summary;
@@ -104,9 +105,8 @@ enum Command {
     Workers(workers::WorkersArgs),
     /// Give a dead worker's units back to the queue (asks first).
     Release(workers::ReleaseArgs),
-    // `prune` (history retention, issue 15 part 2) goes here once the
-    // `Namespace` prune API lands: a destructive verb like `delete`,
-    // asking through `output::confirm`.
+    /// Remove old finished and failed units and dead workers (asks first).
+    Prune(prune::PruneArgs),
     /// Apply pending schema migrations (or adopt a go-coordinate database).
     Migrate,
     /// Drop every table of the schema, with all data (asks first).
@@ -160,6 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delete(args) => units::delete(global, &args),
         Command::Workers(args) => workers::list(global, &args),
         Command::Release(args) => workers::release(global, &args),
+        Command::Prune(args) => prune::prune(global, &args),
         Command::Migrate => schema::migrate(global),
         Command::Drop(args) => schema::drop(global, &args),
     }
