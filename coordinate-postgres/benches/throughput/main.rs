@@ -11,6 +11,7 @@ mod api;
 mod memory;
 mod pg;
 mod profile;
+mod prune;
 mod reference;
 mod report;
 mod rss;
@@ -76,7 +77,8 @@ usage: throughput [--backend <connection string> | --backend-env <variable>] [--
 Without --backend, only the memory backend is measured. Sections: claims
 (pgbench references, API claim+finish, lease renewal), runtime (the worker
 runtime, its stop and its wake-up), pooled (claim+finish through the
-PgBouncer of --pooled-env), add, scale, wakeup, memory, profile.";
+PgBouncer of --pooled-env), add, scale, prune (history retention beside
+claims), wakeup, memory, profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -233,6 +235,9 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if config.runs("scale") {
         scale::run(config, &coordinate, &mut conn, rows)?;
+    }
+    if config.runs("prune") {
+        prune::run(config, &coordinate, &mut conn, rows)?;
     }
     if config.runs("wakeup") {
         wakeup::run(config, rows)?;

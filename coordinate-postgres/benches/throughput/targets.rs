@@ -27,6 +27,7 @@ pub fn evaluate(rows: &mut [Row]) {
                     && !row.key.starts_with("scale/")
                     && !row.key.starts_with("wake/")
                     && !row.key.starts_with("renew/")
+                    && !row.key.starts_with("prune/")
                     && row.key != "runtime/drain/w4"
                 {
                     row.vs_reference = Some(row.rate() / reference);
