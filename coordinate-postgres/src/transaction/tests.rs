@@ -187,12 +187,17 @@ fn deadlocks_are_retried() {
             });
         }
     });
+    // Two first tries deadlock, so at least one more ran. Usually exactly
+    // one more, but on a loaded machine the retried session can deadlock
+    // again with the other's late statement (seen once in CI: 4 calls);
+    // what matters is that both committed, each exactly once.
+    let calls = calls.load(Ordering::SeqCst);
+    assert!(calls >= 3, "the deadlock was not retried: {calls} calls");
     assert_eq!(
-        calls.load(Ordering::SeqCst),
-        3,
-        "exactly one session retried"
+        table.value(1) + table.value(2),
+        4,
+        "each session committed once"
     );
-    assert_eq!(table.value(1) + table.value(2), 4);
 }
 
 #[test]
