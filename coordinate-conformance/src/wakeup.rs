@@ -16,7 +16,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// Waits until a short wait times out, so that wake-ups owed to earlier
 /// changes (or to a backend that has just started listening, which wakes
 /// every waiter once) are spent before a case's own wait begins.
-fn settle(namespace: &Arc<dyn Namespace>) {
+pub fn settle(namespace: &Arc<dyn Namespace>) {
     for _ in 0..100 {
         match namespace.wait_for_work(Duration::from_millis(50)) {
             Ok(Wakeup::Woken) => continue,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coordinate_api::{Coordinate, Data, Namespace, Wakeup, WorkSpec, WorkUnitMeta};
+use coordinate_conformance::wakeup::settle;
 use coordinate_conformance::{definition, unique_name};
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
@@ -17,18 +18,6 @@ use common::{terminate_sessions, with_application_name};
 
 /// Longer than any wake-up that works; shorter than a hung test.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Spends wake-ups owed to earlier changes or to the listener starting.
-fn settle(namespace: &Arc<dyn Namespace>) {
-    for _ in 0..100 {
-        match namespace.wait_for_work(Duration::from_millis(50)) {
-            Ok(Wakeup::Woken) => continue,
-            Ok(Wakeup::TimedOut) => return,
-            other => panic!("settling: {other:?}"),
-        }
-    }
-    panic!("wait_for_work kept waking with nothing happening");
-}
 
 /// Waits in `waiting` on another thread and adds a unit to `spec`; the
 /// waiter must be woken, well before its timeout.
