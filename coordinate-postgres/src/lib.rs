@@ -92,45 +92,30 @@
 //!   not part of the published API.
 #![warn(missing_docs)]
 
-mod attempt;
-mod batch_add;
-mod candidates;
+// The layers, bottom first; a module imports only from its own layer or
+// those below it (xtask's tidy test checks this):
+// `schema` and `sql` (tables and statements) < `db` (connections, pool,
+// transactions, errors, migrations, listener) < `claim` (handing out work,
+// in ids) < `handle` (one handle per table, and calls over them) <
+// `builder` and `coordinate` (the entry point).
+mod builder;
 mod claim;
-mod completion;
-mod connect_error;
-mod connection;
 mod coordinate;
-mod error;
-mod expiry;
-mod finish;
-mod gone;
-mod history;
-mod listener;
-mod migrations;
-mod namespace;
-mod pool_log;
-mod prepared;
-mod prune;
+mod db;
+mod handle;
 /// Diesel's view of the tables: `diesel print-schema` output for a database
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;
-mod session;
 mod sql;
-mod status;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
-mod transaction;
-mod unit_query;
-mod work_spec;
-mod work_spec_meta;
-mod work_unit;
-mod worker;
 
-pub use crate::connect_error::{ConnectError, ConnectErrorKind};
-pub use crate::coordinate::{
-    PostgresCoordinate, PostgresCoordinateBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_POOL_SIZE,
-};
-pub use crate::migrations::{drop, upgrade};
+pub use crate::builder::PostgresCoordinateBuilder;
+pub use crate::coordinate::PostgresCoordinate;
+pub use crate::db::connect_error::{ConnectError, ConnectErrorKind};
+pub use crate::db::connection::DEFAULT_CONNECTION_TIMEOUT;
+pub use crate::db::migrations::{drop, upgrade, Migrations};
+pub use crate::db::shared::DEFAULT_POOL_SIZE;
 
 // The README's code example runs as a doc test of this crate, so it cannot
 // rot (the memory backend it uses is a dev-dependency here).

@@ -13,10 +13,11 @@
 pub(crate) mod attempt;
 pub(crate) mod claim;
 pub(crate) mod completion;
+pub(crate) mod prepared;
 pub(crate) mod retention;
 pub(crate) mod unit;
 
-use crate::prepared::{prepared, Prepared};
+use self::prepared::{prepared, Prepared};
 
 /// One SQL statement and its parameters.
 // The name and parameters are read by the tests (and by people).
@@ -32,7 +33,7 @@ pub(crate) struct Statement {
 
 impl Statement {
     /// The statement ready to bind, on the per-connection cache (see
-    /// `prepared.rs`).
+    /// [`prepared`]).
     pub(crate) fn prepare(&'static self) -> Prepared<'static> {
         prepared(self.text)
     }

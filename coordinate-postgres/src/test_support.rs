@@ -28,7 +28,7 @@ pub fn database_url() -> String {
 /// migrations in `gorp_migrations`, oldest first: what a database this
 /// crate migrated must list for go-coordinate to accept it.
 pub fn go_coordinate_migration_ids() -> Vec<&'static str> {
-    crate::migrations::GO_COORDINATE_MIGRATIONS
+    crate::db::migrations::GO_COORDINATE_MIGRATIONS
         .iter()
         .map(|(id, _)| *id)
         .collect()

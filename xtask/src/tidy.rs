@@ -13,6 +13,9 @@ use std::process::Command;
 
 use crate::workspace_root as root;
 
+// The layers of coordinate-postgres/src and their imports.
+mod layers;
+
 /// What the design puts at the top of the repository, besides a licence
 /// file and dot-folders and dot-files (`.github`, `.ci`, `.cargo`, …).
 const TOP_LEVEL: &[&str] = &[

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use coordinate_api::{Coordinate, Namespace, WorkSpec, Worker};
-use coordinate_postgres::PostgresCoordinate;
+use coordinate_postgres::{Migrations, PostgresCoordinate};
 
 use crate::{Global, UsageError};
 
@@ -21,14 +21,17 @@ pub fn conn_string(global: &Global) -> &str {
 }
 
 /// A coordinate for one command: a small pool, no listener (no verb waits
-/// for work). Connecting applies pending migrations, as every coordinate
-/// does. The library's errors already hold no password.
+/// for work). Connecting only checks the schema: a verb run by a role that
+/// may not change it works on a current schema, and a schema that is behind
+/// is named as such (`migrate` changes it, through the library's
+/// `upgrade`). The library's errors already hold no password.
 pub fn coordinate(global: &Global) -> Result<Arc<dyn Coordinate>> {
     let coordinate = PostgresCoordinate::builder(conn_string(global))
         .pool_size(2)
         .connection_timeout(CONNECTION_TIMEOUT)
         .notifications(false)
         .transaction_pooling(global.transaction_pooling)
+        .migrations(Migrations::Check)
         .build()
         .context("connecting to the database")?;
     Ok(Arc::new(coordinate))

@@ -8,11 +8,12 @@ use coordinate_api::{Result, WorkUnit, WorkUnitQuery};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, Timestamptz};
 
-use crate::expiry::with_expiry;
-use crate::gone::Object;
+use crate::claim::expiry::with_expiry;
+use crate::db::gone::Object;
+use crate::handle::upsert::UnitRow;
+use crate::handle::work_spec::PgWorkSpec;
+use crate::handle::work_unit::PgWorkUnit;
 use crate::sql::unit::{ADJUST_UNIT_PRIORITIES, DELETE_UNITS, SELECT_UNITS, SET_UNIT_PRIORITIES};
-use crate::work_spec::PgWorkSpec;
-use crate::work_unit::{PgWorkUnit, UnitRow};
 
 /// Units deleted per transaction when a deletion has no limit.
 const DELETE_BATCH: i64 = 10_000;

@@ -1,4 +1,5 @@
-//! Connection strings.
+//! Connection strings, and opening single connections outside the pool
+//! (for migrations and the listener).
 //!
 //! Every accepted form is turned into one string libpq understands, so libpq
 //! itself fills whatever is missing from `PGHOST`, `PGPORT`, `PGDATABASE`,
@@ -8,7 +9,15 @@
 
 use std::time::Duration;
 
-use crate::connect_error::{tidy, ConnectError, ConnectErrorKind};
+use coordinate_api::Result;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+
+use crate::db::connect_error::{tidy, ConnectError, ConnectErrorKind};
+use crate::db::error::connect;
+
+/// How long to wait for a connection, unless the builder says otherwise.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Name the server shows for our sessions unless the user picked one.
 const APPLICATION_NAME: &str = "coordinate";
@@ -130,6 +139,12 @@ impl ConnInfo {
             text = text.replace(secret.as_str(), "***");
         }
         text
+    }
+
+    /// A connection failure libpq (or the pool) described in `message`,
+    /// classified after every known secret is scrubbed out of it.
+    pub(crate) fn connect_error(&self, message: &str) -> ConnectError {
+        ConnectError::from_redacted(&self.redact(message))
     }
 
     /// The connection string with its password hidden, for `Debug`.
@@ -262,6 +277,31 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Opens one connection outside the pool, with a precise error.
+pub(crate) fn establish(info: &ConnInfo) -> Result<PgConnection> {
+    PgConnection::establish(info.libpq()).map_err(|error| {
+        let error = match error {
+            diesel::ConnectionError::BadConnection(message) => info.connect_error(&message),
+            diesel::ConnectionError::InvalidCString(_)
+            | diesel::ConnectionError::InvalidConnectionUrl(_) => ConnectError::new(
+                ConnectErrorKind::InvalidConnectionString,
+                info.redact(&error.to_string()),
+            ),
+            other => ConnectError::new(ConnectErrorKind::Other, info.redact(&other.to_string())),
+        };
+        // The caller gets the error too; this puts it beside the rest of
+        // the log, at a level that does not say it twice by default.
+        tracing::debug!(connection = %info.display(), %error, "could not connect");
+        connect(error)
+    })
+}
+
+/// Parses `conn` and opens one connection, for the migration functions.
+pub(crate) fn connect_once(conn: &str) -> Result<PgConnection> {
+    let info = ConnInfo::parse(conn, DEFAULT_CONNECTION_TIMEOUT).map_err(connect)?;
+    establish(&info)
 }
 
 #[cfg(test)]

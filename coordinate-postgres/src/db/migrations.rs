@@ -29,7 +29,7 @@ use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::coordinate::connect_once;
+use crate::db::connection::connect_once;
 
 /// Every migration in `migrations/`, compiled into the crate.
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -127,6 +127,69 @@ pub fn drop(conn: &str) -> Result<()> {
     .map_err(failure)
 }
 
+/// What connecting does about the schema; see
+/// [`PostgresCoordinateBuilder::migrations`](crate::PostgresCoordinateBuilder::migrations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Migrations {
+    /// Apply pending migrations (taking the migration lock only when there
+    /// are any): the default.
+    #[default]
+    Apply,
+    /// Change nothing; refuse to connect, naming the missing migrations,
+    /// when the schema is behind this version of the crate. For roles that
+    /// may not change the schema, and for fleets that should not all race
+    /// for the migration lock.
+    Check,
+    /// Neither apply nor check: the caller vouches for the schema.
+    Skip,
+}
+
+/// Brings the schema into the state `migrations` asks for, on an open
+/// connection.
+pub(crate) fn prepare_schema(conn: &mut PgConnection, migrations: Migrations) -> Result<()> {
+    match migrations {
+        Migrations::Apply => apply(conn),
+        Migrations::Check => check(conn),
+        Migrations::Skip => Ok(()),
+    }
+}
+
+/// `Ok` when every migration of this crate is applied; else a schema error
+/// naming the ones that are not. go-coordinate's bookkeeping is not
+/// required: it only matters to go-coordinate, which keeps it itself.
+fn check(conn: &mut PgConnection) -> Result<()> {
+    unnamed_statements_only(conn);
+    let missing = missing_migrations(conn).map_err(failure)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(crate::db::error::schema_behind(format!(
+        "the database schema is behind this version: {} migration(s) not applied ({}); \
+             run `coordinate migrate` (or `coordinate_postgres::upgrade`) as a role that may \
+             change the schema",
+        missing.len(),
+        missing.join(", ")
+    )))
+}
+
+/// The names of this crate's migrations the database has not applied, in
+/// order.
+fn missing_migrations(conn: &mut PgConnection) -> std::result::Result<Vec<String>, Failure> {
+    let applied = if table_exists(conn, "__diesel_schema_migrations")? {
+        conn.applied_migrations()?
+    } else {
+        Vec::new()
+    };
+    let mut ours: Vec<Box<dyn Migration<Pg>>> = MIGRATIONS.migrations()?;
+    ours.sort_by_key(|m| m.name().version().to_string());
+    Ok(ours
+        .iter()
+        .filter(|m| !applied.contains(&m.name().version()))
+        .map(|m| m.name().to_string())
+        .collect())
+}
+
 /// Applies pending migrations on an open connection, and records
 /// go-coordinate's.
 pub(crate) fn apply(conn: &mut PgConnection) -> Result<()> {
@@ -196,7 +259,19 @@ fn locked(
 }
 
 fn failure(error: Failure) -> Error {
-    crate::error::schema(error)
+    // PostgreSQL's text for SQLSTATE 42501 (`insufficient_privilege`); the
+    // migration harness hands its errors over as text only.
+    if error.to_string().contains("permission denied") {
+        return crate::db::error::schema(
+            format!(
+                "this database role may not change the schema ({error}); \
+                 migrate once as the database's owner (`coordinate migrate`), \
+                 and connect with `Migrations::Check` elsewhere"
+            )
+            .into(),
+        );
+    }
+    crate::db::error::schema(error)
 }
 
 #[derive(QueryableByName)]

@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use crate::connection::ConnInfo;
-
 /// What went wrong while connecting, for callers that want to react.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -51,9 +49,10 @@ impl ConnectError {
         }
     }
 
-    /// Classifies a libpq (or pool) message, scrubbing secrets first.
-    pub(crate) fn from_message(info: &ConnInfo, message: &str) -> Self {
-        let detail = tidy(&info.redact(message));
+    /// Classifies a libpq (or pool) message whose secrets were already
+    /// scrubbed out (`ConnInfo::connect_error` does both).
+    pub(crate) fn from_redacted(message: &str) -> Self {
+        let detail = tidy(message);
         ConnectError::new(classify(&detail), detail)
     }
 }

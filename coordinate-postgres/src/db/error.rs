@@ -23,17 +23,10 @@
 use std::fmt;
 
 use coordinate_api::error::BoxError;
-use coordinate_api::{BackendErrorKind, Error, ObjectKind};
+use coordinate_api::{BackendErrorKind, Error};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::attempt::PgAttempt;
-use crate::connect_error::{ConnectError, ConnectErrorKind};
-use crate::coordinate::Shared;
-use crate::namespace::PgNamespace;
-use crate::transaction::Subject;
-use crate::work_spec::PgWorkSpec;
-use crate::work_unit::PgWorkUnit;
-use crate::worker::PgWorker;
+use crate::db::connect_error::{ConnectError, ConnectErrorKind};
 
 /// PostgreSQL's text for SQLSTATE 40P01 (`deadlock_detected`).
 const DEADLOCK: &str = "deadlock detected";
@@ -156,6 +149,12 @@ pub(crate) fn schema(cause: BoxError) -> Error {
     Error::backend(BackendErrorKind::Schema, MigrationFailed(cause))
 }
 
+/// The schema is not what this version needs and we were told not to
+/// change it; `what` says which migrations are missing.
+pub(crate) fn schema_behind(what: String) -> Error {
+    Error::backend(BackendErrorKind::Schema, what)
+}
+
 /// A failed migration: says what was being done, and leaves the why to its
 /// source so that the cause is printed once.
 #[derive(Debug)]
@@ -170,66 +169,6 @@ impl fmt::Display for MigrationFailed {
 impl std::error::Error for MigrationFailed {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&*self.0)
-    }
-}
-
-/// Each handle names itself in [`Error::Gone`], as the API documents: the
-/// handle the call was made on, whichever of it or its parents was deleted.
-impl Subject for PgNamespace {
-    fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
-    fn gone(&self) -> Error {
-        Error::gone(ObjectKind::Namespace, &*self.name)
-    }
-}
-
-impl Subject for PgWorkSpec {
-    fn shared(&self) -> &Shared {
-        &self.namespace.shared
-    }
-
-    fn gone(&self) -> Error {
-        Error::gone(ObjectKind::WorkSpec, &*self.name)
-    }
-}
-
-impl Subject for PgWorkUnit {
-    fn shared(&self) -> &Shared {
-        &self.spec.namespace.shared
-    }
-
-    fn gone(&self) -> Error {
-        Error::gone(ObjectKind::WorkUnit, &*self.name)
-    }
-}
-
-impl Subject for PgWorker {
-    fn shared(&self) -> &Shared {
-        &self.namespace.shared
-    }
-
-    fn gone(&self) -> Error {
-        Error::gone(ObjectKind::Worker, &*self.name)
-    }
-}
-
-impl Subject for PgAttempt {
-    fn shared(&self) -> &Shared {
-        &self.unit.spec.namespace.shared
-    }
-
-    fn gone(&self) -> Error {
-        Error::gone(ObjectKind::Attempt, &*self.unit.name)
-    }
-}
-
-/// The refusals an attempt gives, naming the work unit it is on.
-impl PgAttempt {
-    /// [`Error::NotPending`] for this attempt.
-    pub(crate) fn not_pending(&self) -> Error {
-        Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
     }
 }
 

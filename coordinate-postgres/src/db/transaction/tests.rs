@@ -2,7 +2,7 @@
 //! timeouts, lost sessions, and the errors they end in.
 
 use super::*;
-use crate::namespace::PgNamespace;
+use crate::handle::namespace::PgNamespace;
 use crate::test_support::database_url;
 use crate::PostgresCoordinate;
 use coordinate_api::{BackendErrorKind, ObjectKind};

@@ -33,8 +33,8 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
 
-use crate::connection::ConnInfo;
-use crate::coordinate::establish;
+use crate::db::connection::establish;
+use crate::db::connection::ConnInfo;
 
 /// How often the listener asks libpq for notifications; it does not block,
 /// so this bounds the wake-up latency.

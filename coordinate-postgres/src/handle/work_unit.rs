@@ -7,24 +7,26 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use coordinate_api::chaining::NewWorkUnit;
-use coordinate_api::data::{decode, encode_within};
+use coordinate_api::data::decode;
 use coordinate_api::status::derive_work_unit_status;
 use coordinate_api::validate::{validate_name, validate_priority};
 use coordinate_api::{
-    Attempt, Data, Error, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
+    Attempt, Data, Error, ObjectKind, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
 };
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea, Double, Integer, Nullable, Timestamptz};
-use diesel::QueryableByName;
+use diesel::sql_types::Integer;
 
-use crate::attempt::DbStatus;
-use crate::expiry::with_expiry;
-use crate::gone::Object;
+use crate::claim::expiry::with_expiry;
+use crate::db::attempt_status::DbStatus;
+use crate::db::gone::gone_if_zero;
+use crate::db::gone::Object;
+use crate::db::shared::Shared;
+use crate::db::sql_functions::coalesce;
+use crate::db::transaction::{with_retry, Isolation, Subject};
+use crate::handle::upsert::upsert_units;
+use crate::handle::work_spec::PgWorkSpec;
 use crate::schema::{attempt, work_unit};
-use crate::sql::unit::{CLEAR_ACTIVE_ATTEMPT, UPSERT_UNITS};
-use crate::transaction::{with_retry, Isolation, Subject, TxResult};
-use crate::work_spec::PgWorkSpec;
+use crate::sql::unit::CLEAR_ACTIVE_ATTEMPT;
 
 /// Handle to one work unit.
 #[derive(Clone)]
@@ -32,6 +34,18 @@ pub(crate) struct PgWorkUnit {
     pub(crate) spec: PgWorkSpec,
     pub(crate) id: i32,
     pub(crate) name: Arc<str>,
+}
+
+/// Names this unit in [`Error::Gone`] when it or one of its parents was
+/// deleted.
+impl Subject for PgWorkUnit {
+    fn shared(&self) -> &Shared {
+        &self.spec.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::WorkUnit, &*self.name)
+    }
 }
 
 impl PgWorkUnit {
@@ -45,41 +59,6 @@ impl PgWorkUnit {
             name: String::from_utf8_lossy(name).into(),
         }
     }
-}
-
-#[derive(QueryableByName)]
-pub(crate) struct UnitRow {
-    #[diesel(sql_type = Integer)]
-    pub(crate) id: i32,
-    #[diesel(sql_type = Bytea)]
-    pub(crate) name: Vec<u8>,
-}
-
-/// Adds units to a work spec, or replaces the data and meta of units of the
-/// same name and clears their active attempts. One statement for any number
-/// of units; the names must be distinct, and data over `max_data_bytes`
-/// encoded is refused.
-pub(crate) fn upsert_units(
-    conn: &mut PgConnection,
-    spec_id: i32,
-    units: &[NewWorkUnit],
-    max_data_bytes: usize,
-) -> TxResult<Vec<UnitRow>> {
-    let names: Vec<&[u8]> = units.iter().map(|u| u.name.as_bytes()).collect();
-    let data = units
-        .iter()
-        .map(|u| encode_within(&u.data, max_data_bytes))
-        .collect::<Result<Vec<_>>>()?;
-    let priorities: Vec<f64> = units.iter().map(|u| u.meta.priority).collect();
-    let not_before: Vec<Option<DateTime<Utc>>> = units.iter().map(|u| u.meta.not_before).collect();
-    Ok(UPSERT_UNITS
-        .prepare()
-        .bind::<Integer, _>(spec_id)
-        .bind::<Array<Bytea>, _>(names)
-        .bind::<Array<Bytea>, _>(data)
-        .bind::<Array<Double>, _>(priorities)
-        .bind::<Array<Nullable<Timestamptz>>, _>(not_before)
-        .load(conn)?)
 }
 
 /// Work unit functions of a work spec.
@@ -227,7 +206,7 @@ impl WorkUnit for PgWorkUnit {
 
 impl PgWorkUnit {
     /// The pool and clock of the coordinate this unit came from.
-    pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
+    pub(crate) fn shared(&self) -> &crate::db::shared::Shared {
         &self.spec.namespace.shared
     }
 
@@ -243,19 +222,5 @@ impl PgWorkUnit {
                 .execute(conn)?;
             gone_if_zero(changed)
         })
-    }
-}
-
-diesel::define_sql_function! {
-    /// SQL `COALESCE` of an attempt's data (NULL until it has its own) and
-    /// the data to fall back on.
-    fn coalesce(data: Nullable<Bytea>, fallback: Bytea) -> Bytea;
-}
-
-/// An update by id that changed nothing means the row is gone.
-pub(crate) fn gone_if_zero(changed: usize) -> TxResult<()> {
-    match changed {
-        0 => Err(diesel::result::Error::NotFound.into()),
-        _ => Ok(()),
     }
 }

@@ -9,20 +9,24 @@ use coordinate_api::query::DEFAULT_LIFETIME;
 use coordinate_api::validate::{
     add_duration, validate_name, validate_parent, validate_text, validate_unit_namespace,
 };
-use coordinate_api::{downcast, Attempt, AttemptRequest, Data, Result, WorkUnit, Worker};
+use coordinate_api::{
+    downcast, Attempt, AttemptRequest, Data, Error, ObjectKind, Result, WorkUnit, Worker,
+};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 
-use crate::attempt::PgAttempt;
-use crate::claim::insert_attempt;
-use crate::gone::Object;
-use crate::history::WorkerAttempts;
-use crate::namespace::PgNamespace;
+use crate::claim::{insert_attempt, request_attempts};
+use crate::db::gone::gone_if_zero;
+use crate::db::gone::Object;
+use crate::db::shared::Shared;
+use crate::db::transaction::{with_retry, Isolation, Subject, TxError};
+use crate::handle::attempt::PgAttempt;
+use crate::handle::namespace::PgNamespace;
+use crate::handle::work_spec::PgWorkSpec;
+use crate::handle::work_unit::PgWorkUnit;
 use crate::schema::worker;
 use crate::sql::unit::{CHILD_WORKERS, WORKERS};
 use crate::sql::IdName;
-use crate::transaction::{with_retry, Isolation, Subject, TxError};
-use crate::work_unit::{gone_if_zero, PgWorkUnit};
 
 /// Reads one column of a worker's row.
 macro_rules! read_column {
@@ -41,6 +45,18 @@ pub(crate) struct PgWorker {
     pub(crate) name: Arc<str>,
 }
 
+/// Names this worker in [`Error::Gone`] when it or its namespace was
+/// deleted.
+impl Subject for PgWorker {
+    fn shared(&self) -> &Shared {
+        &self.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Worker, &*self.name)
+    }
+}
+
 impl PgWorker {
     /// A handle to worker `id` of `namespace`, called `name`.
     pub(crate) fn new(namespace: PgNamespace, id: i32, name: String) -> Self {
@@ -51,7 +67,7 @@ impl PgWorker {
         }
     }
 
-    fn shared(&self) -> &crate::coordinate::Shared {
+    fn shared(&self) -> &crate::db::shared::Shared {
         &self.namespace.shared
     }
 
@@ -222,7 +238,21 @@ impl Worker for PgWorker {
     }
 
     fn request_attempts(&self, request: &AttemptRequest) -> Result<Vec<Arc<dyn Attempt>>> {
-        self.claim(request)
+        let Some(claimed) = request_attempts(self, self.namespace.id, self.id, request)? else {
+            return Ok(Vec::new());
+        };
+        let spec = PgWorkSpec::new(self.namespace.clone(), claimed.spec_id, claimed.spec_name);
+        Ok(claimed
+            .units
+            .into_iter()
+            .map(|unit| {
+                Arc::new(PgAttempt {
+                    unit: PgWorkUnit::new(spec.clone(), unit.unit_id, &unit.name),
+                    worker: self.clone(),
+                    id: unit.attempt_id,
+                }) as Arc<dyn Attempt>
+            })
+            .collect())
     }
 
     fn make_attempt(
@@ -246,14 +276,14 @@ impl Worker for PgWorker {
     }
 
     fn active_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
-        self.list_attempts(WorkerAttempts::Active)
+        self.load_active_attempts()
     }
 
     fn all_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
-        self.list_attempts(WorkerAttempts::All)
+        self.load_all_attempts()
     }
 
     fn child_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
-        self.list_attempts(WorkerAttempts::Children)
+        self.load_child_attempts()
     }
 }

@@ -9,10 +9,10 @@
 use coordinate_api::validate::validate_work_unit_batch;
 use coordinate_api::{NewWorkUnit, Result};
 
-use crate::gone::Object;
-use crate::transaction::{with_retry, Isolation};
-use crate::work_spec::PgWorkSpec;
-use crate::work_unit::upsert_units;
+use crate::db::gone::Object;
+use crate::db::transaction::{with_retry, Isolation};
+use crate::handle::upsert::upsert_units;
+use crate::handle::work_spec::PgWorkSpec;
 
 /// Units per statement: large enough that round trips stop mattering,
 /// small enough to keep each statement's parameters and memory modest.

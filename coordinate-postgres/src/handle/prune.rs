@@ -20,16 +20,16 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
 
-use crate::attempt::DbStatus;
-use crate::gone::Object;
-use crate::namespace::PgNamespace;
+use crate::db::attempt_status::DbStatus;
+use crate::db::gone::Object;
+use crate::db::transaction::{with_retry, Isolation, TxResult};
+use crate::handle::namespace::PgNamespace;
 use crate::schema::sql_types;
 use crate::sql::retention::{
     COUNT_PRUNABLE_UNITS, COUNT_PRUNABLE_WORKERS, LOCK_PRUNABLE_WORKERS, PRUNE_SPECS, PRUNE_UNITS,
     PRUNE_WORKERS,
 };
 use crate::sql::{IdName, Statement};
-use crate::transaction::{with_retry, Isolation, TxResult};
 
 /// Most rows one batch deletes. 1,000 units with their attempts take
 /// tens of milliseconds (see `tests/retention.rs`, which times every

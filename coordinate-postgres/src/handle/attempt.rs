@@ -12,44 +12,25 @@ use coordinate_api::chaining::extract_output;
 use coordinate_api::data::decode;
 use coordinate_api::lifecycle::{decide, Change, Request};
 use coordinate_api::validate::add_duration;
-use coordinate_api::{Attempt, AttemptStatus, Data, Result, WorkUnit, Worker};
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::pg::{Pg, PgConnection, PgValue};
+use coordinate_api::{Attempt, AttemptStatus, Data, Error, ObjectKind, Result, WorkUnit, Worker};
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{Bytea, Integer, Nullable, Timestamptz};
 
-use crate::expiry::with_expiry;
-use crate::finish::{finish_unless_chaining, QuickFinish};
+use crate::claim::expiry::with_expiry;
+use crate::db::attempt_status::DbStatus;
+use crate::db::gone::gone_if_zero;
+use crate::db::shared::Shared;
+use crate::db::sql_functions::coalesce;
+use crate::db::transaction::{with_retry, Isolation, Subject, TxResult};
+use crate::handle::finish::{finish_unless_chaining, QuickFinish};
+use crate::handle::upsert::upsert_units;
+use crate::handle::work_unit::PgWorkUnit;
+use crate::handle::worker::PgWorker;
 use crate::schema::{attempt, sql_types, work_spec, work_unit};
 use crate::sql::attempt::{
     END_ATTEMPT, RELEASE_AND_DELAY_UNIT, RELEASE_UNIT, RENEW_ATTEMPT, SET_ATTEMPT_DATA,
 };
-use crate::transaction::{with_retry, Isolation, Subject, TxResult};
-use crate::work_unit::{coalesce, gone_if_zero, upsert_units, PgWorkUnit};
-use crate::worker::PgWorker;
-
-/// [`AttemptStatus`] as the `attempt_status` enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
-#[diesel(sql_type = sql_types::AttemptStatus)]
-pub(crate) struct DbStatus(pub(crate) AttemptStatus);
-
-impl ToSql<sql_types::AttemptStatus, Pg> for DbStatus {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        std::io::Write::write_all(out, self.0.as_str().as_bytes())?;
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<sql_types::AttemptStatus, Pg> for DbStatus {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        let name = std::str::from_utf8(value.as_bytes())?;
-        AttemptStatus::parse(name)
-            .map(DbStatus)
-            .ok_or_else(|| format!("unknown attempt status {name:?}").into())
-    }
-}
 
 /// Handle to one attempt.
 #[derive(Clone)]
@@ -59,8 +40,28 @@ pub(crate) struct PgAttempt {
     pub(crate) id: i32,
 }
 
+/// Names the attempt's unit in [`Error::Gone`] when the unit or one of its
+/// parents was deleted.
+impl Subject for PgAttempt {
+    fn shared(&self) -> &Shared {
+        &self.unit.spec.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Attempt, &*self.unit.name)
+    }
+}
+
+/// The refusals an attempt gives, naming the work unit it is on.
 impl PgAttempt {
-    fn shared(&self) -> &crate::coordinate::Shared {
+    /// [`Error::NotPending`] for this attempt.
+    pub(crate) fn not_pending(&self) -> Error {
+        Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
+    }
+}
+
+impl PgAttempt {
+    fn shared(&self) -> &crate::db::shared::Shared {
         self.unit.shared()
     }
 

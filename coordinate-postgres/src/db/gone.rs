@@ -7,8 +7,8 @@ use diesel::dsl::exists;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
+use crate::db::transaction::TxResult;
 use crate::schema::{namespace, work_spec, work_unit, worker};
-use crate::transaction::TxResult;
 
 /// An object a handle stands for, by id.
 #[derive(Debug, Clone, Copy)]
@@ -71,5 +71,13 @@ impl Object {
                 Err(missing().into())
             }
         }
+    }
+}
+
+/// An update by id that changed nothing means the row is gone.
+pub(crate) fn gone_if_zero(changed: usize) -> TxResult<()> {
+    match changed {
+        0 => Err(diesel::result::Error::NotFound.into()),
+        _ => Ok(()),
     }
 }

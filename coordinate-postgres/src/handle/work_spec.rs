@@ -10,21 +10,22 @@ use std::sync::Arc;
 use coordinate_api::data::decode;
 use coordinate_api::validate::validate_interval;
 use coordinate_api::{
-    Data, Error, NewWorkUnit, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit, WorkUnitMeta,
-    WorkUnitQuery, WorkUnitStatus,
+    Data, Error, NewWorkUnit, ObjectKind, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit,
+    WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
 use diesel::prelude::*;
 use diesel::IntoSql;
 
-use crate::candidates::pending_units;
-use crate::expiry::{expire_namespace, with_expiry};
-use crate::gone::Object;
-use crate::namespace::PgNamespace;
+use crate::claim::candidates::pending_units;
+use crate::claim::expiry::{expire_namespace, with_expiry};
+use crate::db::gone::Object;
+use crate::db::shared::Shared;
+use crate::db::transaction::{with_retry, Isolation, Subject, TxResult};
+use crate::db::work_spec_meta::{interval_to_sql, Definition, MetaRow};
+use crate::handle::namespace::PgNamespace;
+use crate::handle::summary::{summarize, Scope};
 use crate::schema::{work_spec, work_unit};
 use crate::sql::unit::{WAKE, WORK_SPEC_NAMES};
-use crate::status::{summarize, Scope};
-use crate::transaction::{with_retry, Isolation, Subject, TxResult};
-use crate::work_spec_meta::{interval_to_sql, Definition, MetaRow};
 
 /// Handle to one work spec.
 #[derive(Clone)]
@@ -32,6 +33,18 @@ pub(crate) struct PgWorkSpec {
     pub(crate) namespace: PgNamespace,
     pub(crate) id: i32,
     pub(crate) name: Arc<str>,
+}
+
+/// Names this work spec in [`Error::Gone`] when it or its namespace was
+/// deleted.
+impl Subject for PgWorkSpec {
+    fn shared(&self) -> &Shared {
+        &self.namespace.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::WorkSpec, &*self.name)
+    }
 }
 
 impl PgWorkSpec {
@@ -57,7 +70,7 @@ impl PgWorkSpec {
     }
 
     /// The pool and clock of the coordinate this spec came from.
-    pub(crate) fn shared(&self) -> &crate::coordinate::Shared {
+    pub(crate) fn shared(&self) -> &crate::db::shared::Shared {
         &self.namespace.shared
     }
 }

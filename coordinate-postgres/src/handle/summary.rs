@@ -7,9 +7,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
 
+use crate::db::transaction::TxResult;
 use crate::schema::work_spec;
 use crate::sql::unit::{SUMMARY_ALL, SUMMARY_OF_SPECS};
-use crate::transaction::TxResult;
 
 /// A unit status as the statements in `sql::unit` spell it.
 pub(crate) fn parse_unit_status(name: &str) -> TxResult<WorkUnitStatus> {
@@ -17,7 +17,7 @@ pub(crate) fn parse_unit_status(name: &str) -> TxResult<WorkUnitStatus> {
         .into_iter()
         .find(|status| status.as_str() == name)
         .ok_or_else(|| {
-            crate::error::unreadable(format!("unexpected work unit status {name:?}")).into()
+            crate::db::error::unreadable(format!("unexpected work unit status {name:?}")).into()
         })
 }
 

@@ -33,12 +33,13 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 
-use crate::attempt::{DbStatus, PgAttempt};
-use crate::namespace::PgNamespace;
+use crate::db::attempt_status::DbStatus;
+use crate::db::transaction::{with_retry, Isolation, TxResult};
+use crate::handle::attempt::PgAttempt;
+use crate::handle::namespace::PgNamespace;
+use crate::handle::upsert::upsert_units;
 use crate::schema::sql_types;
 use crate::sql::completion::{END_BATCH, LOCK_BATCH, RELEASE_BATCH};
-use crate::transaction::{with_retry, Isolation, TxResult};
-use crate::work_unit::upsert_units;
 
 #[derive(QueryableByName)]
 struct Locked {

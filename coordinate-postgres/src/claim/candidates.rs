@@ -13,9 +13,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Text, Timestamptz};
 
+use crate::db::transaction::TxResult;
+use crate::db::work_spec_meta::MetaRow;
 use crate::sql::claim::{CANDIDATES_AFTER_EXPIRY, LOCKED_CANDIDATE, PENDING_UNITS};
-use crate::transaction::TxResult;
-use crate::work_spec_meta::MetaRow;
 
 /// A candidate work spec row, as read.
 #[derive(QueryableByName)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use diesel::r2d2::{event::AcquireEvent, HandleError, HandleEvent};
 
-use crate::connection::ConnInfo;
+use crate::db::connection::ConnInfo;
 
 /// The pool's health as the log tells it, shared by the pool's handlers
 /// and the coordinate's calls.

@@ -16,10 +16,10 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Bytea, Integer, Nullable, Timestamptz};
 
-use crate::attempt::DbStatus;
+use crate::db::attempt_status::DbStatus;
+use crate::db::transaction::TxResult;
 use crate::schema::sql_types;
 use crate::sql::attempt::FINISH;
-use crate::transaction::TxResult;
 
 /// What the one-statement finish did.
 pub(crate) enum QuickFinish {

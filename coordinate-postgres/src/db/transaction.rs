@@ -18,8 +18,8 @@ use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rand::Rng;
 
-use crate::coordinate::Shared;
-use crate::error::{conflict, conflicts_exhausted, database};
+use crate::db::error::{conflict, conflicts_exhausted, database};
+use crate::db::shared::Shared;
 
 /// Most times one transaction is tried before its conflict is reported.
 const MAX_TRIES: u32 = 16;
@@ -33,7 +33,7 @@ pub(crate) enum Isolation {
     /// read-modify-write.
     RepeatableRead,
     /// One READ COMMITTED transaction: only for the claim path, which
-    /// relies on row locks instead of a snapshot (see `claim.rs`).
+    /// relies on row locks instead of a snapshot (see `crate::claim`).
     ReadCommitted,
     /// No explicit transaction, each statement committing on its own: for
     /// closures that run a single statement, which PostgreSQL makes atomic
@@ -86,7 +86,7 @@ impl Subject for Shared {
     }
 
     fn gone(&self) -> Error {
-        crate::error::unreadable("a row the coordinate needed is missing".to_owned())
+        crate::db::error::unreadable("a row the coordinate needed is missing".to_owned())
     }
 }
 

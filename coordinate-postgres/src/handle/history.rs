@@ -9,19 +9,19 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bytea, Integer, Text};
 
-use crate::attempt::PgAttempt;
-use crate::expiry::with_expiry;
-use crate::gone::Object;
-use crate::namespace::PgNamespace;
+use crate::claim::expiry::with_expiry;
+use crate::db::gone::Object;
+use crate::db::transaction::{with_retry, Isolation, TxResult};
+use crate::handle::attempt::PgAttempt;
+use crate::handle::namespace::PgNamespace;
+use crate::handle::work_spec::PgWorkSpec;
+use crate::handle::work_unit::PgWorkUnit;
+use crate::handle::worker::PgWorker;
 use crate::sql::attempt::{
     CHILD_ACTIVE_ATTEMPTS, COUNT_UNIT_ATTEMPTS, UNIT_ACTIVE_ATTEMPT, UNIT_ATTEMPTS,
     WORKER_ACTIVE_ATTEMPTS, WORKER_ATTEMPTS,
 };
 use crate::sql::Statement;
-use crate::transaction::{with_retry, Isolation, TxResult};
-use crate::work_spec::PgWorkSpec;
-use crate::work_unit::PgWorkUnit;
-use crate::worker::PgWorker;
 
 /// A row of the attempt listings in `sql::attempt`.
 #[derive(QueryableByName)]
@@ -111,7 +111,7 @@ impl PgWorkUnit {
 
 /// Which of a worker's attempts to list.
 #[derive(Clone, Copy)]
-pub(crate) enum WorkerAttempts {
+enum WorkerAttempts {
     /// Its attempts still on its active list.
     Active,
     /// Every attempt it ever made.
@@ -121,8 +121,23 @@ pub(crate) enum WorkerAttempts {
 }
 
 impl PgWorker {
+    /// `Worker::active_attempts`.
+    pub(crate) fn load_active_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts(WorkerAttempts::Active)
+    }
+
+    /// `Worker::all_attempts`.
+    pub(crate) fn load_all_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts(WorkerAttempts::All)
+    }
+
+    /// `Worker::child_attempts`.
+    pub(crate) fn load_child_attempts(&self) -> Result<Vec<Arc<dyn Attempt>>> {
+        self.list_attempts(WorkerAttempts::Children)
+    }
+
     /// The worker's (or its children's) attempts, oldest first.
-    pub(crate) fn list_attempts(&self, which: WorkerAttempts) -> Result<Vec<Arc<dyn Attempt>>> {
+    fn list_attempts(&self, which: WorkerAttempts) -> Result<Vec<Arc<dyn Attempt>>> {
         let statement = match which {
             WorkerAttempts::Active => &WORKER_ACTIVE_ATTEMPTS,
             WorkerAttempts::All => &WORKER_ATTEMPTS,

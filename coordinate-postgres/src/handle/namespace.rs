@@ -4,16 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coordinate_api::{
-    Attempt, Completion, Data, Namespace, PruneRequest, Pruned, Result, Summary, Wakeup, WorkSpec,
-    Worker,
+    Attempt, Completion, Data, Error, Namespace, ObjectKind, PruneRequest, Pruned, Result, Summary,
+    Wakeup, WorkSpec, Worker,
 };
 use diesel::prelude::*;
 
-use crate::coordinate::Shared;
-use crate::expiry::with_expiry;
+use crate::claim::expiry::with_expiry;
+use crate::db::shared::Shared;
+use crate::db::transaction::{with_retry, Isolation, Subject};
+use crate::handle::summary::{summarize, Scope};
 use crate::schema::namespace;
-use crate::status::{summarize, Scope};
-use crate::transaction::{with_retry, Isolation};
 
 /// Handle to one namespace: its id and name, and the shared pool.
 #[derive(Clone)]
@@ -21,6 +21,17 @@ pub(crate) struct PgNamespace {
     pub(crate) shared: Arc<Shared>,
     pub(crate) id: i32,
     pub(crate) name: Arc<str>,
+}
+
+/// Names this namespace in [`Error::Gone`] when it was deleted.
+impl Subject for PgNamespace {
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn gone(&self) -> Error {
+        Error::gone(ObjectKind::Namespace, &*self.name)
+    }
 }
 
 impl PgNamespace {

@@ -12,8 +12,8 @@ use diesel::pg::data_types::PgInterval;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
+use crate::db::transaction::TxResult;
 use crate::schema::work_spec;
-use crate::transaction::TxResult;
 
 /// The metadata columns of `work_spec`, without counts.
 #[derive(Queryable, Selectable, QueryableByName)]

@@ -12,8 +12,8 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 
+use crate::db::transaction::{with_retry, Isolation, Subject, TxResult};
 use crate::sql::claim::EXPIRE_OVERDUE;
-use crate::transaction::{with_retry, Isolation, Subject, TxResult};
 
 /// Runs `read` in one REPEATABLE READ transaction, after expiring the
 /// namespace's overdue attempts as of `now`. Every call whose answer
