@@ -21,7 +21,7 @@ use crate::data::{Data, Value};
 
 /// A work spec definition under construction. Every setter writes the key
 /// go-coordinate reads (see
-/// [`extract_work_spec_meta`](crate::work_spec_data::extract_work_spec_meta)).
+/// [`extract_work_spec_meta`](crate::backend::work_spec_data::extract_work_spec_meta)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkSpecDefinition {
     data: Data,
@@ -104,7 +104,7 @@ impl From<WorkSpecDefinition> for Data {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::work_spec_data::extract_work_spec_meta;
+    use crate::backend::work_spec_data::extract_work_spec_meta;
 
     #[test]
     fn every_setter_reaches_the_meta() {

@@ -67,33 +67,27 @@
 #![warn(missing_docs)]
 
 pub mod attempt;
-pub mod chaining;
+pub mod backend;
 pub mod clock;
 pub mod completion;
 pub mod coordinate;
 pub mod data;
 pub mod definition;
 pub mod error;
-pub mod lifecycle;
 pub mod meta;
 pub mod namespace;
 pub mod query;
-pub mod random;
 pub mod retention;
 #[cfg(feature = "runtime")]
 pub mod runtime;
-pub mod scheduler;
 pub mod status;
 pub mod summary;
 pub mod typed;
-pub mod validate;
 pub mod work_spec;
-pub mod work_spec_data;
 pub mod work_unit;
 pub mod worker;
 
 pub use crate::attempt::Attempt;
-pub use crate::chaining::NewWorkUnit;
 pub use crate::clock::{Clock, MockClock, SystemClock};
 pub use crate::completion::{Completion, Outcome, Wakeup};
 pub use crate::coordinate::Coordinate;
@@ -106,7 +100,7 @@ pub use crate::retention::{PruneRequest, Pruned};
 pub use crate::status::{AttemptStatus, WorkUnitStatus};
 pub use crate::summary::{Summary, SummaryRecord};
 pub use crate::work_spec::WorkSpec;
-pub use crate::work_unit::WorkUnit;
+pub use crate::work_unit::{NewWorkUnit, WorkUnit};
 pub use crate::worker::Worker;
 
 #[cfg(any(test, feature = "mock"))]

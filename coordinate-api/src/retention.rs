@@ -43,10 +43,10 @@ use std::ops::AddAssign;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::validate::{validate_name, validate_time};
 use crate::clock::truncate_to_micros;
 use crate::error::{Error, Result};
 use crate::status::WorkUnitStatus;
-use crate::validate::{validate_name, validate_time};
 
 /// Most records one [`PruneRequest::default`] call removes. PostgreSQL
 /// deletes them in short batches of its own, so this bounds the call, not

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::chaining::NewWorkUnit;
 use crate::data::Data;
 use crate::error::Result;
 use crate::meta::{WorkSpecMeta, WorkUnitMeta};
 use crate::query::WorkUnitQuery;
 use crate::status::WorkUnitStatus;
 use crate::summary::Summary;
+use crate::work_unit::NewWorkUnit;
 use crate::work_unit::WorkUnit;
 
 /// A kind of work, defined by a data map with at least a `name`.
@@ -76,7 +76,7 @@ pub trait WorkSpec: Send + Sync + std::any::Any {
     ///
     /// Errors: as [`add_work_unit`](WorkSpec::add_work_unit).
     fn add_work_units(&self, units: Vec<NewWorkUnit>) -> Result<usize> {
-        let units = crate::validate::validate_work_unit_batch(units, |_| Ok(()))?;
+        let units = crate::backend::validate::validate_work_unit_batch(units, |_| Ok(()))?;
         let written = units.len();
         for unit in units {
             self.add_work_unit(&unit.name, unit.data, unit.meta)?;

@@ -9,6 +9,18 @@ use crate::meta::WorkUnitMeta;
 use crate::status::WorkUnitStatus;
 use crate::work_spec::WorkSpec;
 
+/// One unit to create: an item of chaining output, or an entry for
+/// [`WorkSpec::add_work_units`](crate::WorkSpec::add_work_units).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWorkUnit {
+    /// The unit's name.
+    pub name: String,
+    /// The unit's data.
+    pub data: Data,
+    /// Priority and not-before time.
+    pub meta: WorkUnitMeta,
+}
+
 /// One piece of work in a work spec.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait WorkUnit: Send + Sync + std::any::Any {

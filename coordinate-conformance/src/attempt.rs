@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::scheduler::TOO_MANY_RETRIES;
+use coordinate_api::backend::scheduler::TOO_MANY_RETRIES;
 use coordinate_api::{
     Attempt, AttemptRequest, AttemptStatus, Clock, Data, Value, WorkUnitMeta, WorkUnitStatus,
     Worker,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coordinate_api::validate::MAX_NAME_BYTES;
+use coordinate_api::backend::validate::MAX_NAME_BYTES;
 use coordinate_api::{
     AttemptRequest, AttemptStatus, Clock, Data, Error, Value, WorkSpec, WorkUnitMeta,
     WorkUnitQuery, WorkUnitStatus,

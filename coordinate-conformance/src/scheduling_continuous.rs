@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coordinate_api::scheduler::continuous_unit_name;
+use coordinate_api::backend::scheduler::continuous_unit_name;
 use coordinate_api::{AttemptRequest, Clock, Value, WorkSpec, WorkUnitQuery, Worker};
 
 use crate::scheduling::request;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::chaining::extract_output;
+use coordinate_api::backend::chaining::extract_output;
+use coordinate_api::backend::lifecycle::{decide, Change, Request};
+use coordinate_api::backend::validate::add_duration;
 use coordinate_api::clock::truncate_to_micros;
-use coordinate_api::lifecycle::{decide, Change, Request};
-use coordinate_api::validate::add_duration;
 use coordinate_api::{
     Attempt, AttemptStatus, Data, Error, ObjectKind, Result, Value, WorkUnit, Worker,
 };
@@ -56,7 +56,7 @@ pub(crate) fn attempt_handles(
 }
 
 impl NamespaceState {
-    /// Carries out `request` on attempt `id` as `coordinate_api::lifecycle`
+    /// Carries out `request` on attempt `id` as `coordinate_api::backend::lifecycle`
     /// decides from its status and whether it is its unit's active attempt.
     pub(crate) fn change_attempt(
         &mut self,

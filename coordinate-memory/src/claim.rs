@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::scheduler::{
+use coordinate_api::backend::scheduler::{
     self, batch_size, can_start_continuous, choose_work_spec, claim_rounds, continuous_unit_name,
     request_admits, retries_exhausted, too_many_retries_data, Round,
 };
-use coordinate_api::validate::add_duration;
+use coordinate_api::backend::validate::add_duration;
 use coordinate_api::{
     Attempt, AttemptRequest, AttemptStatus, Data, Result, WorkSpecMeta, WorkUnitMeta,
 };

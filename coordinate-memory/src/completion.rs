@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coordinate_api::completion::{check_completions, check_renewals, Entry};
-use coordinate_api::lifecycle::{Call, Request};
-use coordinate_api::validate::validate_attempt_namespace;
+use coordinate_api::backend::completion::{check_completions, check_renewals, Entry};
+use coordinate_api::backend::lifecycle::{Call, Request};
+use coordinate_api::backend::validate::validate_attempt_namespace;
 use coordinate_api::{downcast, Attempt, Completion, Data, ObjectKind, Result};
 
 use crate::attempt::MemAttempt;

@@ -8,11 +8,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::backend::random::SchedulerRng;
+use coordinate_api::backend::validate::validate_name;
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::data::{check_within, DEFAULT_MAX_DATA_BYTES};
-use coordinate_api::random::SchedulerRng;
 use coordinate_api::summary::normalize_summary;
-use coordinate_api::validate::validate_name;
 use coordinate_api::{Clock, Coordinate, Data, Error, Namespace, Result, Summary, SystemClock};
 
 use crate::namespace::{MemNamespace, NamespaceState};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use coordinate_api::validate::validate_name;
+use coordinate_api::backend::validate::validate_name;
 use coordinate_api::{
     Attempt, Completion, Data, Error, Namespace, ObjectKind, PruneRequest, Pruned, Result, Summary,
     SummaryRecord, Wakeup, WorkSpec, WorkUnitStatus, Worker,

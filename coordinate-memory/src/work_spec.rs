@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::backend::validate::{
+    validate_interval, validate_name, validate_priority, validate_work_unit_batch,
+};
+use coordinate_api::backend::work_spec_data::extract_work_spec_meta;
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::status::derive_work_unit_status;
 use coordinate_api::summary::normalize_summary;
-use coordinate_api::validate::{
-    validate_interval, validate_name, validate_priority, validate_work_unit_batch,
-};
-use coordinate_api::work_spec_data::extract_work_spec_meta;
 use coordinate_api::{
     Data, Error, NewWorkUnit, ObjectKind, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit,
     WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,

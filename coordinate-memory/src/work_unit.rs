@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::backend::validate::validate_priority;
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::status::derive_work_unit_status;
-use coordinate_api::validate::validate_priority;
 use coordinate_api::{
     Attempt, Data, ObjectKind, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
 };

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::backend::validate::{
+    add_duration, validate_parent, validate_text, validate_unit_namespace,
+};
 use coordinate_api::clock::truncate_to_micros;
 use coordinate_api::query::DEFAULT_LIFETIME;
 use coordinate_api::retention::Retention;
-use coordinate_api::validate::{
-    add_duration, validate_parent, validate_text, validate_unit_namespace,
-};
 use coordinate_api::{
     downcast, Attempt, AttemptRequest, Data, ObjectKind, Result, WorkUnit, Worker,
 };

@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use coordinate_api::backend::random::SchedulerRng;
 use coordinate_api::data::DEFAULT_MAX_DATA_BYTES;
-use coordinate_api::random::SchedulerRng;
 use coordinate_api::{Clock, Error, Result, SystemClock};
 use diesel::r2d2::{ConnectionManager, Pool};
 

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use coordinate_api::validate::validate_name;
+use coordinate_api::backend::validate::validate_name;
 use coordinate_api::{Coordinate, Namespace, Result, Summary};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -148,6 +148,38 @@ fn internal_dev_dependencies_carry_no_version() {
     report("dev-dependencies on the workspace's own crates", &problems);
 }
 
+#[test]
+fn backends_build_on_the_api_without_its_runtime() {
+    let root = root();
+    let workspace: toml::Table = read(&root.join("Cargo.toml")).parse().expect("Cargo.toml");
+    let shared = &workspace["workspace"]["dependencies"]["coordinate-api"];
+    let mut problems = Vec::new();
+    if shared.get("default-features").and_then(|d| d.as_bool()) != Some(false) {
+        problems.push(
+            "Cargo.toml: [workspace.dependencies] coordinate-api needs default-features = false, \
+             or every member gets the runtime"
+                .to_owned(),
+        );
+    }
+    for backend in ["coordinate-memory", "coordinate-postgres", "coordinate-conformance"] {
+        let path = format!("{backend}/Cargo.toml");
+        let manifest: toml::Table = read(&root.join(&path)).parse().expect("a manifest");
+        let spec = &manifest["dependencies"]["coordinate-api"];
+        let features = spec.get("features").and_then(|f| f.as_array());
+        if features.is_some_and(|f| {
+            f.iter()
+                .any(|f| matches!(f.as_str(), Some("runtime" | "signals")))
+        }) || spec.get("default-features").and_then(|d| d.as_bool()) == Some(true)
+        {
+            problems.push(format!(
+                "{path}: its [dependencies] turn on coordinate-api's runtime; a backend needs \
+                 the contract only (examples and tests may use it as dev-dependencies)"
+            ));
+        }
+    }
+    report("backends and the runtime", &problems);
+}
+
 /// `module::case` for every free `pub fn case(backend: Backend…)` under
 /// `coordinate-conformance/src`, with the file it is in.
 fn source_cases(src: &Path) -> Vec<(String, String)> {

@@ -40,7 +40,7 @@ pub(crate) struct Candidate {
     pub(crate) meta: WorkSpecMeta,
 }
 
-impl coordinate_api::scheduler::Candidate for Candidate {
+impl coordinate_api::backend::scheduler::Candidate for Candidate {
     fn name(&self) -> &str {
         &self.name
     }

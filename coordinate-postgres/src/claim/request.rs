@@ -4,12 +4,12 @@
 //! insertion shared with `make_attempt`.
 
 use chrono::{DateTime, Utc};
-use coordinate_api::data::encode;
-use coordinate_api::scheduler::{
+use coordinate_api::backend::scheduler::{
     batch_size, can_start_continuous, choose_work_spec, claim_rounds, continuous_unit_name,
     too_many_retries_data, Round,
 };
-use coordinate_api::validate::add_duration;
+use coordinate_api::backend::validate::add_duration;
+use coordinate_api::data::encode;
 use coordinate_api::{AttemptRequest, Data, Error, Result, WorkSpecMeta};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;

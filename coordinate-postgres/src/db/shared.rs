@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::backend::random::SchedulerRng;
 use coordinate_api::data::encode_within;
-use coordinate_api::random::SchedulerRng;
 use coordinate_api::{Clock, Data, Result};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};

@@ -33,7 +33,7 @@ pub(crate) enum Isolation {
     /// read-modify-write.
     RepeatableRead,
     /// One READ COMMITTED transaction: only for the claim path, which
-    /// relies on row locks instead of a snapshot (see `crate::claim`).
+    /// relies on row locks instead of a snapshot (see the `claim` module).
     ReadCommitted,
     /// No explicit transaction, each statement committing on its own: for
     /// closures that run a single statement, which PostgreSQL makes atomic

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use coordinate_api::backend::work_spec_data::extract_work_spec_meta;
 use coordinate_api::data::encode_within;
-use coordinate_api::work_spec_data::extract_work_spec_meta;
 use coordinate_api::{Data, Result, WorkSpecMeta};
 use diesel::pg::data_types::PgInterval;
 use diesel::pg::PgConnection;

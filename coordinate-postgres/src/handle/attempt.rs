@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::chaining::extract_output;
+use coordinate_api::backend::chaining::extract_output;
+use coordinate_api::backend::lifecycle::{decide, Change, Request};
+use coordinate_api::backend::validate::add_duration;
 use coordinate_api::data::decode;
-use coordinate_api::lifecycle::{decide, Change, Request};
-use coordinate_api::validate::add_duration;
 use coordinate_api::{Attempt, AttemptStatus, Data, Error, ObjectKind, Result, WorkUnit, Worker};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -78,7 +78,7 @@ impl PgAttempt {
     }
 
     /// Carries out `request` in one REPEATABLE READ transaction, as
-    /// `coordinate_api::lifecycle` decides from the locked attempt's state.
+    /// `coordinate_api::backend::lifecycle` decides from the locked attempt's state.
     fn change(&self, request: Request, data: Option<&Data>, now: DateTime<Utc>) -> Result<()> {
         let bytes = data.map(|d| self.shared().encode(d)).transpose()?;
         let bytes = bytes.as_deref();

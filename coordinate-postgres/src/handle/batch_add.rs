@@ -6,7 +6,7 @@
 //! exists gets exactly what `add_work_unit` would give it: new data and
 //! meta, no active attempt.
 
-use coordinate_api::validate::validate_work_unit_batch;
+use coordinate_api::backend::validate::validate_work_unit_batch;
 use coordinate_api::{NewWorkUnit, Result};
 
 use crate::db::gone::Object;

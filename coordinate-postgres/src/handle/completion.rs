@@ -6,7 +6,7 @@
 //!    order (so concurrent batches take row locks in one order and cannot
 //!    deadlock on each other), and reads what the lifecycle rules need.
 //! 2. The entries are applied in order, in memory, by
-//!    `coordinate_api::lifecycle::decide`, the rules the single calls use;
+//!    `coordinate_api::backend::lifecycle::decide`, the rules the single calls use;
 //!    an attempt named twice sees the first entry's effect.
 //! 3. [`END_BATCH`] writes every changed attempt, [`RELEASE_BATCH`] every
 //!    changed unit (arrays bound with `unnest`), and chained units are
@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::chaining::extract_output;
-use coordinate_api::completion::{check_completions, check_renewals, Entry as BatchEntry};
+use coordinate_api::backend::chaining::extract_output;
+use coordinate_api::backend::completion::{check_completions, check_renewals, Entry as BatchEntry};
+use coordinate_api::backend::lifecycle::{decide, Call, Change, Request};
+use coordinate_api::backend::validate::{validate_attempt_namespace, validate_work_unit_batch};
 use coordinate_api::data::decode;
-use coordinate_api::lifecycle::{decide, Call, Change, Request};
-use coordinate_api::validate::{validate_attempt_namespace, validate_work_unit_batch};
 use coordinate_api::{
     downcast, Attempt, AttemptStatus, Completion, Error, NewWorkUnit, ObjectKind, Result,
 };

@@ -11,7 +11,7 @@
 //! also creates the chained units, so that both happen or neither does.
 
 use chrono::{DateTime, Utc};
-use coordinate_api::lifecycle::{decide, Call};
+use coordinate_api::backend::lifecycle::{decide, Call};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Bytea, Integer, Nullable, Timestamptz};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use coordinate_api::validate::validate_priority;
+use coordinate_api::backend::validate::validate_priority;
 use coordinate_api::{Result, WorkUnit, WorkUnitQuery};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, Timestamptz};

@@ -2,8 +2,8 @@
 //! behind `add_work_unit`, batched adds and chaining.
 
 use chrono::{DateTime, Utc};
-use coordinate_api::chaining::NewWorkUnit;
 use coordinate_api::data::encode_within;
+use coordinate_api::NewWorkUnit;
 use coordinate_api::Result;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;

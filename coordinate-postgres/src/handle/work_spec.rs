@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use coordinate_api::backend::validate::validate_interval;
 use coordinate_api::data::decode;
-use coordinate_api::validate::validate_interval;
 use coordinate_api::{
     Data, Error, NewWorkUnit, ObjectKind, Result, Summary, WorkSpec, WorkSpecMeta, WorkUnit,
     WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,

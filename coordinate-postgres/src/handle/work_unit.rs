@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::chaining::NewWorkUnit;
+use coordinate_api::backend::validate::{validate_name, validate_priority};
 use coordinate_api::data::decode;
 use coordinate_api::status::derive_work_unit_status;
-use coordinate_api::validate::{validate_name, validate_priority};
+use coordinate_api::NewWorkUnit;
 use coordinate_api::{
     Attempt, Data, Error, ObjectKind, Result, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitStatus,
 };

@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coordinate_api::data::{decode, encode};
-use coordinate_api::query::DEFAULT_LIFETIME;
-use coordinate_api::validate::{
+use coordinate_api::backend::validate::{
     add_duration, validate_name, validate_parent, validate_text, validate_unit_namespace,
 };
+use coordinate_api::data::{decode, encode};
+use coordinate_api::query::DEFAULT_LIFETIME;
 use coordinate_api::{
     downcast, Attempt, AttemptRequest, Data, Error, ObjectKind, Result, WorkUnit, Worker,
 };

@@ -8,7 +8,7 @@ use super::Statement;
 /// row we locked.
 ///
 /// Which attempts may finish must agree with
-/// `coordinate_api::lifecycle::may_finish`: pending or failed, or expired
+/// `coordinate_api::backend::lifecycle::may_finish`: pending or failed, or expired
 /// while still its unit's active attempt. A still-active attempt whose
 /// spec names an existing `then` spec is left alone when `$4` says the
 /// data may hold an `output` (`lifecycle` chains only for an active
@@ -47,7 +47,7 @@ SELECT target.status, target.active, target.chains,
   FROM target",
 };
 
-/// Ends an attempt (`coordinate_api::lifecycle::Change::End`): its new
+/// Ends an attempt (`coordinate_api::backend::lifecycle::Change::End`): its new
 /// status, end time, off its worker's active list, data replaced if given.
 pub(crate) const END_ATTEMPT: Statement = Statement {
     name: "END_ATTEMPT",
@@ -63,7 +63,7 @@ UPDATE attempt
  WHERE id = $1",
 };
 
-/// Extends an attempt's lease (`coordinate_api::lifecycle::Change::Extend`):
+/// Extends an attempt's lease (`coordinate_api::backend::lifecycle::Change::Extend`):
 /// pending again, no end time, back on its worker's active list.
 pub(crate) const RENEW_ATTEMPT: Statement = Statement {
     name: "RENEW_ATTEMPT",
@@ -79,7 +79,7 @@ UPDATE attempt
  WHERE id = $1",
 };
 
-/// Replaces an attempt's data (`coordinate_api::lifecycle::Change::DataOnly`).
+/// Replaces an attempt's data (`coordinate_api::backend::lifecycle::Change::DataOnly`).
 pub(crate) const SET_ATTEMPT_DATA: Statement = Statement {
     name: "SET_ATTEMPT_DATA",
     params: &["$1 = attempt id", "$2 = new data"],
@@ -87,7 +87,7 @@ pub(crate) const SET_ATTEMPT_DATA: Statement = Statement {
 };
 
 /// Clears a unit's active attempt if it is the one given
-/// (`coordinate_api::lifecycle::Effect::release`), and wakes the
+/// (`coordinate_api::backend::lifecycle::Effect::release`), and wakes the
 /// namespace's waiters in `wait_for_work` (the notification is delivered
 /// at commit, so never before the unit is free).
 pub(crate) const RELEASE_UNIT: Statement = Statement {
@@ -99,7 +99,7 @@ RETURNING pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE
 };
 
 /// Delays a unit and clears its active attempt if it is the one given
-/// (`coordinate_api::lifecycle::Effect::delay_unit`, which always comes
+/// (`coordinate_api::backend::lifecycle::Effect::delay_unit`, which always comes
 /// with `release`). Wakes the namespace's waiters too: spuriously while
 /// the delay runs, which is cheaper than deciding whether it is over.
 pub(crate) const RELEASE_AND_DELAY_UNIT: Statement = Statement {

@@ -7,7 +7,7 @@ use super::Statement;
 /// counts the units released. `overdue` marks them expired (ended `$2`,
 /// off their workers' active lists); `released` frees their units, so an
 /// expired attempt is never a unit's active attempt (as
-/// `coordinate_api::lifecycle` has `Call::Expire` release the unit).
+/// `coordinate_api::backend::lifecycle` has `Call::Expire` release the unit).
 ///
 /// The work specs are given as an array (`= ANY (ARRAY(…))`) rather than
 /// `IN (SELECT …)` so that both columns of `attempt_pending` bound the
@@ -42,7 +42,7 @@ SELECT count(*) AS count FROM released",
 /// counts are corrected by the units `released` returns.
 ///
 /// The pending count is [`PENDING_UNITS`]'s; the filters are
-/// `coordinate_api::scheduler::request_admits` (the scheduler checks again).
+/// `coordinate_api::backend::scheduler::request_admits` (the scheduler checks again).
 pub(crate) const CANDIDATES_AFTER_EXPIRY: Statement = Statement {
     name: "CANDIDATES_AFTER_EXPIRY",
     params: &[
@@ -155,7 +155,7 @@ SELECT (SELECT count(*) FROM attempt p
 ///   for each try of this statement (`claim.rs`).
 /// - A unit that already had `$6` attempts (`max_retries`, when positive)
 ///   gets a failed attempt with data `$7` instead: this must agree with
-///   `coordinate_api::scheduler::retries_exhausted`.
+///   `coordinate_api::backend::scheduler::retries_exhausted`.
 /// - The unit rows are ours until commit, so the final `UPDATE` needs no
 ///   second look at `active_attempt_id`.
 /// - `RETURNING` keeps no order, so the batch is sorted again at the end:

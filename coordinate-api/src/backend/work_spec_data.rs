@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::backend::validate::{validate_name, validate_text};
 use crate::data::{as_f64, Data, Value};
 use crate::error::{Error, Result};
 use crate::meta::{WorkSpecMeta, DEFAULT_WEIGHT};
-use crate::validate::{validate_name, validate_text};
 
 /// Extracts the name and scheduling metadata from a work spec definition.
 ///

@@ -15,21 +15,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::backend::validate::{add_duration, validate_name, validate_priority};
 use crate::data::{as_data, as_f64, as_list, as_name, Data, Value};
 use crate::meta::WorkUnitMeta;
-use crate::validate::{add_duration, validate_name, validate_priority};
-
-/// One unit to create: an item of chaining output, or an entry for
-/// [`WorkSpec::add_work_units`](crate::WorkSpec::add_work_units).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewWorkUnit {
-    /// The unit's name.
-    pub name: String,
-    /// The unit's data.
-    pub data: Data,
-    /// Priority and not-before time.
-    pub meta: WorkUnitMeta,
-}
+use crate::work_unit::NewWorkUnit;
 
 /// Reads `output` into the units it asks for, in name order. When a name
 /// appears twice, the later item wins.

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 /// The random source of one coordinate's scheduler (see
-/// [`choose_work_spec`](crate::scheduler::choose_work_spec)).
+/// [`choose_work_spec`](crate::backend::scheduler::choose_work_spec)).
 ///
 /// A seeded source repeats its draws only when the calls that draw come in
 /// the same order, as they do in a single-threaded test.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::chaining::NewWorkUnit;
 use crate::error::{Error, Result};
+use crate::work_unit::NewWorkUnit;
 
 /// Longest name accepted for namespaces, work specs, work units and workers,
 /// in bytes. PostgreSQL's B-tree indexes refuse entries over about 2,700

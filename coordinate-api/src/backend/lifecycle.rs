@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::backend::validate::add_duration;
 use crate::clock::truncate_to_micros;
-use crate::validate::add_duration;
 
 use crate::error::{Error, Result};
 use crate::status::AttemptStatus;
