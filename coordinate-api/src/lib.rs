@@ -6,12 +6,17 @@
 //! unless renewed, then finish, fail or retry them. A finished unit's
 //! output can become units of the next work spec (`then`).
 //!
-//! This crate holds the traits, value types, errors, the clock and the
-//! pure logic (scheduler, metadata extraction, chaining) shared by the
-//! backends, which does no I/O; and the worker [`runtime`] (default feature
-//! `runtime`), which runs handlers over any backend through the traits. Pick a backend crate to run it:
+//! This crate holds what applications use: the traits, value types,
+//! errors, the clock, [`typed`] data and work spec [`definition`]s, and the
+//! worker [`runtime`] (default feature `runtime`), which runs handlers over
+//! any backend through the traits. Pick a backend crate to run it:
 //! `coordinate-memory` for tests and single processes, `coordinate-postgres`
 //! for production.
+//!
+//! What only backends use lives under [`backend`], documented as the
+//! contract for backend authors: the attempt lifecycle table
+//! ([`backend::lifecycle`]), the [`backend::scheduler`], validation and
+//! chaining. None of it does I/O.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::status::WorkUnitStatus;
 use crate::work_spec::WorkSpec;
 
 /// One unit to create: an item of chaining output, or an entry for
-/// [`WorkSpec::add_work_units`](crate::WorkSpec::add_work_units).
+/// [`WorkSpec::add_work_units`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWorkUnit {
     /// The unit's name.

@@ -1,4 +1,5 @@
-//! The attempt lifecycle table of SPEC: what renew, expire, finish, fail
+//! The attempt lifecycle table (in `coordinate_api::backend::lifecycle`'s
+//! documentation): what renew, expire, finish, fail
 //! and retry do from every status an attempt can be in, and what they
 //! leave behind (attempt status and data, unit status, the worker's
 //! active list).

@@ -4,9 +4,26 @@
 //! Backends read those two facts (under their lock), ask [`decide`], and
 //! carry out the [`Effect`] in their own store, so both apply the same
 //! rules. [`decide`] is pure and looks at one attempt, so a batch of
-//! completions can call it per entry. The table it implements is SPEC.md's
-//! "Attempt lifecycle"; "live" means pending, or expired while still the
-//! unit's active attempt.
+//! completions can call it per entry.
+//!
+//! # The table
+//!
+//! "Live" means Pending, or Expired while still the unit's active attempt.
+//! `data` is the call's data; `None` keeps what the attempt has.
+//!
+//! | call | allowed when | effect | otherwise |
+//! | --- | --- | --- | --- |
+//! | `renew(d, data)` | Pending or Expired | active: expiration = now + d, status Pending, data replaced if given | not active: the attempt becomes Expired (data kept if given) and the call fails with lost lease; other statuses: not pending |
+//! | `expire(data)` | Pending (Expired: a no-op) | status Expired, end time set, no longer the unit's active attempt | not pending |
+//! | `finish(data)` | live, or Failed (as go-coordinate allows) | status Finished, end time set; if still active and the data has `output` and the spec has `then`, the next spec's units are made | not pending |
+//! | `fail(data)` | live | status Failed, end time set | not pending |
+//! | `retry(data, delay)` | live | status Retryable, end time set, no longer active, the unit not before now + delay | not pending |
+//!
+//! Every call that ends an attempt takes it off its worker's active list.
+//! The test `every_call_in_every_state_follows_the_table` below writes out
+//! each of the 50 cells (5 calls × 5 statuses × active or not) by hand; the
+//! conformance suite's `attempt_lifecycle` cases check the same table
+//! through each backend.
 
 use std::time::Duration;
 
