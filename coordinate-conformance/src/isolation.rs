@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coordinate_api::{
-    AttemptRequest, AttemptStatus, Clock, Data, Error, Namespace, Value, WorkSpec, WorkSpecMeta,
-    WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
+    AttemptRequest, AttemptStatus, Clock, Completion, Data, Error, Namespace, Outcome, Value,
+    WorkSpec, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
 
 use crate::attempt::{request_none, request_one, unit_names};
@@ -255,4 +255,62 @@ pub fn expiry_stays_in_namespace(backend: Backend<'_>) {
         their_attempt.end_time().expect("their end"),
         Some(expired_there)
     );
+}
+
+/// Handles of a second coordinate are refused by every call that takes a
+/// second handle (`set_parent`, `make_attempt`, `complete_attempts`,
+/// `renew_attempts`) with the wrong-namespace error, and nothing changes.
+/// The second coordinate opens a namespace of the same name: on a database
+/// both share, the very same row and id, so only the rule "same
+/// coordinate, same id" tells them apart.
+pub fn handles_of_another_coordinate_are_refused(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let second = backend(fx.clock.clone(), fx.seed);
+    let theirs = second
+        .namespace(fx.namespace.name())
+        .expect("the same namespace name in the second coordinate");
+    let their_spec = theirs
+        .set_work_spec(definition("s", &[]))
+        .expect("their spec");
+    let held = their_spec
+        .add_work_unit("held", Data::new(), WorkUnitMeta::default())
+        .expect("a unit to hold");
+    let free = their_spec
+        .add_work_unit("free", Data::new(), WorkUnitMeta::default())
+        .expect("a unit to leave alone");
+    let their_worker = theirs.worker("theirs").expect("their worker");
+    let attempt = their_worker
+        .make_attempt(held.clone(), Duration::from_secs(60))
+        .expect("their attempt");
+    let expiration = attempt.expiration_time().expect("expiration");
+    let ours = fx.worker("ours");
+
+    let refused = |result: Result<(), Error>, what: &str| match result {
+        Err(Error::InvalidInput { what: got, .. }) if got == what => {}
+        other => panic!("expected InvalidInput about {what}, got {other:?}"),
+    };
+    refused(ours.set_parent(Some(their_worker.clone())), "parent");
+    assert!(ours.parent().expect("parent").is_none(), "no parent set");
+
+    refused(
+        ours.make_attempt(free.clone(), Duration::from_secs(60))
+            .map(drop),
+        "work unit",
+    );
+    assert_eq!(free.status().expect("status"), WorkUnitStatus::Available);
+    assert!(ours.all_attempts().expect("attempts").is_empty());
+
+    let completed = fx
+        .namespace
+        .complete_attempts(&[Completion::new(attempt.clone(), Outcome::Finish(None))])
+        .expect("complete_attempts answers per entry");
+    refused(completed.into_iter().next().expect("one answer"), "attempt");
+    let renewed = fx
+        .namespace
+        .renew_attempts(&[attempt.clone()], Duration::from_secs(3600))
+        .expect("renew_attempts answers per entry");
+    refused(renewed.into_iter().next().expect("one answer"), "attempt");
+    assert_eq!(attempt.status().expect("status"), AttemptStatus::Pending);
+    assert_eq!(attempt.expiration_time().expect("expiration"), expiration);
+    assert_eq!(held.status().expect("status"), WorkUnitStatus::Pending);
 }

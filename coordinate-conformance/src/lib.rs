@@ -312,6 +312,7 @@ macro_rules! __for_each_case {
                 summaries_stay_in_namespace,
                 attempts_stay_in_namespace,
                 expiry_stays_in_namespace,
+                handles_of_another_coordinate_are_refused,
             }
             concurrency {
                 concurrent_execution,

@@ -44,10 +44,7 @@ impl MemNamespace {
     /// within the limits.
     fn check(&self, entry: Entry<'_>) -> Result<Checked> {
         let attempt = downcast::<MemAttempt>(entry.attempt as &dyn std::any::Any)?;
-        let namespace = &attempt.worker.namespace;
-        validate_attempt_namespace(
-            Arc::ptr_eq(&namespace.shared, &self.shared) && namespace.id == self.id,
-        )?;
+        validate_attempt_namespace(self.is_same(&attempt.worker.namespace))?;
         let data = entry.data.cloned();
         attempt.check(&data)?;
         Ok(Checked {

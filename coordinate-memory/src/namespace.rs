@@ -162,6 +162,15 @@ pub(crate) struct MemNamespace {
 }
 
 impl MemNamespace {
+    /// Whether `other` is this namespace: the same id in the same store. A
+    /// handle of another coordinate is refused even when its namespace has
+    /// the same id: the rule every call taking a second handle applies.
+    pub(crate) fn is_same(&self, other: &MemNamespace) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared) && self.id == other.id
+    }
+}
+
+impl MemNamespace {
     pub(crate) fn new(shared: Arc<Shared>, id: Id, name: Arc<str>) -> Self {
         MemNamespace { shared, id, name }
     }

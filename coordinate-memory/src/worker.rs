@@ -133,8 +133,7 @@ impl Worker for MemWorker {
             Some(parent) => {
                 let parent = downcast::<MemWorker>(parent.as_ref())?;
                 validate_parent(
-                    Arc::ptr_eq(&parent.namespace.shared, &self.namespace.shared)
-                        && parent.namespace.id == self.namespace.id,
+                    self.namespace.is_same(&parent.namespace),
                     parent.id == self.id,
                 )?;
                 Some(parent.id)
@@ -212,11 +211,7 @@ impl Worker for MemWorker {
         lifetime: Duration,
     ) -> Result<Arc<dyn Attempt>> {
         let unit = downcast::<MemWorkUnit>(unit.as_ref())?;
-        let namespace = &unit.spec.namespace;
-        validate_unit_namespace(
-            Arc::ptr_eq(&namespace.shared, &self.namespace.shared)
-                && namespace.id == self.namespace.id,
-        )?;
+        validate_unit_namespace(self.namespace.is_same(&unit.spec.namespace))?;
         let id = self.with(|namespace, now| {
             let expiration = add_duration("lifetime", now, lifetime)?;
             namespace.unit(unit.spec.id, unit.id)?;

@@ -161,7 +161,11 @@ fn backends_build_on_the_api_without_its_runtime() {
                 .to_owned(),
         );
     }
-    for backend in ["coordinate-memory", "coordinate-postgres", "coordinate-conformance"] {
+    for backend in [
+        "coordinate-memory",
+        "coordinate-postgres",
+        "coordinate-conformance",
+    ] {
         let path = format!("{backend}/Cargo.toml");
         let manifest: toml::Table = read(&root.join(&path)).parse().expect("a manifest");
         let spec = &manifest["dependencies"]["coordinate-api"];

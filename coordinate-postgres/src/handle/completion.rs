@@ -119,10 +119,7 @@ impl PgNamespace {
     /// namespace, data within the limits.
     fn check(&self, entry: BatchEntry<'_>) -> Result<Entry> {
         let attempt = downcast::<PgAttempt>(entry.attempt as &dyn std::any::Any)?;
-        let namespace = &attempt.worker.namespace;
-        validate_attempt_namespace(
-            Arc::ptr_eq(&namespace.shared, &self.shared) && namespace.id == self.id,
-        )?;
+        validate_attempt_namespace(self.is_same(&attempt.worker.namespace))?;
         let data = entry.data.map(|d| self.shared.encode(d)).transpose()?;
         Ok(Entry {
             id: attempt.id,

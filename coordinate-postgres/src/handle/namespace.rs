@@ -23,6 +23,17 @@ pub(crate) struct PgNamespace {
     pub(crate) name: Arc<str>,
 }
 
+impl PgNamespace {
+    /// Whether `other` is this namespace: the same row, reached through
+    /// the same coordinate. A handle of another coordinate is refused even
+    /// when its namespace has the same id (another database, or another
+    /// pool onto this one): the rule every call taking a second handle
+    /// applies, as the memory backend does.
+    pub(crate) fn is_same(&self, other: &PgNamespace) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared) && self.id == other.id
+    }
+}
+
 /// Names this namespace in [`Error::Gone`] when it was deleted.
 impl Subject for PgNamespace {
     fn shared(&self) -> &Shared {

@@ -165,7 +165,7 @@ impl Worker for PgWorker {
             Some(parent) => {
                 let parent = downcast::<PgWorker>(parent.as_ref())?;
                 validate_parent(
-                    parent.namespace.id == self.namespace.id,
+                    self.namespace.is_same(&parent.namespace),
                     parent.id == self.id,
                 )?;
                 Some(parent.id)
@@ -261,7 +261,7 @@ impl Worker for PgWorker {
         lifetime: Duration,
     ) -> Result<Arc<dyn Attempt>> {
         let unit = downcast::<PgWorkUnit>(unit.as_ref())?;
-        validate_unit_namespace(unit.spec.namespace.id == self.namespace.id)?;
+        validate_unit_namespace(self.namespace.is_same(&unit.spec.namespace))?;
         let now = self.shared().now();
         let expiration = add_duration("lifetime", now, lifetime)?;
         let id = with_retry(self, Isolation::RepeatableRead, |conn| {
