@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::conformance::{cargo, run_checked};
+use crate::process::{cargo, run_checked};
 use crate::throwaway::{Database, Durability};
 
 /// Where the results go, relative to the workspace root.

@@ -25,6 +25,7 @@ mod ci;
 mod conformance;
 mod demo;
 mod pgbouncer;
+mod process;
 mod stress;
 mod throwaway;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::conformance::{cargo, has_nextest, run_checked};
+use crate::process::{cargo, has_nextest, run_checked};
 
 /// What to install when `pgbouncer` is missing.
 const INSTALL_HINT: &str = "install it (Debian/Ubuntu: apt-get install pgbouncer)";
