@@ -2,11 +2,13 @@
 //! `benches/throughput`) against a PostgreSQL server that makes commits
 //! durable.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Result;
 
-use crate::conformance::{cargo, run_checked};
+use crate::pgbouncer;
+use crate::process::{cargo, run_checked};
 use crate::throwaway::{Database, Durability};
 
 /// Where the results go, relative to the workspace root.
@@ -32,13 +34,24 @@ pub fn run(bench_args: &[String]) -> Result<()> {
         // URL holds the server's password.
         .args(["--backend-env", "DATABASE_URL"])
         .env("DATABASE_URL", database.url());
-    // The same rows through PgBouncer in transaction mode, when it is
-    // installed: what `transaction_pooling(true)` costs.
-    let bouncer = crate::pgbouncer::start_in_front_of(database.url())?;
-    if let Some((_, url)) = &bouncer {
-        bench
-            .args(["--pooled-env", "COORDINATE_BENCH_POOLER_URL"])
-            .env("COORDINATE_BENCH_POOLER_URL", url);
+    // The same rows through PgBouncer in transaction mode, when it can
+    // run: what `transaction_pooling(true)` costs. When it cannot, the
+    // other rows still run; the reason is said now, before the long run,
+    // and goes into the report's notes.
+    let mut bouncer = None;
+    match pooled_rows(bench_args, pgbouncer::find_program(), database.url()) {
+        Pooled::NotAsked => {}
+        Pooled::Skip(reason) => {
+            eprintln!("xtask: bench: the pooled (PgBouncer) rows are skipped: {reason}");
+            bench.args(["--pooled-skipped", &reason]);
+        }
+        Pooled::Run(program) => {
+            let (running, url) = pgbouncer::start_in_front_of(&program, database.url())?;
+            bouncer = Some(running);
+            bench
+                .args(["--pooled-env", "COORDINATE_BENCH_POOLER_URL"])
+                .env("COORDINATE_BENCH_POOLER_URL", url);
+        }
     }
     // cargo runs a benchmark in its package's directory: make paths
     // absolute, relative to where the user is, and put the default output
@@ -64,4 +77,119 @@ pub fn run(bench_args: &[String]) -> Result<()> {
     drop(bouncer);
     drop(database);
     result
+}
+
+/// What a run does about the benchmark's pooled rows (claim+finish through
+/// PgBouncer in transaction mode).
+#[derive(Debug, PartialEq, Eq)]
+enum Pooled {
+    /// `--only` leaves the `pooled` section out: no PgBouncer is started
+    /// and nothing needs saying.
+    NotAsked,
+    /// They run through a PgBouncer started from this program.
+    Run(PathBuf),
+    /// They cannot run, for this reason (one line, for the user and the
+    /// report); every other row still runs.
+    Skip(String),
+}
+
+/// Decides about the pooled rows from the benchmark's arguments, the
+/// installed `pgbouncer` (if any) and the server's connection string.
+/// Pure, so that the choice is tested without a server or PgBouncer.
+fn pooled_rows(bench_args: &[String], program: Option<PathBuf>, database_url: &str) -> Pooled {
+    // The benchmark runs every section unless `--only` names some; the
+    // value after `--only` is a section name, never an option.
+    let mut only = Vec::new();
+    let mut args = bench_args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--only" {
+            only.extend(args.next());
+        }
+    }
+    if !only.is_empty() && !only.iter().any(|section| *section == "pooled") {
+        return Pooled::NotAsked;
+    }
+    let Some(program) = program else {
+        return Pooled::Skip(format!(
+            "`pgbouncer` is not installed; {}",
+            pgbouncer::INSTALL_HINT
+        ));
+    };
+    match pgbouncer::usable_upstream(database_url) {
+        Ok(()) => Pooled::Run(program),
+        // A password-less URL (a server trusting local connections) is
+        // fine for every other row; only PgBouncer, which logs in on its
+        // clients' behalf from an auth file, needs the password.
+        Err(why) => Pooled::Skip(format!(
+            "{why}; set DATABASE_URL so, or unset DATABASE_URL and PGHOST for a throwaway server"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The arguments as `cargo xtask bench` gets them.
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn pooled_rows_run_when_pgbouncer_and_a_password_are_there() {
+        let program = Some(PathBuf::from("/usr/sbin/pgbouncer"));
+        let url = "postgres://u:secret@127.0.0.1:5432/db";
+        assert_eq!(
+            pooled_rows(&args(&["--quick"]), program.clone(), url),
+            Pooled::Run(PathBuf::from("/usr/sbin/pgbouncer"))
+        );
+        assert_eq!(
+            pooled_rows(
+                &args(&["--only", "claims", "--only", "pooled"]),
+                program,
+                url
+            ),
+            Pooled::Run(PathBuf::from("/usr/sbin/pgbouncer"))
+        );
+    }
+
+    #[test]
+    fn pooled_rows_are_skipped_with_a_reason_without_a_password() {
+        let program = Some(PathBuf::from("/usr/sbin/pgbouncer"));
+        let trusting = "postgres://postgres@127.0.0.1:5432/postgres";
+        let Pooled::Skip(reason) = pooled_rows(&args(&["--quick"]), program.clone(), trusting)
+        else {
+            panic!("a password-less URL must skip the pooled rows");
+        };
+        assert!(reason.contains("DATABASE_URL has no password"), "{reason}");
+        assert!(!reason.contains('\n'), "one line: {reason}");
+        // PGHOST and friends: an empty connection string.
+        assert!(matches!(
+            pooled_rows(&[], program, ""),
+            Pooled::Skip(reason) if reason.contains("PG* environment variables")
+        ));
+    }
+
+    #[test]
+    fn pooled_rows_are_skipped_without_pgbouncer_and_left_alone_when_not_asked() {
+        let url = "postgres://u:secret@127.0.0.1:5432/db";
+        assert!(matches!(
+            pooled_rows(&[], None, url),
+            Pooled::Skip(reason) if reason.contains("not installed")
+        ));
+        // Not asked for: nothing to skip, whatever the URL or PgBouncer.
+        assert_eq!(
+            pooled_rows(&args(&["--only", "claims"]), None, ""),
+            Pooled::NotAsked
+        );
+        // `--out pooled` names a file, not the section.
+        assert_eq!(
+            pooled_rows(
+                &args(&["--out", "pooled", "--only", "add"]),
+                Some(PathBuf::from("pgbouncer")),
+                url
+            ),
+            Pooled::NotAsked
+        );
+    }
 }

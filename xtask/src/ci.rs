@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::conformance::{cargo, run_checked};
+use crate::process::{cargo, run_checked};
 
 /// One step: a name for `--skip` and the log, and what it runs.
 struct Step {

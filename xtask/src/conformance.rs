@@ -1,10 +1,9 @@
 //! `cargo xtask conformance`: every test of the workspace, both backends.
 
-use std::process::Command;
+use anyhow::Result;
 
-use anyhow::{bail, Context, Result};
-
-use crate::throwaway::{self, Database};
+use crate::process::{cargo, has_nextest, run_checked};
+use crate::throwaway::Database;
 
 /// Runs the workspace's tests (with nextest when installed), its doc tests
 /// and the short `stress` run against a PostgreSQL server, then the
@@ -39,35 +38,6 @@ fn run_tests(database_url: &str, runner_args: &[String]) -> Result<()> {
         doc.args(["test", "--workspace", "--doc"])
             .env("DATABASE_URL", database_url);
         run_checked(doc, "doc tests")?;
-    }
-    Ok(())
-}
-
-/// A `cargo` command, using the same cargo that runs the xtask.
-pub fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-/// Whether `cargo nextest` is installed.
-pub fn has_nextest() -> bool {
-    cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-/// Runs a command to completion; an error if it fails or the run was
-/// interrupted.
-pub fn run_checked(mut command: Command, what: &str) -> Result<()> {
-    let child = command
-        .spawn()
-        .with_context(|| format!("could not start the {what}"))?;
-    let status = throwaway::wait_interruptibly(child)?;
-    if throwaway::interrupted() {
-        bail!("interrupted");
-    }
-    if !status.success() {
-        bail!("the {what} failed ({status})");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::conformance::{cargo, run_checked};
+use crate::process::{cargo, run_checked};
 use crate::throwaway::Database;
 
 /// Runs `examples/pipeline.rs` against the configured server or a

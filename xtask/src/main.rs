@@ -25,6 +25,7 @@ mod ci;
 mod conformance;
 mod demo;
 mod pgbouncer;
+mod process;
 mod stress;
 mod throwaway;
 #[cfg(test)]
@@ -49,7 +50,10 @@ commands:
                 synchronous_commit on); prints a table and writes
                 target/bench/results.json. Options: --quick (about a
                 minute), --out <path>, --no-go (skip the go-coordinate
-                replay), --only <claims|add|scale|memory|profile>
+                replay), --only <section> (claims, runtime, pooled, add,
+                scale, prune, wakeup, memory, profile). The pooled rows
+                need pgbouncer and a DATABASE_URL with a password; without
+                them they are skipped, saying why
   stress        many worker processes drain chained work specs while
                 connections are terminated, a worker is SIGKILLed and the
                 (throwaway) server restarts; SQL checks afterwards. Options:

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::conformance::{cargo, has_nextest, run_checked};
+use crate::process::{cargo, has_nextest, run_checked};
 
 /// What to install when `pgbouncer` is missing.
-const INSTALL_HINT: &str = "install it (Debian/Ubuntu: apt-get install pgbouncer)";
+pub const INSTALL_HINT: &str = "install it (Debian/Ubuntu: apt-get install pgbouncer)";
 /// How long PgBouncer may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -56,20 +56,64 @@ pub fn require_installed() -> Result<()> {
     }
 }
 
-/// A PgBouncer in front of `database_url` and the URL through it, for the
-/// benchmark's pooled rows; `None` when `pgbouncer` is not installed.
-pub fn start_in_front_of(database_url: &str) -> Result<Option<(Bouncer, String)>> {
-    let Some(program) = find_program() else {
-        return Ok(None);
-    };
-    let upstream = Upstream::parse(database_url)?;
-    let bouncer = Bouncer::start(&program, &upstream)?;
+/// A PgBouncer (the installed `program`) in front of `database_url`, and
+/// the URL through it, for the benchmark's pooled rows. The caller has
+/// checked with [`usable_upstream`] that the URL will do.
+pub fn start_in_front_of(program: &Path, database_url: &str) -> Result<(Bouncer, String)> {
+    let upstream = Upstream::parse(database_url).map_err(|why| {
+        // The caller asked `usable_upstream` first; this is only a guard.
+        anyhow::anyhow!("PgBouncer cannot log in to the server: {why}")
+    })?;
+    let bouncer = Bouncer::start(program, &upstream)?;
     let url = bouncer.url(&upstream);
-    Ok(Some((bouncer, url)))
+    Ok((bouncer, url))
 }
 
+/// Whether PgBouncer can be put in front of the server of `database_url`,
+/// and if not, why: it must log in to the server on its clients' behalf,
+/// so it needs the user and password that only a URL carries.
+pub fn usable_upstream(database_url: &str) -> Result<(), Unusable> {
+    Upstream::parse(database_url).map(|_| ())
+}
+
+/// Why a run's server cannot sit behind PgBouncer; displayed as what is
+/// missing and why PgBouncer needs it, for the caller to add what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// The server comes from `PGHOST` and friends (an empty connection
+    /// string), which name no password PgBouncer could use.
+    NoUrl,
+    /// The connection string is not a `postgres://` URL with a login and a
+    /// database, or one of its parts does not decode.
+    NotAUrl,
+    /// The URL names a user but no password, as with a server that
+    /// trusts local connections.
+    NoPassword,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let missing = match self {
+            Unusable::NoUrl => "the server is named by the PG* environment variables, not a URL",
+            Unusable::NotAUrl => "DATABASE_URL is not a postgres:// URL",
+            Unusable::NoPassword => "DATABASE_URL has no password",
+        };
+        write!(
+            f,
+            "{missing}, and PgBouncer logs in to the server for its clients with the \
+             user and password of a postgres://user:password@host:port/db URL"
+        )
+    }
+}
+
+/// Runs the lane with the installed `program` in front of the server.
 fn run_lane(program: &Path, database_url: &str) -> Result<()> {
-    let upstream = Upstream::parse(database_url)?;
+    let upstream = Upstream::parse(database_url).map_err(|why| {
+        anyhow::anyhow!(
+            "the PgBouncer lane cannot run: {why}; set DATABASE_URL so, or let xtask \
+             start a throwaway server"
+        )
+    })?;
     let bouncer = Bouncer::start(program, &upstream)?;
     eprintln!(
         "xtask: PgBouncer lane: PgBouncer (transaction pooling) on 127.0.0.1:{}, files in {}",
@@ -105,7 +149,7 @@ fn run_lane(program: &Path, database_url: &str) -> Result<()> {
 
 /// `pgbouncer` on `PATH`, or where Debian puts it (`/usr/sbin`, which an
 /// ordinary user's `PATH` often lacks).
-fn find_program() -> Option<PathBuf> {
+pub fn find_program() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
@@ -124,28 +168,29 @@ struct Upstream {
 }
 
 impl Upstream {
-    fn parse(url: &str) -> Result<Upstream> {
-        let unusable = || {
-            anyhow::anyhow!(
-                "the PgBouncer lane needs the server as a postgres://user:password@host:port/db \
-                 URL (set DATABASE_URL so, or let xtask start a throwaway server)"
-            )
-        };
+    /// The parts of `url`, or which of them is missing.
+    fn parse(url: &str) -> Result<Upstream, Unusable> {
+        if url.is_empty() {
+            return Err(Unusable::NoUrl);
+        }
         let rest = url
             .strip_prefix("postgres://")
             .or_else(|| url.strip_prefix("postgresql://"))
-            .ok_or_else(unusable)?;
+            .ok_or(Unusable::NotAUrl)?;
         let rest = rest.split('?').next().unwrap_or(rest);
-        let (login, place) = rest.rsplit_once('@').ok_or_else(unusable)?;
-        let (user, password) = login.split_once(':').ok_or_else(unusable)?;
-        let (address, dbname) = place.split_once('/').ok_or_else(unusable)?;
+        let (login, place) = rest.rsplit_once('@').ok_or(Unusable::NotAUrl)?;
+        // A login without a colon is a user alone: told apart from a
+        // malformed URL because it is the common case of a trusting server.
+        let (user, password) = login.split_once(':').ok_or(Unusable::NoPassword)?;
+        let (address, dbname) = place.split_once('/').ok_or(Unusable::NotAUrl)?;
         let (host, port) = address.rsplit_once(':').unwrap_or((address, "5432"));
+        let decode = |part| percent_decode(part).map_err(|_| Unusable::NotAUrl);
         Ok(Upstream {
-            user: percent_decode(user)?,
-            password: percent_decode(password)?,
+            user: decode(user)?,
+            password: decode(password)?,
             host: host.to_owned(),
             port: port.to_owned(),
-            dbname: percent_decode(dbname)?,
+            dbname: decode(dbname)?,
         })
     }
 }
@@ -382,5 +427,18 @@ mod tests {
         );
         assert!(Upstream::parse("host=localhost").is_err());
         assert_eq!(quoted("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn an_unusable_upstream_says_what_is_missing() {
+        let why = |url| usable_upstream(url).err();
+        assert_eq!(why("postgres://u:pw@127.0.0.1:5432/db"), None);
+        assert_eq!(
+            why("postgres://postgres@127.0.0.1:5432/postgres"),
+            Some(Unusable::NoPassword)
+        );
+        assert_eq!(why(""), Some(Unusable::NoUrl));
+        assert_eq!(why("host=localhost user=u"), Some(Unusable::NotAUrl));
+        assert_eq!(why("postgres://u:pw@127.0.0.1"), Some(Unusable::NotAUrl));
     }
 }

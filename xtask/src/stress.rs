@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 mod faults;
 mod worker;
 
-use crate::conformance::run_checked;
+use crate::process::run_checked;
 use crate::throwaway::{self, Database};
 use faults::{find_psql, progress, terminate_connections, Faults};
 

@@ -4,7 +4,7 @@
 //! offender, and says what to change.
 //!
 //! That `coordinate-postgres/src/schema.rs` matches the migrations needs a
-//! server, so it is a test of that crate (`tests/schema.rs`); the check
+//! server, so it is a test of that crate (`tests/store/schema.rs`); the check
 //! here only makes sure that test stays.
 
 use std::collections::BTreeSet;
@@ -411,7 +411,7 @@ fn format_detection_sees_sql_and_nothing_else() {
 
 #[test]
 fn schema_rs_is_checked_against_the_migrations() {
-    let test = root().join("coordinate-postgres/tests/schema.rs");
+    let test = root().join("coordinate-postgres/tests/store/schema.rs");
     let text = std::fs::read_to_string(&test).unwrap_or_default();
     assert!(
         text.contains("fn schema_rs_matches_the_migrations()"),

@@ -49,6 +49,9 @@ pub struct Config {
     /// `--pooled-env`: the same server through PgBouncer in transaction
     /// mode, for the pooled rows.
     pub pooler: Option<String>,
+    /// `--pooled-skipped`: why the caller gives no `--pooled-env`, for the
+    /// report's note on the pooled rows.
+    pub pooled_skipped: Option<String>,
     /// Units preloaded per pgbench run.
     pub reference_units: u64,
     /// Seconds per pgbench run.
@@ -72,12 +75,13 @@ pub struct Config {
 const USAGE: &str = "\
 usage: throughput [--backend <connection string> | --backend-env <variable>] [--quick]
                   [--out <path>] [--no-go] [--pooled-env <variable>]
-                  [--only <section>]...
+                  [--pooled-skipped <reason>] [--only <section>]...
 
 Without --backend, only the memory backend is measured. Sections: claims
 (pgbench references, API claim+finish, lease renewal), runtime (the worker
 runtime, its stop and its wake-up), pooled (claim+finish through the
-PgBouncer of --pooled-env), add, scale, prune (history retention beside
+PgBouncer of --pooled-env; without it they are skipped, with the reason
+of --pooled-skipped in the notes), add, scale, prune (history retention beside
 claims), wakeup, memory, profile.";
 
 fn config() -> Result<Config> {
@@ -87,6 +91,7 @@ fn config() -> Result<Config> {
     let mut only = Vec::new();
     let mut out = PathBuf::from("target/bench/results.json");
     let mut pooler = None;
+    let mut pooled_skipped = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -102,6 +107,9 @@ fn config() -> Result<Config> {
                 let conn = std::env::var(&name)
                     .with_context(|| format!("--pooled-env: {name} is not set"))?;
                 pooler = Some(conn);
+            }
+            "--pooled-skipped" => {
+                pooled_skipped = Some(args.next().context("--pooled-skipped needs a reason")?);
             }
             "--quick" => quick = true,
             "--no-go" => go_script = false,
@@ -124,6 +132,7 @@ fn config() -> Result<Config> {
         only,
         out,
         pooler,
+        pooled_skipped,
         reference_units: pick(30_000, 100_000),
         reference_seconds: pick(3, 10),
         go_script,
@@ -216,7 +225,9 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     if config.runs("claims") {
         runs::renewals(&coordinate, rows)?;
     }
-    if let Some(pooler) = config.pooler.as_ref().filter(|_| config.runs("pooled")) {
+    if !config.runs("pooled") {
+        // Left out on purpose.
+    } else if let Some(pooler) = &config.pooler {
         let pooled: Arc<dyn Coordinate> = Arc::new(
             PostgresCoordinate::builder(pooler)
                 .pool_size(10)
@@ -225,6 +236,15 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
                 .build()?,
         );
         runs::pooled_claims(config, &pooled, &mut conn, rows)?;
+    } else {
+        // A missing row must not read as a forgotten one: say why.
+        let why = config
+            .pooled_skipped
+            .as_deref()
+            .unwrap_or("no --pooled-env");
+        info.notes.push(format!(
+            "pooled rows (claim+finish through PgBouncer) skipped: {why}"
+        ));
     }
     if config.runs("runtime") {
         runtime::drain(&coordinate, rows)?;

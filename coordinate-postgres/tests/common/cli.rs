@@ -1,4 +1,4 @@
-//! Running the `coordinate` command (tests/cli*.rs): a real process on
+//! Running the `coordinate` command (tests/processes/cli*.rs): a real process on
 //! the test database, and the namespaces its tests start from.
 
 use std::io::Write;

@@ -1,4 +1,9 @@
 //! Helpers shared by the backend-only tests.
+//!
+//! Every test binary of the package declares it: `logs.rs` and
+//! `pgbouncer.rs` as `mod common;`, the `main.rs` of `store/`,
+//! `connecting/` and `processes/` with its path, since from inside their
+//! folders `mod common;` would look for a module of their own.
 #![allow(dead_code)]
 
 pub mod cli;

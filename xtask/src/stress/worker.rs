@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::conformance::cargo;
+use crate::process::cargo;
 use crate::throwaway;
 
 /// Builds the `stress-worker` crate and returns its executable, as cargo

@@ -2,14 +2,13 @@
 //! the verbs that change things: `add` all or nothing, `retry --failed`,
 //! `release` of a dead worker, `delete`, `prioritize`, `pause`, `prune`.
 
-mod common;
-
 use std::time::Duration;
 
 use chrono::Utc;
-use common::cli::{add, count, fail, namespace, run, run_with};
-use common::unique;
 use coordinate_api::{AttemptRequest, Data, Value, WorkUnitQuery, WorkUnitStatus};
+
+use crate::common::cli::{add, count, fail, namespace, run, run_with};
+use crate::common::unique;
 
 #[test]
 fn add_reads_json_lines_and_a_malformed_line_adds_nothing() {

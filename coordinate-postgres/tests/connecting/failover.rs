@@ -2,13 +2,12 @@
 //! failover: libpq tries them in order and, with
 //! `target_session_attrs=read-write`, keeps the first that accepts writes.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{claim_and_finish, unique, Params};
 use coordinate_postgres::PostgresCoordinate;
+
+use crate::common::{claim_and_finish, unique, Params};
 
 /// A loopback port nobody listens on: bound to find a free one, then closed,
 /// so connecting there is refused at once, as with a server that is down.

@@ -9,19 +9,18 @@
 //! overlap the other worker's lease. These tests hold the claim statement
 //! at that point with a row lock, so the interleaving is certain.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{spec, unique};
 use coordinate_api::{AttemptRequest, Coordinate, Data, MockClock, WorkUnitMeta};
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Integer, Text, Timestamptz};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+
+use crate::common::{spec, unique};
 
 #[derive(QueryableByName)]
 struct Id {

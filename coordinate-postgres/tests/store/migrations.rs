@@ -1,12 +1,9 @@
 //! Migrations up, down and up again, in databases of their own, and
 //! go-coordinate's bookkeeping of them (`gorp_migrations`).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{claim_and_finish, unique, FreshDatabase};
 use coordinate_api::Coordinate;
 use coordinate_postgres::test_support::go_coordinate_migration_ids;
 use coordinate_postgres::PostgresCoordinate;
@@ -14,6 +11,8 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use crate::common::{claim_and_finish, unique, FreshDatabase};
 
 #[derive(QueryableByName)]
 struct Name {
@@ -208,8 +207,10 @@ fn losing_a_race_to_go_coordinate_is_tried_again() {
     let mut go = database.connection();
     sql_query(SQL_MIGRATE_CREATES).execute(&mut go).unwrap();
     go.batch_execute("BEGIN").unwrap();
-    go.batch_execute(include_str!("../migrations/2015-09-27-000000_core/up.sql"))
-        .unwrap();
+    go.batch_execute(include_str!(
+        "../../migrations/2015-09-27-000000_core/up.sql"
+    ))
+    .unwrap();
     sql_query(
         "INSERT INTO gorp_migrations (id, applied_at) \
          VALUES ('20150927-core.sql', '2001-02-03T04:05:06Z')",

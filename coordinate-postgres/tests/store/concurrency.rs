@@ -1,15 +1,14 @@
 //! Many workers at once, and objects deleted under live handles.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{coordinate, spec, unique};
 use coordinate_api::{
     AttemptRequest, AttemptStatus, Data, Error, Value, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
+
+use crate::common::{coordinate, spec, unique};
 
 /// Threads in two "processes" (coordinates with their own pools) claim
 /// every unit of a work spec; no unit may be handed out twice.

@@ -8,12 +8,9 @@
 //! `localhost` and `127.0.0.1`; a second, unrelated CA plays the wrong one.
 //! One server serves every step, so the steps share one test function.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{connect_error, spec, unique};
 use coordinate_api::{AttemptRequest, Coordinate, Data, WorkUnitMeta, WorkUnitStatus};
 use coordinate_postgres::{ConnectErrorKind, PostgresCoordinate};
 use diesel::dsl::sql;
@@ -25,6 +22,8 @@ use rcgen::{
     KeyPair, KeyUsagePurpose,
 };
 use throwaway_postgres::{Cluster, SUPERUSER};
+
+use crate::common::{connect_error, spec, unique};
 
 /// PEM files the test writes: what the server presents and what clients
 /// may trust.
@@ -245,7 +244,7 @@ fn tls_connections() {
     );
 
     // 4. sslmode=require against a server without TLS.
-    common::server::reconfigure(&server, "ssl", "off");
+    crate::common::server::reconfigure(&server, "ssl", "off");
     fails_with_tls_error(&url, "server does not support SSL", &password);
 
     eprintln!("all TLS steps done after {:?}", started.elapsed());

@@ -1,14 +1,13 @@
 //! Adopting a database that go-coordinate created and filled.
 
-mod common;
-
-use common::{data, FreshDatabase};
 use coordinate_api::data::encode;
 use coordinate_api::{AttemptRequest, Coordinate, Value, WorkUnitStatus};
 use coordinate_postgres::PostgresCoordinate;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Bytea, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use crate::common::{data, FreshDatabase};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -20,7 +19,7 @@ struct Count {
 fn a_go_coordinate_database_is_adopted_as_it_is() {
     let database = FreshDatabase::new("coordinate_adoption");
     let mut conn = database.connection();
-    conn.batch_execute(include_str!("fixtures/go_coordinate_schema.sql"))
+    conn.batch_execute(include_str!("../fixtures/go_coordinate_schema.sql"))
         .unwrap();
 
     // What go-coordinate would have written: CBOR definitions and data,
@@ -117,7 +116,7 @@ fn a_go_coordinate_database_is_adopted_as_it_is() {
 fn a_partly_migrated_go_coordinate_database_is_finished_off() {
     let database = FreshDatabase::new("coordinate_partial_adoption");
     let mut conn = database.connection();
-    conn.batch_execute(include_str!("fixtures/go_coordinate_schema.sql"))
+    conn.batch_execute(include_str!("../fixtures/go_coordinate_schema.sql"))
         .unwrap();
     // Pretend go-coordinate stopped before its last migration.
     conn.batch_execute(

@@ -1,15 +1,14 @@
 //! The `coordinate` command as a real process against the test database,
 //! the verbs that read: golden tables, `--json` parsed back, the
-//! Prometheus text, exit codes and connection errors. tests/cli_changes.rs
-//! has the verbs that change things.
-
-mod common;
+//! Prometheus text, exit codes and connection errors. `cli_changes.rs`
+//! beside it has the verbs that change things.
 
 use chrono::Utc;
-use common::cli::{add, fail, namespace, run, run_with};
-use common::{coordinate, data, unique};
 use coordinate_api::{Data, Value, WorkUnitMeta};
 use serde_json::Value as Json;
+
+use crate::common::cli::{add, fail, namespace, run, run_with};
+use crate::common::{coordinate, data, unique};
 
 #[test]
 fn summary_and_specs_print_golden_tables() {

@@ -3,14 +3,13 @@
 //! conformance cases against a database of their own whose statistics are
 //! set on purpose.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{spec, FreshDatabase};
 use coordinate_api::{Coordinate, Data, MockClock, NewWorkUnit, WorkUnitMeta};
 use coordinate_postgres::PostgresCoordinate;
 use diesel::{sql_query, RunQueryDsl};
+
+use crate::common::{spec, FreshDatabase};
 
 /// A database whose `work_unit` pages hold only dead rows, as after a
 /// queue was drained and before vacuum, analyzed in that state: the

@@ -407,8 +407,8 @@ fn check(ops: &[Op]) -> std::result::Result<(), String> {
 
 /// Bounded for CI: 32 sequences of up to 30 calls take a second or two
 /// against a local server. `PROPTEST_CASES=2000` runs a longer search by
-/// hand. Failures are saved under proptest-regressions/ and replayed first
-/// on the next run.
+/// hand. Failures are saved in `model_check.proptest-regressions` beside
+/// this file and replayed first on the next run.
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

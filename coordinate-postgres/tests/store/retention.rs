@@ -3,14 +3,11 @@
 //! batch timed. `COORDINATE_PRUNE_UNITS` sets another number of units for
 //! runs by hand (the suite keeps the default).
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{spec, FreshDatabase};
 use coordinate_api::{
     AttemptRequest, Coordinate, Data, Namespace, NewWorkUnit, PruneRequest, WorkUnitMeta,
     WorkUnitStatus,
@@ -19,6 +16,8 @@ use coordinate_postgres::PostgresCoordinate;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use crate::common::{spec, FreshDatabase};
 
 /// Units each prune call may remove: one of the backend's batches.
 const PER_CALL: usize = 1_000;

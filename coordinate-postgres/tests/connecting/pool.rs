@@ -2,18 +2,17 @@
 //! configured timeout and then gets a clear error, never hangs; the pool
 //! serves everyone again once connections come back.
 
-mod common;
-
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{spec, unique};
 use coordinate_api::{BackendErrorKind, Coordinate, Data, Error, WorkUnitMeta};
 use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::{ConnectError, ConnectErrorKind, PostgresCoordinate};
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+
+use crate::common::{spec, unique};
 
 const TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -12,9 +12,7 @@ use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
 use diesel::{Connection, PgConnection};
 
-mod common;
-
-use common::{terminate_sessions, with_application_name};
+use crate::common::{terminate_sessions, with_application_name};
 
 /// Longer than any wake-up that works; shorter than a hung test.
 const PATIENCE: Duration = Duration::from_secs(20);

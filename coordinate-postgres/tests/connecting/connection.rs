@@ -1,13 +1,12 @@
 //! Connection strings, connection errors and password redaction.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::{connect_error, unique, Params};
 use coordinate_api::{Coordinate, Error};
 use coordinate_postgres::{ConnectErrorKind, PostgresCoordinate};
+
+use crate::common::{connect_error, unique, Params};
 
 /// Connects with `conn` and proves the connection works.
 fn round_trip(conn: &str) {

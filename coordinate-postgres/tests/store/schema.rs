@@ -10,12 +10,11 @@
 //! name in CamelCase (`int4` is `Int4`, `attempt_status` is
 //! `AttemptStatus`), inside `Nullable<…>` for a column that allows NULL.
 
-mod common;
-
-use common::FreshDatabase;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, Bool, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use crate::common::FreshDatabase;
 
 /// The migration bookkeeping tables: Diesel's own, which print-schema
 /// leaves out, and go-coordinate's, which `diesel.toml` filters out (no
@@ -28,7 +27,7 @@ fn schema_rs_matches_the_migrations() {
     coordinate_postgres::upgrade(&database.url).unwrap();
     let mut conn = database.connection();
     let migrated = describe_catalog(&mut conn).lines();
-    let written = describe_schema_rs(include_str!("../src/schema.rs")).lines();
+    let written = describe_schema_rs(include_str!("../../src/schema.rs")).lines();
     let only = |these: &[String], those: &[String]| -> Vec<String> {
         these
             .iter()

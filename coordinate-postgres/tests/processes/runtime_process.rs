@@ -18,9 +18,7 @@ use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
 use diesel::{Connection, PgConnection};
 
-mod common;
-
-use common::{terminate_sessions, with_application_name};
+use crate::common::{terminate_sessions, with_application_name};
 
 /// Longer than anything here should take.
 const PATIENCE: Duration = Duration::from_secs(30);

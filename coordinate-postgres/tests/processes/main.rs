@@ -1,0 +1,14 @@
+//! Real processes against the test database: the `coordinate` command (the
+//! verbs that read, and those that change things), and worker processes
+//! of the runtime stopped from outside.
+//!
+//! One test binary for all of them (each file was one before): on a small
+//! machine linking a binary per file dominated a rebuild of the tests.
+
+// The helpers every test binary shares live beside this folder, not in it.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cli_changes;
+mod runtime_process;
