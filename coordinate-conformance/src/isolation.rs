@@ -307,7 +307,7 @@ pub fn handles_of_another_coordinate_are_refused(backend: Backend<'_>) {
     refused(completed.into_iter().next().expect("one answer"), "attempt");
     let renewed = fx
         .namespace
-        .renew_attempts(&[attempt.clone()], Duration::from_secs(3600))
+        .renew_attempts(std::slice::from_ref(&attempt), Duration::from_secs(3600))
         .expect("renew_attempts answers per entry");
     refused(renewed.into_iter().next().expect("one answer"), "attempt");
     assert_eq!(attempt.status().expect("status"), AttemptStatus::Pending);

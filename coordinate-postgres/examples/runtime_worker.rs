@@ -1,5 +1,5 @@
 //! A worker process on the runtime, for the tests that stop it from the
-//! outside (`tests/runtime_process.rs`): SIGTERM, SIGKILL.
+//! outside (`tests/processes/runtime_process.rs`): SIGTERM, SIGKILL.
 //!
 //! Everything comes from the environment: `DATABASE_URL`,
 //! `COORDINATE_NAMESPACE`, the work spec `WORK_SPEC`, and in milliseconds

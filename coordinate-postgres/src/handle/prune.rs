@@ -32,7 +32,7 @@ use crate::sql::retention::{
 use crate::sql::{IdName, Statement};
 
 /// Most rows one batch deletes. 1,000 units with their attempts take
-/// tens of milliseconds (see `tests/retention.rs`, which times every
+/// tens of milliseconds (see `tests/store/retention.rs`, which times every
 /// batch); far below any lock or statement timeout, and large enough that
 /// the round trips do not dominate.
 pub(crate) const BATCH: usize = 1_000;

@@ -146,7 +146,7 @@ SELECT (SELECT count(*) FROM attempt p
 ///   snapshot, so `history` could not see when its lease ended. The
 ///   sub-select reads the snapshot's version, the outer `u` the locked one:
 ///   they differ exactly then, and the unit is left for the next round,
-///   whose new snapshot shows the attempt (`tests/lease_start.rs`).
+///   whose new snapshot shows the attempt (`tests/store/lease_start.rs`).
 /// - An attempt starts no earlier than the unit's previous attempt ended:
 ///   a unit freed by another worker's expiry or retry, whose clock read
 ///   came after ours, must not get a lease overlapping the previous one.

@@ -3,8 +3,6 @@
 //! current schema, name the missing migrations on a schema that is behind,
 //! and `coordinate migrate` says plainly that the role may not migrate.
 
-mod common;
-
 use std::time::Duration;
 
 use coordinate_api::{AttemptRequest, Coordinate, Data, WorkUnitMeta};
@@ -12,8 +10,8 @@ use coordinate_postgres::{Migrations, PostgresCoordinate};
 use diesel::prelude::*;
 use diesel::sql_query;
 
-use common::cli::run_with;
-use common::{spec, unique, FreshDatabase, Params};
+use crate::common::cli::{run_with, Run};
+use crate::common::{spec, unique, FreshDatabase, Params};
 
 /// A login role with only SELECT, INSERT, UPDATE and DELETE on the tables
 /// (and USAGE on their id sequences, which inserting needs), dropped with
@@ -77,7 +75,7 @@ impl Drop for ReadWriteRole {
 }
 
 /// Runs the command as the role: `coordinate -d URL ARGS`.
-fn coordinate_as(url: &str, args: &[&str], stdin: &str) -> common::cli::Run {
+fn coordinate_as(url: &str, args: &[&str], stdin: &str) -> Run {
     run_with(args, stdin, &[("DATABASE_URL", url)])
 }
 
