@@ -67,7 +67,11 @@
 //! `worker`, `attempt` and the `attempt_status` enum), created by embedded
 //! Diesel migrations that mirror go-coordinate's fifteen, plus indexes for
 //! the claim path. A database go-coordinate already migrated is adopted as
-//! it is. [`upgrade`] and [`drop`] run the migrations without connecting a
+//! it is.
+//! [`PostgresCoordinateBuilder::migrations`] chooses whether connecting
+//! applies pending migrations (the default), only checks that none are
+//! pending ([`Migrations::Check`], for roles that may not change the
+//! schema and for large fleets), or skips both. [`upgrade`] and [`drop`] run the migrations without connecting a
 //! coordinate.
 //!
 //! # Concurrency
