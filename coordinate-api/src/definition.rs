@@ -11,7 +11,7 @@
 //!     .max_retries(3)
 //!     .interval(Duration::from_secs(60))
 //!     .into_data();
-//! let (name, meta) = coordinate_api::work_spec_data::extract_work_spec_meta(&data).unwrap();
+//! let (name, meta) = coordinate_api::backend::work_spec_data::extract_work_spec_meta(&data).unwrap();
 //! assert_eq!((name.as_str(), meta.priority), ("fetch", 10));
 //! ```
 
