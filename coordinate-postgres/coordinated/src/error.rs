@@ -3,6 +3,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use coordinate_rest::wire::errors::retry_after_seconds;
+use coordinate_rest::wire::{error_response, ErrorResponse};
 use serde::Serialize;
 
 /// Why the server could not start (or stopped).
@@ -39,25 +41,13 @@ pub enum ServerError {
     },
 }
 
-/// go's error body: `{"error": NAME, "message": TEXT, "value": VALUE}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorBody {
-    /// go's error name (`ErrNoSuchWorkSpec`, …) or `error`.
-    pub error: String,
-    /// What went wrong, for people.
-    pub message: String,
-    /// The name the error is about, where it has one.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub value: String,
-}
-
 /// One request's failure: a status and go's JSON error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
     /// The body.
-    pub body: ErrorBody,
+    pub body: ErrorResponse,
     /// Seconds for `Retry-After`, when trying again later may help.
     pub retry_after: Option<u32>,
 }
@@ -67,11 +57,7 @@ impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody {
-                error: "error".to_owned(),
-                message: message.into(),
-                value: String::new(),
-            },
+            body: ErrorResponse::other(message),
             retry_after: None,
         }
     }
@@ -101,15 +87,25 @@ impl ApiError {
     /// The request ran past `--request-timeout`: a backend timeout, as the
     /// store's own timeouts are.
     pub fn timed_out(limit: std::time::Duration) -> Self {
+        ApiError::store(&coordinate_api::Error::backend(
+            coordinate_api::BackendErrorKind::Timeout,
+            format!("the request took longer than {limit:?}"),
+        ))
+    }
+
+    /// A store error, with go's name and status (the wire's table).
+    pub fn store(error: &coordinate_api::Error) -> Self {
+        let (status, body) = error_response(error);
         ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: ErrorBody {
-                error: "ErrBackend".to_owned(),
-                message: format!("the request took longer than {limit:?}"),
-                value: "timeout".to_owned(),
-            },
-            retry_after: None,
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+            retry_after: retry_after_seconds(error),
         }
+    }
+
+    /// 404 with go's plain `error` name.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, message)
     }
 }
 
@@ -125,8 +121,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The media type of every body this server sends.
-pub const V1_JSON: &str = "application/vnd.diffeo.coordinate.v1+json";
+/// The media type of every body this server sends (until negotiation
+/// picks another of the JSON types the client asked for).
+pub const V1_JSON: &str = coordinate_rest::wire::media::V1_JSON;
 
 /// A JSON body with go's media type.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {

@@ -183,6 +183,11 @@ impl StoreCall {
     pub fn state(&self) -> &AppState {
         &self.state
     }
+
+    /// This server's URLs.
+    pub fn urls(&self) -> crate::routes::urls::Urls {
+        crate::routes::urls::Urls::new(&self.state.config().path_prefix)
+    }
 }
 
 impl FromRequestParts<AppState> for StoreCall {

@@ -21,12 +21,10 @@ use coordinate_api::{Coordinate, MockClock};
 use crate::backend::BackendSpec;
 use crate::error::ApiError;
 
-/// The session id header.
-pub const SESSION_HEADER: &str = "x-coordinate-test-session";
-/// The session's current time (RFC 3339, nanoseconds allowed).
-pub const TIME_HEADER: &str = "x-coordinate-test-time";
-/// The scheduler seed used when the session's store is made.
-pub const SEED_HEADER: &str = "x-coordinate-test-seed";
+pub use coordinate_rest::wire::{
+    TEST_SEED_HEADER as SEED_HEADER, TEST_SESSION_HEADER as SESSION_HEADER,
+    TEST_TIME_HEADER as TIME_HEADER,
+};
 /// How long an unused session's store is kept.
 pub const SESSION_IDLE: Duration = Duration::from_secs(60);
 
@@ -184,7 +182,8 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
+            let name = axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            map.insert(name, value.parse().unwrap());
         }
         map
     }
