@@ -18,7 +18,7 @@ fn go_style_single_dash_flags_and_equals_forms_work() {
     assert_eq!(get(&agent(), &server.url("/healthz"), &[]).0, 200);
     drop(server);
     let port = free_port();
-    let addr = format!("-http={}", format!("127.0.0.1:{port}"));
+    let addr = format!("-http=127.0.0.1:{port}");
     let server = Server::start(port, "http", &["-backend=memory", &addr, "--log-requests"]);
     let (status, body) = get(&agent(), &server.url("/"), &[]);
     assert_eq!(status, 200, "{body}");
