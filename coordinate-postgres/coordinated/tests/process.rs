@@ -240,3 +240,21 @@ fn tls_serves_with_a_pem_certificate() {
         .call()
         .is_err());
 }
+
+#[test]
+fn a_proxy_serves_another_servers_store() {
+    let upstream = Server::memory(&[]);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let proxy = Server::start(port, "http", &["-backend", &upstream.base, "-http", &addr]);
+    let agent = agent();
+    let (status, body) = post(
+        &agent,
+        &proxy.url("/namespace"),
+        "{\"name\": \"through\"}",
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, list) = get(&agent, &upstream.url("/namespace"), &[]);
+    assert_eq!(json(&list)["namespaces"][0]["name"], "through", "{list}");
+}
