@@ -1,0 +1,206 @@
+//! `/namespace/{ns}/worker…`: workers, their reports and parents, asking
+//! for work and making attempts, and their attempt lists.
+
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use coordinate_api::{Attempt, Data, Namespace};
+use coordinate_rest::wire::shapes::{
+    self, AttemptResponse, AttemptSpecific, WorkerList, WorkerShort,
+};
+use coordinate_rest::wire::values::AttemptRequestJson;
+
+use super::represent;
+use super::support::{name, no_content, ok, store, JsonBody};
+use super::urls::Urls;
+use crate::error::ApiError;
+use crate::store::StoreCall;
+
+type WorkerPath = Path<(String, String)>;
+
+/// go's zero time, which go's clients send for a time they leave unset.
+fn go_zero_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
+        .expect("a valid time")
+        .with_timezone(&Utc)
+}
+
+/// `GET …/worker`: every worker's name and URL (go has no such list).
+pub async fn list(call: StoreCall, Path(ns): Path<String>) -> Result<Response, ApiError> {
+    let ns = name(&ns)?;
+    let urls = call.urls();
+    call.run(move |c| {
+        let mut workers: Vec<WorkerShort> = c
+            .namespace(&ns)
+            .map_err(store)?
+            .workers()
+            .map_err(store)?
+            .iter()
+            .map(|w| WorkerShort {
+                url: urls.worker(&ns, w.name()),
+                name: w.name().to_owned(),
+            })
+            .collect();
+        workers.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(ok(&WorkerList { workers }))
+    })
+    .await
+}
+
+/// `GET …/worker/{worker}`: gets or makes it, as go does.
+pub async fn get(call: StoreCall, Path((ns, worker)): WorkerPath) -> Result<Response, ApiError> {
+    let (ns, worker) = (name(&ns)?, name(&worker)?);
+    let urls = call.urls();
+    call.run(move |c| {
+        let worker = c
+            .namespace(&ns)
+            .map_err(store)?
+            .worker(&worker)
+            .map_err(store)?;
+        Ok(ok(&represent::worker(&urls, &ns, &worker)?))
+    })
+    .await
+}
+
+/// `PUT …/worker/{worker}`: `parent` (by name, `""` clears), then
+/// `active: true` records a report, `active: false` deactivates, no
+/// `active` leaves both; 204.
+pub async fn put(
+    call: StoreCall,
+    Path((ns, worker)): WorkerPath,
+    JsonBody(body): JsonBody<shapes::Worker>,
+) -> Result<Response, ApiError> {
+    let (ns, worker) = (name(&ns)?, name(&worker)?);
+    let data = match &body.data {
+        Some(data) => data.decode().map_err(store)?,
+        None => Data::new(),
+    };
+    call.run(move |c| {
+        let namespace = c.namespace(&ns).map_err(store)?;
+        let worker = namespace.worker(&worker).map_err(store)?;
+        if let Some(parent) = &body.parent {
+            let current = worker.parent().map_err(store)?;
+            let current = current.as_ref().map_or("", |p| p.name());
+            if current != parent {
+                let new_parent = match parent.as_str() {
+                    "" => None,
+                    parent => Some(namespace.worker(parent).map_err(store)?),
+                };
+                worker.set_parent(new_parent).map_err(store)?;
+            }
+        }
+        match body.active {
+            Some(true) => worker
+                .update(
+                    data,
+                    body.last_update.unwrap_or_else(go_zero_time),
+                    body.expiration.unwrap_or_else(go_zero_time),
+                    &body.mode,
+                )
+                .map_err(store)?,
+            Some(false) if worker.active().map_err(store)? => worker.deactivate().map_err(store)?,
+            _ => {}
+        }
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `POST …/request_attempts`: work for the worker.
+pub async fn request_attempts(
+    call: StoreCall,
+    Path((ns, worker)): WorkerPath,
+    JsonBody(body): JsonBody<AttemptRequestJson>,
+) -> Result<Response, ApiError> {
+    let (ns, worker) = (name(&ns)?, name(&worker)?);
+    let request = body.into_request();
+    let urls = call.urls();
+    call.run(move |c| {
+        let worker = c
+            .namespace(&ns)
+            .map_err(store)?
+            .worker(&worker)
+            .map_err(store)?;
+        let attempts = worker.request_attempts(&request).map_err(store)?;
+        let work_spec_url = attempts
+            .first()
+            .map(|a| urls.work_spec(&ns, a.work_unit().work_spec().name()))
+            .unwrap_or_default();
+        Ok(ok(&AttemptResponse {
+            work_spec_url,
+            attempts: attempts
+                .iter()
+                .map(|a| represent::attempt(&urls, &ns, a))
+                .collect::<Result<_, _>>()?,
+        }))
+    })
+    .await
+}
+
+/// `POST …/make_attempt` `{"work_spec", "work_unit", "lifetime"}`: the new
+/// attempt.
+pub async fn make_attempt(
+    call: StoreCall,
+    Path((ns, worker)): WorkerPath,
+    JsonBody(body): JsonBody<AttemptSpecific>,
+) -> Result<Response, ApiError> {
+    let (ns, worker) = (name(&ns)?, name(&worker)?);
+    let urls = call.urls();
+    call.run(move |c| {
+        let namespace = c.namespace(&ns).map_err(store)?;
+        let unit = namespace
+            .work_spec(&body.work_spec)
+            .map_err(store)?
+            .work_unit(&body.work_unit)
+            .map_err(store)?;
+        let worker = namespace.worker(&worker).map_err(store)?;
+        let attempt = worker.make_attempt(unit, body.lifetime).map_err(store)?;
+        Ok(ok(&represent::attempt(&urls, &ns, &attempt)?))
+    })
+    .await
+}
+
+type Lister = fn(&dyn coordinate_api::Worker) -> coordinate_api::Result<Vec<Arc<dyn Attempt>>>;
+
+async fn attempts(
+    call: StoreCall,
+    ns: String,
+    worker: String,
+    list: Lister,
+) -> Result<Response, ApiError> {
+    let (ns, worker) = (name(&ns)?, name(&worker)?);
+    let urls: Urls = call.urls();
+    call.run(move |c| {
+        let namespace: Arc<dyn Namespace> = c.namespace(&ns).map_err(store)?;
+        let worker = namespace.worker(&worker).map_err(store)?;
+        let attempts = list(&*worker).map_err(store)?;
+        Ok(ok(&represent::attempt_list(&urls, &ns, &attempts)?))
+    })
+    .await
+}
+
+/// `GET …/active_attempts`.
+pub async fn active_attempts(
+    call: StoreCall,
+    Path((ns, w)): WorkerPath,
+) -> Result<Response, ApiError> {
+    attempts(call, ns, w, |w| w.active_attempts()).await
+}
+
+/// `GET …/all_attempts`.
+pub async fn all_attempts(
+    call: StoreCall,
+    Path((ns, w)): WorkerPath,
+) -> Result<Response, ApiError> {
+    attempts(call, ns, w, |w| w.all_attempts()).await
+}
+
+/// `GET …/child_attempts`.
+pub async fn child_attempts(
+    call: StoreCall,
+    Path((ns, w)): WorkerPath,
+) -> Result<Response, ApiError> {
+    attempts(call, ns, w, |w| w.child_attempts()).await
+}
