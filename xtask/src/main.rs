@@ -13,6 +13,8 @@
 //! - `stress`: worker processes under injected faults (terminated
 //!   connections, a killed worker, a server restart), then invariant
 //!   checks in SQL; `--long` for the 20,000-unit run.
+//! - `serve`: the `coordinated` server on the same kind of server, until
+//!   Ctrl-C.
 //! - `ci`: every step of continuous integration in order (lints, docs,
 //!   the workflow lint, `conformance`, the long stress run, the demo, the
 //!   memory pipeline); `.ci/run` and the GitHub workflow both run it.
@@ -26,6 +28,7 @@ mod conformance;
 mod demo;
 mod pgbouncer;
 mod process;
+mod serve;
 mod stress;
 mod throwaway;
 #[cfg(test)]
@@ -59,6 +62,9 @@ commands:
                 (throwaway) server restarts; SQL checks afterwards. Options:
                 --long (20,000 units instead of 2,000), --units <n>,
                 --processes <p>, --threads <t>, --seed <s>, --no-faults
+  serve         start coordinated (go-coordinate's REST server) on
+                PostgreSQL (same server rules) at http://127.0.0.1:5980;
+                arguments after -- go to coordinated; Ctrl-C stops both
   ci            every CI step in order: fmt, clippy, doc, actionlint,
                 conformance, stress --long, demo, the memory pipeline.
                 Options: --skip <step> (repeatable), --list
@@ -74,6 +80,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&rest),
         Some("stress") => stress::run(&rest),
         Some("ci") => ci::run(&rest),
+        Some("serve") => serve::run(&rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
