@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use coordinate_api::{Coordinate, Namespace, WorkSpec, Worker};
 use coordinate_postgres::{Migrations, PostgresCoordinate};
+use coordinate_rest::RestCoordinate;
 
 use crate::{Global, UsageError};
 
@@ -20,13 +21,29 @@ pub fn conn_string(global: &Global) -> &str {
     global.database_url.as_deref().unwrap_or("")
 }
 
-/// A coordinate for one command: a small pool, no listener (no verb waits
-/// for work). Connecting only checks the schema: a verb run by a role that
-/// may not change it works on a current schema, and a schema that is behind
-/// is named as such (`migrate` changes it, through the library's
-/// `upgrade`). The library's errors already hold no password.
+/// Whether the connection string names a `coordinated` server rather than
+/// a database.
+pub fn is_server(conn: &str) -> bool {
+    conn.starts_with("http://") || conn.starts_with("https://")
+}
+
+/// A coordinate for one command. For a database: a small pool, no listener
+/// (no verb waits for work), and a schema check instead of a migration: a
+/// verb run by a role that may not change the schema works on a current
+/// schema, and a schema that is behind is named as such (`migrate` changes
+/// it, through the library's `upgrade`). For an `http(s)://` URL: the
+/// server's REST API, with a token from the URL's password if it has one.
+/// The library's errors already hold no password.
 pub fn coordinate(global: &Global) -> Result<Arc<dyn Coordinate>> {
-    let coordinate = PostgresCoordinate::builder(conn_string(global))
+    let conn = conn_string(global);
+    if is_server(conn) {
+        let coordinate = RestCoordinate::builder(conn)
+            .timeout(CONNECTION_TIMEOUT)
+            .build()
+            .context("reaching the coordinated server")?;
+        return Ok(Arc::new(coordinate));
+    }
+    let coordinate = PostgresCoordinate::builder(conn)
         .pool_size(2)
         .connection_timeout(CONNECTION_TIMEOUT)
         .notifications(false)

@@ -5,9 +5,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
 
-use crate::connect::conn_string;
+use crate::connect::{conn_string, is_server};
 use crate::output::{confirm, print_json};
 use crate::Global;
+use crate::UsageError;
 
 /// Arguments of `drop`.
 #[derive(Args)]
@@ -17,7 +18,19 @@ pub struct DropArgs {
     yes: bool,
 }
 
+/// The schema belongs to the database behind a server, not to its clients.
+fn refuse_servers(global: &Global, verb: &str) -> Result<()> {
+    if is_server(conn_string(global)) {
+        bail!(UsageError(format!(
+            "`{verb}` changes a database's schema: give it the database's connection string, \
+             not a coordinated server's URL"
+        )));
+    }
+    Ok(())
+}
+
 pub fn migrate(global: &Global) -> Result<()> {
+    refuse_servers(global, "migrate")?;
     coordinate_postgres::upgrade(conn_string(global)).context("migrating the schema")?;
     if global.json {
         return print_json(&json!({"migrated": true}));
@@ -27,6 +40,7 @@ pub fn migrate(global: &Global) -> Result<()> {
 }
 
 pub fn drop(global: &Global, args: &DropArgs) -> Result<()> {
+    refuse_servers(global, "drop")?;
     if !confirm(
         args.yes,
         "drop every coordinate table of this database, with all namespaces, units and workers?",
