@@ -27,6 +27,30 @@ pub struct PostgresCoordinate {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// How the connection pool stands, for metrics and health pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open now, busy or idle.
+    pub connections: u32,
+    /// Of those, the ones waiting for a caller.
+    pub idle_connections: u32,
+    /// Most connections the pool opens ([`PostgresCoordinateBuilder::pool_size`](crate::PostgresCoordinateBuilder::pool_size)).
+    pub max_size: u32,
+}
+
+impl PostgresCoordinate {
+    /// How the connection pool stands now; reading it touches no
+    /// connection.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.shared.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            max_size: self.shared.pool.max_size(),
+        }
+    }
+}
+
 impl fmt::Debug for PostgresCoordinate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresCoordinate")

@@ -115,7 +115,7 @@ mod sql;
 pub mod test_support;
 
 pub use crate::builder::PostgresCoordinateBuilder;
-pub use crate::coordinate::PostgresCoordinate;
+pub use crate::coordinate::{PoolState, PostgresCoordinate};
 pub use crate::db::connect_error::{ConnectError, ConnectErrorKind};
 pub use crate::db::connection::DEFAULT_CONNECTION_TIMEOUT;
 pub use crate::db::migrations::{drop, upgrade, Migrations};

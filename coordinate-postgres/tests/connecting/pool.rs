@@ -90,6 +90,13 @@ fn a_caller_beyond_the_pool_gets_a_timeout_error_not_a_hang() {
             std::thread::sleep(Duration::from_millis(20));
         }
 
+        // The pool says so: both connections open, none idle.
+        let state = coordinate.pool_state();
+        assert_eq!(
+            (state.connections, state.idle_connections, state.max_size),
+            (2, 0, 2)
+        );
+
         // Both connections are busy: a third caller must give up after
         // about the timeout. Run it on a thread so a hang fails the test
         // instead of stalling it.
