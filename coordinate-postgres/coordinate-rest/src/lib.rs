@@ -61,7 +61,11 @@
 //! # How calls travel
 //!
 //! Every call is one or more requests following the URLs the server hands
-//! out (the [`wire`] module lists the routes). A 503 answer with
+//! out (the [`wire`] module lists the routes), as given: a handle keeps
+//! the URL it was made from, query string and all, so `coordinated`
+//! serves its calls through the same server-side handle (and a handle
+//! whose object was deleted answers [`Error::Gone`](coordinate_api::Error::Gone)
+//! rather than reaching a namesake made since). A 503 answer with
 //! `Retry-After` is tried again after that many seconds (at most 8 tries,
 //! at most 30 s apart); a server that cannot be reached is
 //! [`Error::Backend`](coordinate_api::Error::Backend) of kind

@@ -23,6 +23,25 @@
 //! # drop(app);
 //! ```
 //!
+//! # URLs are handles
+//!
+//! Every resource URL the server hands out (in bodies and `Location`)
+//! carries `?ref=TOKEN`, the token of the backend handle it was made from
+//! ([`handles`]); the URLs and templates below a resource carry its token
+//! too (`…/work_spec/{spec}?ref=T`, `…/work_unit?ref=T{&name*,…}`). A
+//! request with a known token is served by that very handle, so a client
+//! holding the URL of a deleted object gets `ErrGone`, even after an
+//! object of the same name was made, as a backend's own handle answers;
+//! two attempts that share a path (one worker, one unit, one instant) are
+//! told apart. A request without `ref` (go's client builds none, and
+//! hand-written URLs), or with a token the bounded registry has since
+//! dropped, is resolved by the names in its path, as go-coordinate does;
+//! a token that does not fit its path is refused (400).
+//!
+//! So clients must treat URLs as opaque and follow them as given: keep
+//! the query string, insert extra path segments before it, and fill in
+//! templates rather than build paths from names.
+//!
 //! The stack: axum on tokio (a multi-threaded runtime with two workers),
 //! every store call on tokio's blocking pool behind a bounded queue
 //! ([`store`]), rustls with the `ring` provider for TLS ([`tls`]).
@@ -34,6 +53,7 @@ pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod go_duration;
+pub mod handles;
 pub mod health;
 pub mod host;
 pub mod listener;

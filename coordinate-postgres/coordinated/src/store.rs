@@ -11,12 +11,16 @@ use coordinate_api::Coordinate;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
+use crate::handles::HandleRegistry;
+use crate::routes::scope::{reference, Scope};
+use crate::routes::urls::Urls;
 use crate::state::AppState;
 use crate::test_clock::{TestSession, TestSessions};
 
 /// The store and the gate in front of it.
 pub struct Store {
     main: Arc<dyn Coordinate>,
+    handles: Arc<HandleRegistry>,
     sessions: Option<Arc<TestSessions>>,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
@@ -35,6 +39,7 @@ impl Store {
     ) -> Self {
         Store {
             main,
+            handles: Arc::new(HandleRegistry::default()),
             sessions,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             waiting: AtomicUsize::new(0),
@@ -64,10 +69,11 @@ impl Store {
     }
 
     /// Runs `call` on the blocking pool once a slot is free, on the test
-    /// session's store if the request names one.
+    /// session's store if the request names one, with the registry of the
+    /// handles handed out from that store.
     pub async fn run<T, F>(&self, session: Option<TestSession>, call: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&dyn Coordinate) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&dyn Coordinate, &HandleRegistry) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let permit = self.admit().await?;
@@ -82,7 +88,7 @@ impl Store {
         call: F,
     ) -> Result<T, ApiError>
     where
-        F: FnOnce(&dyn Coordinate) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&dyn Coordinate, &HandleRegistry) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         self.spawn(session, None, call).await
@@ -95,18 +101,18 @@ impl Store {
         call: F,
     ) -> Result<T, ApiError>
     where
-        F: FnOnce(&dyn Coordinate) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&dyn Coordinate, &HandleRegistry) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let main = self.main.clone();
+        let main = (self.main.clone(), self.handles.clone());
         let sessions = self.sessions.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _slot = permit;
-            let coordinate = match (session, sessions) {
+            let (coordinate, handles) = match (session, sessions) {
                 (Some(session), Some(sessions)) => sessions.resolve(&session)?,
                 _ => main,
             };
-            call(&*coordinate)
+            call(&*coordinate, &handles)
         })
         .await;
         joined.unwrap_or_else(|e| {
@@ -152,31 +158,42 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// A handler's way to the store: the state's [`Store`] and the request's
+/// A handler's way to the store: the state's [`Store`], the request's
 /// test session, if any (400 when its headers are sent without
-/// `--test-clock`, or are malformed).
+/// `--test-clock`, or are malformed), and the handle token of its `ref`
+/// query parameter, if any (400 when it is not one).
 pub struct StoreCall {
     state: AppState,
     session: Option<TestSession>,
+    reference: Option<u64>,
 }
 
 impl StoreCall {
-    /// Runs `call` through the gate (see [`Store::run`]).
+    /// Runs `call` through the gate (see [`Store::run`]), in the
+    /// request's [`Scope`].
     pub async fn run<T, F>(self, call: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&dyn Coordinate) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Scope<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.state.store().run(self.session, call).await
+        let (urls, reference) = (self.urls(), self.reference);
+        let scoped = move |c: &dyn Coordinate, handles: &HandleRegistry| {
+            call(&Scope::new(c, handles, reference, urls))
+        };
+        self.state.store().run(self.session, scoped).await
     }
 
     /// Runs `call` outside the gate (see [`Store::run_waiting`]).
     pub async fn run_waiting<T, F>(self, call: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&dyn Coordinate) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Scope<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.state.store().run_waiting(self.session, call).await
+        let (urls, reference) = (self.urls(), self.reference);
+        let scoped = move |c: &dyn Coordinate, handles: &HandleRegistry| {
+            call(&Scope::new(c, handles, reference, urls))
+        };
+        self.state.store().run_waiting(self.session, scoped).await
     }
 
     /// The server state, for URLs and limits.
@@ -185,8 +202,8 @@ impl StoreCall {
     }
 
     /// This server's URLs.
-    pub fn urls(&self) -> crate::routes::urls::Urls {
-        crate::routes::urls::Urls::new(&self.state.config().path_prefix)
+    pub fn urls(&self) -> Urls {
+        Urls::new(&self.state.config().path_prefix)
     }
 }
 
@@ -195,9 +212,11 @@ impl FromRequestParts<AppState> for StoreCall {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let session = TestSession::from_headers(&parts.headers, state.store().test_clock())?;
+        let reference = reference(parts.uri.query())?;
         Ok(StoreCall {
             state: state.clone(),
             session,
+            reference,
         })
     }
 }

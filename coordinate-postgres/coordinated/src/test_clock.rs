@@ -5,8 +5,9 @@
 //! nanoseconds) and [`SEED_HEADER`] (a `u64`). With `--test-clock`, the
 //! first request of a session makes its store from the backend (a
 //! [`MockClock`] and the seed; PostgreSQL with a pool of two and no
-//! listener); every request sets that session's clock to its time and runs
-//! on that store; a session unused for [`SESSION_IDLE`] is dropped. Without
+//! listener) and a registry of the handles handed out from it; every
+//! request sets that session's clock to its time and runs on that store;
+//! a session unused for [`SESSION_IDLE`] is dropped. Without
 //! `--test-clock` the headers are refused (400), so a production server
 //! cannot be driven by them.
 
@@ -20,6 +21,7 @@ use coordinate_api::{Coordinate, MockClock};
 
 use crate::backend::BackendSpec;
 use crate::error::ApiError;
+use crate::handles::HandleRegistry;
 
 pub use coordinate_rest::wire::{
     TEST_SEED_HEADER as SEED_HEADER, TEST_SESSION_HEADER as SESSION_HEADER,
@@ -90,8 +92,12 @@ impl TestSession {
 struct Session {
     clock: Arc<MockClock>,
     coordinate: Arc<dyn Coordinate>,
+    handles: Arc<HandleRegistry>,
     last_used: Instant,
 }
+
+/// A session's store and the registry of the handles handed out from it.
+pub type SessionStore = (Arc<dyn Coordinate>, Arc<HandleRegistry>);
 
 /// The live sessions' stores.
 pub struct TestSessions {
@@ -119,9 +125,10 @@ impl TestSessions {
     }
 
     /// The session's store with its clock set to the request's time, made
-    /// on first use. Blocks (a PostgreSQL store connects): call it on the
-    /// blocking pool.
-    pub fn resolve(&self, session: &TestSession) -> Result<Arc<dyn Coordinate>, ApiError> {
+    /// on first use, and the registry of the handles handed out from it
+    /// (its own, so that it goes with the store). Blocks (a PostgreSQL
+    /// store connects): call it on the blocking pool.
+    pub fn resolve(&self, session: &TestSession) -> Result<SessionStore, ApiError> {
         let stale = self.take_stale();
         drop(stale);
         if let Some(found) = self.touch(session) {
@@ -142,18 +149,19 @@ impl TestSessions {
         let entry = sessions.entry(session.id.clone()).or_insert(Session {
             clock,
             coordinate,
+            handles: Arc::new(HandleRegistry::default()),
             last_used: Instant::now(),
         });
         entry.clock.set(session.time);
-        Ok(entry.coordinate.clone())
+        Ok((entry.coordinate.clone(), entry.handles.clone()))
     }
 
-    fn touch(&self, session: &TestSession) -> Option<Arc<dyn Coordinate>> {
+    fn touch(&self, session: &TestSession) -> Option<SessionStore> {
         let mut sessions = self.lock();
         let found = sessions.get_mut(&session.id)?;
         found.last_used = Instant::now();
         found.clock.set(session.time);
-        Some(found.coordinate.clone())
+        Some((found.coordinate.clone(), found.handles.clone()))
     }
 
     /// Removes the sessions unused for [`SESSION_IDLE`]; the caller drops
@@ -211,13 +219,13 @@ mod tests {
                 .with_timezone(&Utc),
             seed: 7,
         };
-        let a = sessions
+        let (a, _) = sessions
             .resolve(&at("a", "2026-01-01T00:00:00.5Z"))
             .unwrap();
         a.namespace("only-in-a").unwrap();
-        let b = sessions.resolve(&at("b", "2030-01-01T00:00:00Z")).unwrap();
+        let (b, _) = sessions.resolve(&at("b", "2030-01-01T00:00:00Z")).unwrap();
         assert!(b.namespaces().unwrap().is_empty());
-        let again = sessions.resolve(&at("a", "2026-01-02T00:00:00Z")).unwrap();
+        let (again, _) = sessions.resolve(&at("a", "2026-01-02T00:00:00Z")).unwrap();
         assert_eq!(again.namespaces().unwrap().len(), 1);
         assert_eq!(sessions.len(), 2);
     }

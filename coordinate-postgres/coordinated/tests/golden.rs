@@ -2,94 +2,26 @@
 //! memory backend on a mock clock (so times are fixed): each step is a
 //! request and the status and JSON body it must get, in order.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod in_process;
 
 use axum::body::Body;
 use axum::http::Request;
-use chrono::{TimeZone, Utc};
-use coordinate_api::MockClock;
-use coordinate_memory::MemoryCoordinate;
-use coordinated::{router, AppState, ServerConfig, SummarySampler};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
+
+use in_process::{r, InProcess, Step};
 
 const T0: &str = "2026-12-03T06:00:00Z";
 const A: &str = "/namespace/ns/work_spec/spec/work_unit/-dSAx/attempt/w/2026-12-03T06:00:00Z";
 
-fn app(prefix: &str) -> axum::Router {
-    let clock = Arc::new(MockClock::new(
-        Utc.with_ymd_and_hms(2026, 12, 3, 6, 0, 0).unwrap(),
-    ));
-    let store = Arc::new(MemoryCoordinate::with_clock(clock).with_scheduler_seed(1));
-    let config = ServerConfig {
-        path_prefix: prefix.to_owned(),
-        ..ServerConfig::default()
-    };
-    let sampler = SummarySampler::new(Duration::from_secs(120), false);
-    router(AppState::new(store, None, config, sampler))
-}
-
-async fn send(
-    app: &axum::Router,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-) -> (u16, Value, String) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Host", "localhost");
-    if body.is_some() {
-        request = request.header("Content-Type", "application/json");
-    }
-    let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{path}: {e}: {bytes:?}"))
-    };
-    (status, value, content_type)
-}
-
-/// Runs the steps in order, checking each answer exactly.
-async fn check(app: &axum::Router, steps: &[(&str, &str, Option<&str>, u16, Value)]) {
-    for (method, path, body, status, expected) in steps {
-        let (got_status, got, content_type) = send(app, method, path, *body).await;
-        assert_eq!(
-            (got_status, &got),
-            (*status, expected),
-            "{method} {path} {body:?}"
-        );
-        if !got.is_null() {
-            assert_eq!(
-                content_type, "application/vnd.diffeo.coordinate.v1+json",
-                "{path}"
-            );
-        }
-    }
-}
-
 #[tokio::test]
 async fn every_route_answers_as_pinned() {
-    let app = app("");
+    let server = InProcess::new("");
     let spec = "/namespace/ns/work_spec/spec";
     let unit = "/namespace/ns/work_spec/spec/work_unit/-dSAx";
     let worker = "/namespace/ns/worker/w";
-    let q = "{?name*,status*,previous,limit}";
-    let steps: Vec<(&str, &str, Option<&str>, u16, Value)> = vec![
+    let q = "{&name*,status*,previous,limit}";
+    let steps: Vec<Step<'_>> = vec![
         (
             "GET",
             "/",
@@ -102,46 +34,48 @@ async fn every_route_answers_as_pinned() {
             "/namespace",
             Some(r#"{"name": "ns"}"#),
             201,
-            json!({"url": "/namespace/ns", "name": "ns", "summary_url": "/namespace/ns/summary", "work_specs_url": "/namespace/ns/work_spec", "work_spec_url": "/namespace/ns/work_spec/{spec}", "workers_url": "/namespace/ns/worker", "worker_url": "/namespace/ns/worker/{worker}"}),
+            json!({"url": "/namespace/ns?ref=1", "name": "ns", "summary_url": "/namespace/ns/summary?ref=1", "work_specs_url": "/namespace/ns/work_spec?ref=1", "work_spec_url": "/namespace/ns/work_spec/{spec}?ref=1", "workers_url": "/namespace/ns/worker?ref=1", "worker_url": "/namespace/ns/worker/{worker}?ref=1"}),
         ),
         (
             "GET",
             "/namespace",
             None,
             200,
-            json!({"namespaces": [{"url": "/namespace/ns", "name": "ns"}]}),
+            // A new handle each time a path is resolved by names.
+            json!({"namespaces": [{"url": "/namespace/ns?ref=2", "name": "ns"}]}),
         ),
         (
             "POST",
             "/namespace/ns/work_spec",
             Some(r#"{"data": {"name": "spec", "max_retries": 2}}"#),
             201,
-            json!({"url": spec, "name": "spec"}),
+            json!({"url": r(spec, 3), "name": "spec"}),
         ),
         (
             "GET",
             "/namespace/ns/work_spec",
             None,
             200,
-            json!({"work_specs": [{"url": spec, "name": "spec"}]}),
+            // Listed by name: the namespace's handle looks the spec up.
+            json!({"work_specs": [{"url": r(spec, 4), "name": "spec"}]}),
         ),
         (
             "GET",
             spec,
             None,
             200,
-            json!({"url": spec, "name": "spec", "data": {"name": "spec", "max_retries": 2},
-            "summary_url": format!("{spec}/summary"), "work_units_url": format!("{spec}/work_unit"),
-            "work_unit_query_url": format!("{spec}/work_unit{q}"), "work_unit_url": format!("{spec}/work_unit/{{unit}}"),
-            "work_unit_counts_url": format!("{spec}/counts"), "work_unit_change_url": format!("{spec}/change{q}"),
-            "work_unit_adjust_url": format!("{spec}/adjust{q}"), "meta": format!("{spec}/meta{{?counts}}")}),
+            json!({"url": r(spec, 5), "name": "spec", "data": {"name": "spec", "max_retries": 2},
+            "summary_url": format!("{spec}/summary?ref=5"), "work_units_url": format!("{spec}/work_unit?ref=5"),
+            "work_unit_query_url": format!("{spec}/work_unit?ref=5{q}"), "work_unit_url": format!("{spec}/work_unit/{{unit}}?ref=5"),
+            "work_unit_counts_url": format!("{spec}/counts?ref=5"), "work_unit_change_url": format!("{spec}/change?ref=5{q}"),
+            "work_unit_adjust_url": format!("{spec}/adjust?ref=5{q}"), "meta": format!("{spec}/meta?ref=5{{&counts}}")}),
         ),
         (
             "POST",
             leak(format!("{spec}/work_unit")),
             Some(r#"{"name": "u 1", "data": {"k": [1, "two"]}, "meta": {"priority": 5}}"#),
             201,
-            json!({"url": unit, "name": "u 1"}),
+            json!({"url": r(unit, 6), "name": "u 1"}),
         ),
         (
             "POST",
@@ -155,7 +89,7 @@ async fn every_route_answers_as_pinned() {
             leak(format!("{spec}/work_unit?status=available&limit=1")),
             None,
             200,
-            json!({"work_units": [{"url": unit, "name": "u 1"}]}),
+            json!({"work_units": [{"url": r(unit, 7), "name": "u 1"}]}),
         ),
         (
             "GET",
@@ -204,30 +138,30 @@ async fn every_route_answers_as_pinned() {
             leak(format!("{spec}/work_unit/u2")),
             None,
             200,
-            json!({"url": format!("{spec}/work_unit/u2"), "name": "u2", "data": "oWFrQmJ5", "meta": {"priority": 2.0, "not_before": null}, "status": "available", "work_spec_url": spec, "attempts_url": format!("{spec}/work_unit/u2/attempts")}),
+            json!({"url": format!("{spec}/work_unit/u2?ref=8"), "name": "u2", "data": "oWFrQmJ5", "meta": {"priority": 2.0, "not_before": null}, "status": "available", "work_spec_url": r(spec, 9), "attempts_url": format!("{spec}/work_unit/u2/attempts?ref=8")}),
         ),
         (
             "GET",
             worker,
             None,
             200,
-            json!({"url": worker, "name": "w", "active": true, "mode": "", "data": {}, "expiration": "2026-12-03T06:15:00Z", "last_update": T0,
-            "request_attempts_url": format!("{worker}/request_attempts"), "make_attempt_url": format!("{worker}/make_attempt"), "active_attempts_url": format!("{worker}/active_attempts"), "all_attempts_url": format!("{worker}/all_attempts"), "child_attempts_url": format!("{worker}/child_attempts")}),
+            json!({"url": r(worker, 10), "name": "w", "active": true, "mode": "", "data": {}, "expiration": "2026-12-03T06:15:00Z", "last_update": T0,
+            "request_attempts_url": format!("{worker}/request_attempts?ref=10"), "make_attempt_url": format!("{worker}/make_attempt?ref=10"), "active_attempts_url": format!("{worker}/active_attempts?ref=10"), "all_attempts_url": format!("{worker}/all_attempts?ref=10"), "child_attempts_url": format!("{worker}/child_attempts?ref=10")}),
         ),
         (
             "POST",
             leak(format!("{worker}/request_attempts")),
             Some(r#"{"number_of_work_units": 1, "lifetime": 60000000000, "work_specs": ["spec"]}"#),
             200,
-            json!({"work_spec_url": spec, "attempts": [attempt_json("pending", None)]}),
+            json!({"work_spec_url": r(spec, 11), "attempts": [attempt_json([12, 13, 14], "pending")]}),
         ),
-        ("GET", A, None, 200, attempt_json("pending", None)),
+        ("GET", A, None, 200, attempt_json([15, 16, 17], "pending")),
         (
             "GET",
             leak(format!("{unit}/attempts")),
             None,
             200,
-            json!({"attempts": [short_attempt()]}),
+            json!({"attempts": [short_attempt([18, 19, 20])]}),
         ),
         (
             "GET",
@@ -241,7 +175,7 @@ async fn every_route_answers_as_pinned() {
             leak(format!("{worker}/active_attempts")),
             None,
             200,
-            json!({"attempts": [short_attempt()]}),
+            json!({"attempts": [short_attempt([21, 22, 23])]}),
         ),
         (
             "POST",
@@ -294,7 +228,7 @@ async fn every_route_answers_as_pinned() {
             "/namespace/ns/worker",
             None,
             200,
-            json!({"workers": [{"url": worker, "name": "w"}]}),
+            json!({"workers": [{"url": r(worker, 24), "name": "w"}]}),
         ),
         (
             "POST",
@@ -329,7 +263,7 @@ async fn every_route_answers_as_pinned() {
         ),
         ("DELETE", "/namespace/ns", None, 204, Value::Null),
     ];
-    check(&app, &steps).await;
+    server.check(&steps).await;
 }
 
 /// A step's text that lives as long as the test.
@@ -337,24 +271,29 @@ fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
 
-fn short_attempt() -> Value {
-    json!({"url": A, "work_unit_url": "/namespace/ns/work_spec/spec/work_unit/-dSAx", "worker_url": "/namespace/ns/worker/w", "start_time": T0})
+/// The attempt's identity; `refs` are the ordinals of the attempt's,
+/// its unit's and its worker's tokens.
+fn short_attempt(refs: [usize; 3]) -> Value {
+    let [attempt, unit, worker] = refs;
+    json!({"url": r(A, attempt), "work_unit_url": r("/namespace/ns/work_spec/spec/work_unit/-dSAx", unit), "worker_url": r("/namespace/ns/worker/w", worker), "start_time": T0})
 }
 
-fn attempt_json(status: &str, end: Option<&str>) -> Value {
-    let mut value = json!({"url": A, "work_unit_url": "/namespace/ns/work_spec/spec/work_unit/-dSAx", "worker_url": "/namespace/ns/worker/w",
-        "start_time": T0, "status": status, "data": {"k": [1, "two"]}, "expiration_time": "2026-12-03T06:01:00Z",
-        "renew_url": format!("{A}/renew"), "expire_url": format!("{A}/expire"), "finish_url": format!("{A}/finish"), "fail_url": format!("{A}/fail"), "retry_url": format!("{A}/retry")});
-    if let Some(end) = end {
-        value["end_time"] = json!(end);
+/// The attempt in full (see [`short_attempt`]).
+fn attempt_json(refs: [usize; 3], status: &str) -> Value {
+    let mut value = short_attempt(refs);
+    let at = |rest: &str| format!("{A}/{rest}?ref={}", refs[0]);
+    let more = json!({"status": status, "data": {"k": [1, "two"]}, "expiration_time": "2026-12-03T06:01:00Z",
+        "renew_url": at("renew"), "expire_url": at("expire"), "finish_url": at("finish"), "fail_url": at("fail"), "retry_url": at("retry")});
+    for (key, field) in more.as_object().unwrap() {
+        value[key] = field.clone();
     }
     value
 }
 
 #[tokio::test]
 async fn refusals_are_json_and_name_what_was_wrong() {
-    let app = app("");
-    let steps: Vec<(&str, &str, Option<&str>, u16, Value)> = vec![
+    let server = InProcess::new("");
+    let steps: Vec<Step<'_>> = vec![
         (
             "GET",
             "/nowhere",
@@ -402,15 +341,15 @@ async fn refusals_are_json_and_name_what_was_wrong() {
             "/namespace",
             None,
             200,
-            json!({"namespaces": [{"url": "/namespace/ns", "name": "ns"}]}),
+            json!({"namespaces": [{"url": "/namespace/ns?ref=1", "name": "ns"}]}),
         ),
     ];
-    check(&app, &steps).await;
+    server.check(&steps).await;
 }
 
 #[tokio::test]
 async fn accept_and_content_type_are_negotiated() {
-    let app = app("");
+    let app = InProcess::new("").app();
     let request = |accept: &str, content_type: &str| {
         Request::builder()
             .method("POST")
@@ -440,13 +379,14 @@ async fn accept_and_content_type_are_negotiated() {
         .unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(response.headers()["location"], "/namespace/n");
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/namespace/n?ref="), "{location}");
 }
 
 #[tokio::test]
 async fn a_path_prefix_nests_every_route_and_url() {
-    let app = app("/coord");
-    let steps: Vec<(&str, &str, Option<&str>, u16, Value)> = vec![
+    let server = InProcess::new("/coord");
+    let steps: Vec<Step<'_>> = vec![
         (
             "GET",
             "/coord",
@@ -463,5 +403,5 @@ async fn a_path_prefix_nests_every_route_and_url() {
             json!({"error": "error", "message": "no resource at /namespace"}),
         ),
     ];
-    check(&app, &steps).await;
+    server.check(&steps).await;
 }

@@ -117,10 +117,11 @@ pub(crate) fn fill(template: &str, variable: &str, name: &str) -> String {
     template.replace(&format!("{{{variable}}}"), &encode_name(name))
 }
 
-/// A template whose `{?…}` query part (if any) is replaced by `pairs`
-/// (whose values are URL-safe already).
+/// A template whose query part (`{?…}`, or `{&…}` after a query the
+/// template already has) is replaced by `pairs` (whose values are
+/// URL-safe already).
 pub(crate) fn with_query(template: &str, pairs: &[(&str, String)]) -> String {
-    let base = match template.find("{?") {
+    let base = match template.find("{?").or_else(|| template.find("{&")) {
         Some(at) => {
             let end = template[at..]
                 .find('}')
@@ -199,6 +200,19 @@ mod tests {
                 &[("name", "a".into()), ("limit", "2".into())]
             ),
             "/s/change?id=1&name=a&limit=2"
+        );
+        // coordinated's templates carry a handle token before the query.
+        assert_eq!(
+            with_query("/s/meta?ref=9{&counts}", &[("counts", "false".into())]),
+            "/s/meta?ref=9&counts=false"
+        );
+        assert_eq!(
+            with_query("/s/work_unit?ref=9{&name*,status*,previous,limit}", &[]),
+            "/s/work_unit?ref=9"
+        );
+        assert_eq!(
+            fill("/n/work_spec/{spec}?ref=9", "spec", "a b"),
+            "/n/work_spec/-YSBi?ref=9"
         );
     }
 }

@@ -55,6 +55,17 @@
 //! | POST | `…/worker/{worker}/make_attempt` | [`shapes::AttemptSpecific`] | [`shapes::Attempt`] |
 //! | GET | `…/worker/{worker}/active_attempts` (`all_attempts`, `child_attempts`) | | [`shapes::AttemptList`] |
 //!
+//! URLs in representations carry `?ref=TOKEN`, the server's reference to
+//! the handle behind them (`coordinated`'s `handles` module): a request
+//! that keeps it is served by that handle (so a deleted object answers
+//! `ErrGone` even once another of its name exists), one without it by
+//! the names in its path. The URLs and templates below a resource carry
+//! its token too: `{name}` templates before the query
+//! (`…/work_spec/{spec}?ref=T`), query templates as its continuation
+//! (`…/work_unit?ref=T{&name*,status*,previous,limit}`). Clients treat
+//! URLs as opaque: they keep the query, and insert extra path segments
+//! before it ([`additions::append_segment`]).
+//!
 //! `QUERY` is `name` and `status` (repeated), `previous` and `limit`
 //! ([`values::query_to_pairs`]). `{start}` is the attempt's start time
 //! in RFC 3339 with its fraction ([`time::format_time`]), encoded like a

@@ -15,7 +15,7 @@ use coordinate_rest::wire::additions::{
 };
 use coordinate_rest::wire::error_response;
 
-use super::attempt::find_attempt;
+use super::scope::{reference_in, Scope};
 use super::support::{name, no_content, ok, store, JsonBody};
 use super::urls::{AttemptPath, Urls};
 use crate::error::ApiError;
@@ -43,12 +43,8 @@ pub async fn add_work_units(
         })
         .collect::<Result<Vec<_>, Error>>()
         .map_err(store)?;
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         spec.add_work_units(units).map_err(store)?;
         Ok(no_content())
     })
@@ -62,20 +58,16 @@ pub async fn set_priority(
     JsonBody(body): JsonBody<SetPriority>,
 ) -> Result<Response, ApiError> {
     let (ns, spec, unit) = (name(&ns)?, name(&spec)?, name(&unit)?);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
-        spec.work_unit(&unit)
-            .map_err(store)?
-            .set_priority(body.priority)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, unit) = s.work_unit(&ns, &spec, &unit)?;
+        unit.set_priority(body.priority).map_err(store)?;
         Ok(no_content())
     })
     .await
 }
+
+/// An attempt URL of a batch: the names in its path and its `ref`.
+type AttemptUrl = (AttemptPath, Option<u64>);
 
 /// The attempt URLs of a batch, read before the store is touched: 400 for
 /// one this server did not hand out, and an invalid-input error for one
@@ -84,7 +76,7 @@ fn attempt_paths<'a>(
     urls: &Urls,
     ns: &str,
     attempts: impl Iterator<Item = &'a str>,
-) -> Result<Vec<AttemptPath>, ApiError> {
+) -> Result<Vec<AttemptUrl>, ApiError> {
     attempts
         .enumerate()
         .map(|(index, url)| {
@@ -93,6 +85,8 @@ fn attempt_paths<'a>(
                     "entry {index}: {url:?} is not an attempt URL of this server"
                 ))
             })?;
+            let reference = reference_in(url)
+                .map_err(|e| ApiError::bad_request(format!("entry {index}: {}", e.body.message)))?;
             if path.namespace != ns {
                 return Err(store(Error::invalid(
                     "attempt",
@@ -102,16 +96,16 @@ fn attempt_paths<'a>(
                     ),
                 )));
             }
-            Ok(path)
+            Ok((path, reference))
         })
         .collect()
 }
 
-/// Runs `batch` over the attempts found; entries whose attempt is missing
-/// get their own error, in place.
+/// Runs `batch` over the attempts found (each through its own `ref`);
+/// entries whose attempt is missing get their own error, in place.
 fn per_entry<T>(
-    c: &dyn coordinate_api::Coordinate,
-    paths: &[AttemptPath],
+    s: &Scope<'_>,
+    paths: &[AttemptUrl],
     entries: Vec<T>,
     batch: impl FnOnce(
         Vec<(Arc<dyn Attempt>, T)>,
@@ -120,9 +114,9 @@ fn per_entry<T>(
     let mut results = vec![None; paths.len()];
     let mut found = Vec::new();
     let mut positions = Vec::new();
-    for (index, (path, entry)) in paths.iter().zip(entries).enumerate() {
-        match find_attempt(c, path) {
-            Ok(attempt) => {
+    for (index, ((path, reference), entry)) in paths.iter().zip(entries).enumerate() {
+        match s.attempt_with(*reference, path) {
+            Ok((_, attempt)) => {
                 found.push((attempt, entry));
                 positions.push(index);
             }
@@ -168,9 +162,9 @@ pub async fn complete_attempts(
         })
         .collect::<Result<Vec<_>, Error>>()
         .map_err(store)?;
-    call.run(move |c| {
-        let namespace = c.namespace(&ns).map_err(store)?;
-        let results = per_entry(c, &paths, outcomes, |found| {
+    call.run(move |s| {
+        let namespace = s.namespace(&ns)?;
+        let results = per_entry(s, &paths, outcomes, |found| {
             let batch: Vec<Completion> = found
                 .into_iter()
                 .map(|(attempt, outcome)| Completion::new(attempt, outcome))
@@ -191,10 +185,10 @@ pub async fn renew_attempts(
     let ns = name(&ns)?;
     let paths = attempt_paths(&call.urls(), &ns, body.attempts.iter().map(String::as_str))?;
     let extend = body.extend_duration;
-    call.run(move |c| {
-        let namespace = c.namespace(&ns).map_err(store)?;
+    call.run(move |s| {
+        let namespace = s.namespace(&ns)?;
         let entries = vec![(); paths.len()];
-        let results = per_entry(c, &paths, entries, |found| {
+        let results = per_entry(s, &paths, entries, |found| {
             let attempts: Vec<Arc<dyn Attempt>> = found.into_iter().map(|(a, ())| a).collect();
             namespace.renew_attempts(&attempts, extend)
         })?;
@@ -213,12 +207,8 @@ pub async fn wait_for_work(
 ) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
     let timeout = body.timeout.min(call.state().config().request_timeout / 2);
-    call.run_waiting(move |c| {
-        let wakeup = c
-            .namespace(&ns)
-            .map_err(store)?
-            .wait_for_work(timeout)
-            .map_err(store)?;
+    call.run_waiting(move |s| {
+        let wakeup = s.namespace(&ns)?.wait_for_work(timeout).map_err(store)?;
         Ok(ok(&WaitResult {
             wakeup: wakeup.into(),
         }))
@@ -233,14 +223,8 @@ pub async fn prune(
     JsonBody(body): JsonBody<PruneRequest>,
 ) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    call.run(move |c| {
-        Ok(ok(&c
-            .namespace(&ns)
-            .map_err(store)?
-            .prune(&body)
-            .map_err(store)?))
-    })
-    .await
+    call.run(move |s| Ok(ok(&s.namespace(&ns)?.prune(&body).map_err(store)?)))
+        .await
 }
 
 /// `POST /namespace/{ns}/count_prunable`: what `prune` would remove.
@@ -250,10 +234,9 @@ pub async fn count_prunable(
     JsonBody(body): JsonBody<PruneRequest>,
 ) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    call.run(move |c| {
-        Ok(ok(&c
-            .namespace(&ns)
-            .map_err(store)?
+    call.run(move |s| {
+        Ok(ok(&s
+            .namespace(&ns)?
             .count_prunable(&body)
             .map_err(store)?))
     })

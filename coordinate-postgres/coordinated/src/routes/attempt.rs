@@ -1,11 +1,9 @@
-//! `…/work_unit/{unit}/attempt/{worker}/{start}…`: one attempt, found by
-//! its worker and exact start time, and the calls that renew or end it.
-
-use std::sync::Arc;
+//! `…/work_unit/{unit}/attempt/{worker}/{start}…`: one attempt, found
+//! through its `ref` or by its worker and exact start time, and the calls
+//! that renew or end it.
 
 use axum::extract::Path;
 use axum::response::Response;
-use coordinate_api::{Attempt, Coordinate};
 use coordinate_rest::wire::shapes::AttemptCompletion;
 use coordinate_rest::wire::time::parse_time;
 
@@ -36,35 +34,12 @@ fn attempt_path(
     })
 }
 
-/// The attempt a path names: 404 if its spec, unit or the attempt itself
-/// is missing.
-pub fn find_attempt(c: &dyn Coordinate, path: &AttemptPath) -> Result<Arc<dyn Attempt>, ApiError> {
-    let spec = c
-        .namespace(&path.namespace)
-        .map_err(store)?
-        .work_spec(&path.work_spec)
-        .map_err(store)?;
-    let unit = spec.work_unit(&path.work_unit).map_err(store)?;
-    for attempt in unit.attempts().map_err(store)? {
-        if attempt.worker().name() == path.worker
-            && attempt.start_time().map_err(store)? == path.start
-        {
-            return Ok(attempt);
-        }
-    }
-    Err(ApiError::not_found(format!(
-        "no attempt of worker {:?} started at {} on work unit {:?}",
-        path.worker, path.start, path.work_unit
-    )))
-}
-
 /// `GET …/attempt/{worker}/{start}`.
 pub async fn get(call: StoreCall, Path(params): AttemptParams) -> Result<Response, ApiError> {
     let path = attempt_path(params)?;
-    let urls = call.urls();
-    call.run(move |c| {
-        let attempt = find_attempt(c, &path)?;
-        Ok(ok(&represent::attempt(&urls, &path.namespace, &attempt)?))
+    call.run(move |s| {
+        let (namespace, attempt) = s.attempt(&path)?;
+        Ok(ok(&represent::attempt(s, &namespace, &attempt)?))
     })
     .await
 }
@@ -87,8 +62,8 @@ async fn act(
 ) -> Result<Response, ApiError> {
     let path = attempt_path(params)?;
     let data = body.data.map(|d| d.decode()).transpose().map_err(store)?;
-    call.run(move |c| {
-        let attempt = find_attempt(c, &path)?;
+    call.run(move |s| {
+        let (_, attempt) = s.attempt(&path)?;
         match action {
             Action::Renew => attempt.renew(body.extend_duration, data),
             Action::Expire => attempt.expire(data),

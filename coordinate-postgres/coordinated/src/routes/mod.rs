@@ -1,13 +1,17 @@
 //! go-coordinate's REST routes and our additions (the table is in
 //! `coordinate_rest::wire`'s docs). Every handler decodes names, query and
 //! body before it touches the store, so a 400, 406 or 415 leaves the store
-//! as it was.
+//! as it was; then it finds its objects through the request's `ref`, or by
+//! names ([`scope`]), and answers with URLs minted from the handles it
+//! used ([`links`]).
 
 pub mod additions;
 pub mod attempt;
+pub mod links;
 pub mod namespace;
 pub mod represent;
 pub mod root;
+pub mod scope;
 pub mod support;
 pub mod urls;
 pub mod work_spec;

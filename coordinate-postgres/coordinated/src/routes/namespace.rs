@@ -11,21 +11,15 @@ use crate::store::StoreCall;
 
 /// `GET /namespace`: every namespace.
 pub async fn list(call: StoreCall) -> Result<Response, ApiError> {
-    let urls = call.urls();
-    call.run(move |c| {
-        let mut names: Vec<String> = c
-            .namespaces()
-            .map_err(store)?
-            .iter()
-            .map(|n| n.name().to_owned())
-            .collect();
-        names.sort();
+    call.run(move |s| {
+        let mut namespaces = s.coordinate().namespaces().map_err(store)?;
+        namespaces.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(ok(&NamespaceList {
-            namespaces: names
-                .into_iter()
-                .map(|name| NamespaceShort {
-                    url: urls.namespace(&name),
-                    name,
+            namespaces: namespaces
+                .iter()
+                .map(|ns| NamespaceShort {
+                    url: s.namespace_link(ns).url(),
+                    name: ns.name().to_owned(),
                 })
                 .collect(),
         }))
@@ -38,22 +32,21 @@ pub async fn create(
     call: StoreCall,
     JsonBody(body): JsonBody<NamespaceShort>,
 ) -> Result<Response, ApiError> {
-    let urls = call.urls();
-    call.run(move |c| {
-        let namespace = c.namespace(&body.name).map_err(store)?;
-        let repr = represent::namespace(&urls, namespace.name());
+    call.run(move |s| {
+        let namespace = s.coordinate().namespace(&body.name).map_err(store)?;
+        let repr = represent::namespace(s, &namespace);
         Ok(created(&repr.url.clone(), &repr))
     })
     .await
 }
 
-/// `GET /namespace/{ns}`: gets or makes it, as go does.
+/// `GET /namespace/{ns}`: gets or makes it, as go does (through `ref`: that
+/// namespace, even destroyed).
 pub async fn get(call: StoreCall, Path(ns): Path<String>) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    let urls = call.urls();
-    call.run(move |c| {
-        let namespace = c.namespace(&ns).map_err(store)?;
-        Ok(ok(&represent::namespace(&urls, namespace.name())))
+    call.run(move |s| {
+        let namespace = s.namespace(&ns)?;
+        Ok(ok(&represent::namespace(s, &namespace)))
     })
     .await
 }
@@ -61,8 +54,8 @@ pub async fn get(call: StoreCall, Path(ns): Path<String>) -> Result<Response, Ap
 /// `DELETE /namespace/{ns}`: 204.
 pub async fn delete(call: StoreCall, Path(ns): Path<String>) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    call.run(move |c| {
-        c.namespace(&ns).map_err(store)?.destroy().map_err(store)?;
+    call.run(move |s| {
+        s.namespace(&ns)?.destroy().map_err(store)?;
         Ok(no_content())
     })
     .await
@@ -71,12 +64,8 @@ pub async fn delete(call: StoreCall, Path(ns): Path<String>) -> Result<Response,
 /// `GET /namespace/{ns}/summary`.
 pub async fn summary(call: StoreCall, Path(ns): Path<String>) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    call.run(move |c| {
-        let summary = c
-            .namespace(&ns)
-            .map_err(store)?
-            .summarize()
-            .map_err(store)?;
+    call.run(move |s| {
+        let summary = s.namespace(&ns)?.summarize().map_err(store)?;
         Ok(ok(&represent::summary(summary)))
     })
     .await

@@ -23,6 +23,10 @@ pub async fn root(call: StoreCall) -> Result<Response, ApiError> {
 
 /// `GET /summary`: every namespace's counts.
 pub async fn summary(call: StoreCall) -> Result<Response, ApiError> {
-    call.run(|c| Ok(ok(&represent::summary(c.summarize().map_err(store)?))))
-        .await
+    call.run(|s| {
+        Ok(ok(&represent::summary(
+            s.coordinate().summarize().map_err(store)?,
+        )))
+    })
+    .await
 }

@@ -1,5 +1,6 @@
-//! The URLs this server hands out: paths under `--path-prefix`, names
-//! encoded as the wire says, attempts by worker and exact start time.
+//! The paths of this server's URLs: under `--path-prefix`, names encoded
+//! as the wire says, attempts by worker and exact start time. The URLs
+//! handed out add a handle token to them ([`super::links`]).
 
 use std::sync::Arc;
 

@@ -15,19 +15,15 @@ use crate::store::StoreCall;
 /// `GET …/work_spec`: the work specs' names and URLs.
 pub async fn list(call: StoreCall, Path(ns): Path<String>) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    let urls = call.urls();
-    call.run(move |c| {
-        let mut names = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec_names()
-            .map_err(store)?;
+    call.run(move |s| {
+        let namespace = s.namespace(&ns)?;
+        let mut names = namespace.work_spec_names().map_err(store)?;
         names.sort();
         Ok(ok(&WorkSpecList {
             work_specs: names
                 .into_iter()
                 .map(|spec| WorkSpecShort {
-                    url: urls.work_spec(&ns, &spec),
+                    url: s.work_spec_name_link(&namespace, &spec).url(),
                     name: spec,
                 })
                 .collect(),
@@ -48,17 +44,10 @@ pub async fn create(
         .ok_or_else(|| ApiError::bad_request("the work spec needs its \"data\""))?
         .decode()
         .map_err(store)?;
-    let urls = call.urls();
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .set_work_spec(data)
-            .map_err(store)?;
-        let short = WorkSpecShort {
-            url: urls.work_spec(&ns, spec.name()),
-            name: spec.name().to_owned(),
-        };
+    call.run(move |s| {
+        let namespace = s.namespace(&ns)?;
+        let spec = namespace.set_work_spec(data).map_err(store)?;
+        let short = represent::work_spec_short(s, &namespace, &spec);
         Ok(created(&short.url.clone(), &short))
     })
     .await
@@ -70,20 +59,10 @@ pub async fn get(
     Path((ns, spec)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
-    let urls = call.urls();
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (namespace, spec) = s.work_spec(&ns, &spec)?;
         let data = represent::data(&spec.data().map_err(store)?)?;
-        Ok(ok(&represent::work_spec(
-            &urls,
-            &ns,
-            spec.name(),
-            Some(data),
-        )))
+        Ok(ok(&represent::work_spec(s, &namespace, &spec, Some(data))))
     })
     .await
 }
@@ -96,12 +75,8 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
     let data = body.data.map(|d| d.decode()).transpose().map_err(store)?;
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         if let Some(data) = data {
             spec.set_data(data).map_err(store)?;
         }
@@ -116,9 +91,12 @@ pub async fn delete(
     Path((ns, spec)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
-    call.run(move |c| {
-        let namespace = c.namespace(&ns).map_err(store)?;
-        namespace.work_spec(&spec).map_err(store)?;
+    call.run(move |s| {
+        let (namespace, handle) = s.work_spec(&ns, &spec)?;
+        // Destroying goes by name: a handle reached through `ref` must
+        // first show its spec is still there (else it answers Gone), lest
+        // a spec re-created under the name goes instead.
+        handle.meta(false).map_err(store)?;
         namespace.destroy_work_spec(&spec).map_err(store)?;
         Ok(no_content())
     })
@@ -133,12 +111,8 @@ pub async fn meta_get(
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
     let counts = bool_param(query.as_deref(), "counts", false);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         Ok(ok(&WorkSpecMetaJson::from(
             spec.meta(counts).map_err(store)?,
         )))
@@ -154,12 +128,8 @@ pub async fn meta_put(
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
     let meta = WorkSpecMeta::from(body);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         spec.set_meta(meta).map_err(store)?;
         Ok(no_content())
     })
@@ -172,12 +142,8 @@ pub async fn counts(
     Path((ns, spec)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         let counts: WorkUnitCountsJson = spec
             .count_work_unit_status()
             .map_err(store)?
@@ -220,12 +186,8 @@ async fn priorities(
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
     let query = work_unit_query(query.as_deref())?;
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         if let Some(meta) = body.meta {
             if adjust {
                 spec.adjust_work_unit_priorities(&query, meta.priority)
@@ -245,12 +207,8 @@ pub async fn summary(
     Path((ns, spec)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         Ok(ok(&represent::summary(spec.summarize().map_err(store)?)))
     })
     .await

@@ -4,7 +4,7 @@
 use axum::extract::{Path, RawQuery};
 use axum::response::Response;
 use coordinate_api::{Data, WorkUnitMeta};
-use coordinate_rest::wire::shapes::{self, WorkUnitDeleted, WorkUnitList, WorkUnitShort};
+use coordinate_rest::wire::shapes::{self, WorkUnitDeleted, WorkUnitList};
 
 use super::represent;
 use super::support::{created, name, no_content, ok, store, work_unit_query, JsonBody};
@@ -22,21 +22,13 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
     let query = work_unit_query(query.as_deref())?;
-    let urls = call.urls();
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (namespace, spec) = s.work_spec(&ns, &spec)?;
         let units = spec.work_units(&query).map_err(store)?;
         Ok(ok(&WorkUnitList {
             work_units: units
                 .iter()
-                .map(|u| WorkUnitShort {
-                    url: urls.work_unit(&ns, spec.name(), u.name()),
-                    name: u.name().to_owned(),
-                })
+                .map(|u| represent::work_unit_short(s, &namespace, u))
                 .collect(),
         }))
     })
@@ -51,12 +43,8 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let (ns, spec) = (name(&ns)?, name(&spec)?);
     let query = work_unit_query(query.as_deref())?;
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (_, spec) = s.work_spec(&ns, &spec)?;
         let deleted = spec.delete_work_units(&query).map_err(store)?;
         Ok(ok(&WorkUnitDeleted { deleted }))
     })
@@ -75,18 +63,10 @@ pub async fn create(
         None => Data::new(),
     };
     let meta = body.meta.map(WorkUnitMeta::from).unwrap_or_default();
-    let urls = call.urls();
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (namespace, spec) = s.work_spec(&ns, &spec)?;
         let unit = spec.add_work_unit(&body.name, data, meta).map_err(store)?;
-        let short = WorkUnitShort {
-            url: urls.work_unit(&ns, spec.name(), unit.name()),
-            name: unit.name().to_owned(),
-        };
+        let short = represent::work_unit_short(s, &namespace, &unit);
         Ok(created(&short.url.clone(), &short))
     })
     .await
@@ -95,15 +75,9 @@ pub async fn create(
 /// `GET …/work_unit/{unit}`.
 pub async fn get(call: StoreCall, Path((ns, spec, unit)): UnitPath) -> Result<Response, ApiError> {
     let (ns, spec, unit) = (name(&ns)?, name(&spec)?, name(&unit)?);
-    let urls = call.urls();
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
-        let unit = spec.work_unit(&unit).map_err(store)?;
-        Ok(ok(&represent::work_unit(&urls, &ns, &unit)?))
+    call.run(move |s| {
+        let (namespace, unit) = s.work_unit(&ns, &spec, &unit)?;
+        Ok(ok(&represent::work_unit(s, &namespace, &unit)?))
     })
     .await
 }
@@ -116,13 +90,8 @@ pub async fn put(
     JsonBody(body): JsonBody<shapes::WorkUnit>,
 ) -> Result<Response, ApiError> {
     let (ns, spec, unit) = (name(&ns)?, name(&spec)?, name(&unit)?);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
-        let unit = spec.work_unit(&unit).map_err(store)?;
+    call.run(move |s| {
+        let (_, unit) = s.work_unit(&ns, &spec, &unit)?;
         if body.active_attempt_url.as_deref() == Some("-") {
             unit.clear_active_attempt().map_err(store)?;
         }
@@ -140,16 +109,10 @@ pub async fn attempts(
     Path((ns, spec, unit)): UnitPath,
 ) -> Result<Response, ApiError> {
     let (ns, spec, unit) = (name(&ns)?, name(&spec)?, name(&unit)?);
-    let urls = call.urls();
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
-        let unit = spec.work_unit(&unit).map_err(store)?;
+    call.run(move |s| {
+        let (namespace, unit) = s.work_unit(&ns, &spec, &unit)?;
         let attempts = unit.attempts().map_err(store)?;
-        Ok(ok(&represent::attempt_list(&urls, &ns, &attempts)?))
+        Ok(ok(&represent::attempt_list(s, &namespace, &attempts)?))
     })
     .await
 }
@@ -160,13 +123,8 @@ pub async fn num_attempts(
     Path((ns, spec, unit)): UnitPath,
 ) -> Result<Response, ApiError> {
     let (ns, spec, unit) = (name(&ns)?, name(&spec)?, name(&unit)?);
-    call.run(move |c| {
-        let spec = c
-            .namespace(&ns)
-            .map_err(store)?
-            .work_spec(&spec)
-            .map_err(store)?;
-        let unit = spec.work_unit(&unit).map_err(store)?;
+    call.run(move |s| {
+        let (_, unit) = s.work_unit(&ns, &spec, &unit)?;
         Ok(ok(&unit.num_attempts().map_err(store)?))
     })
     .await

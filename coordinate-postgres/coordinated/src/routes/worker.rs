@@ -6,15 +6,12 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use coordinate_api::{Attempt, Data, Namespace};
-use coordinate_rest::wire::shapes::{
-    self, AttemptResponse, AttemptSpecific, WorkerList, WorkerShort,
-};
+use coordinate_api::{Attempt, Data};
+use coordinate_rest::wire::shapes::{self, AttemptResponse, AttemptSpecific, WorkerList};
 use coordinate_rest::wire::values::AttemptRequestJson;
 
 use super::represent;
 use super::support::{name, no_content, ok, store, JsonBody};
-use super::urls::Urls;
 use crate::error::ApiError;
 use crate::store::StoreCall;
 
@@ -30,21 +27,16 @@ fn go_zero_time() -> DateTime<Utc> {
 /// `GET …/worker`: every worker's name and URL (go has no such list).
 pub async fn list(call: StoreCall, Path(ns): Path<String>) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
-    let urls = call.urls();
-    call.run(move |c| {
-        let mut workers: Vec<WorkerShort> = c
-            .namespace(&ns)
-            .map_err(store)?
-            .workers()
-            .map_err(store)?
-            .iter()
-            .map(|w| WorkerShort {
-                url: urls.worker(&ns, w.name()),
-                name: w.name().to_owned(),
-            })
-            .collect();
-        workers.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(ok(&WorkerList { workers }))
+    call.run(move |s| {
+        let namespace = s.namespace(&ns)?;
+        let mut workers = namespace.workers().map_err(store)?;
+        workers.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(ok(&WorkerList {
+            workers: workers
+                .iter()
+                .map(|w| represent::worker_short(s, &namespace, w))
+                .collect(),
+        }))
     })
     .await
 }
@@ -52,14 +44,9 @@ pub async fn list(call: StoreCall, Path(ns): Path<String>) -> Result<Response, A
 /// `GET …/worker/{worker}`: gets or makes it, as go does.
 pub async fn get(call: StoreCall, Path((ns, worker)): WorkerPath) -> Result<Response, ApiError> {
     let (ns, worker) = (name(&ns)?, name(&worker)?);
-    let urls = call.urls();
-    call.run(move |c| {
-        let worker = c
-            .namespace(&ns)
-            .map_err(store)?
-            .worker(&worker)
-            .map_err(store)?;
-        Ok(ok(&represent::worker(&urls, &ns, &worker)?))
+    call.run(move |s| {
+        let (namespace, worker) = s.worker(&ns, &worker)?;
+        Ok(ok(&represent::worker(s, &namespace, &worker)?))
     })
     .await
 }
@@ -77,9 +64,8 @@ pub async fn put(
         Some(data) => data.decode().map_err(store)?,
         None => Data::new(),
     };
-    call.run(move |c| {
-        let namespace = c.namespace(&ns).map_err(store)?;
-        let worker = namespace.worker(&worker).map_err(store)?;
+    call.run(move |s| {
+        let (namespace, worker) = s.worker(&ns, &worker)?;
         if let Some(parent) = &body.parent {
             let current = worker.parent().map_err(store)?;
             let current = current.as_ref().map_or("", |p| p.name());
@@ -116,23 +102,21 @@ pub async fn request_attempts(
 ) -> Result<Response, ApiError> {
     let (ns, worker) = (name(&ns)?, name(&worker)?);
     let request = body.into_request();
-    let urls = call.urls();
-    call.run(move |c| {
-        let worker = c
-            .namespace(&ns)
-            .map_err(store)?
-            .worker(&worker)
-            .map_err(store)?;
+    call.run(move |s| {
+        let (namespace, worker) = s.worker(&ns, &worker)?;
         let attempts = worker.request_attempts(&request).map_err(store)?;
         let work_spec_url = attempts
             .first()
-            .map(|a| urls.work_spec(&ns, a.work_unit().work_spec().name()))
+            .map(|a| {
+                s.work_spec_link(&namespace, &a.work_unit().work_spec())
+                    .url()
+            })
             .unwrap_or_default();
         Ok(ok(&AttemptResponse {
             work_spec_url,
             attempts: attempts
                 .iter()
-                .map(|a| represent::attempt(&urls, &ns, a))
+                .map(|a| represent::attempt(s, &namespace, a))
                 .collect::<Result<_, _>>()?,
         }))
     })
@@ -147,17 +131,15 @@ pub async fn make_attempt(
     JsonBody(body): JsonBody<AttemptSpecific>,
 ) -> Result<Response, ApiError> {
     let (ns, worker) = (name(&ns)?, name(&worker)?);
-    let urls = call.urls();
-    call.run(move |c| {
-        let namespace = c.namespace(&ns).map_err(store)?;
+    call.run(move |s| {
+        let (namespace, worker) = s.worker(&ns, &worker)?;
         let unit = namespace
             .work_spec(&body.work_spec)
             .map_err(store)?
             .work_unit(&body.work_unit)
             .map_err(store)?;
-        let worker = namespace.worker(&worker).map_err(store)?;
         let attempt = worker.make_attempt(unit, body.lifetime).map_err(store)?;
-        Ok(ok(&represent::attempt(&urls, &ns, &attempt)?))
+        Ok(ok(&represent::attempt(s, &namespace, &attempt)?))
     })
     .await
 }
@@ -171,12 +153,10 @@ async fn attempts(
     list: Lister,
 ) -> Result<Response, ApiError> {
     let (ns, worker) = (name(&ns)?, name(&worker)?);
-    let urls: Urls = call.urls();
-    call.run(move |c| {
-        let namespace: Arc<dyn Namespace> = c.namespace(&ns).map_err(store)?;
-        let worker = namespace.worker(&worker).map_err(store)?;
+    call.run(move |s| {
+        let (namespace, worker) = s.worker(&ns, &worker)?;
         let attempts = list(&*worker).map_err(store)?;
-        Ok(ok(&represent::attempt_list(&urls, &ns, &attempts)?))
+        Ok(ok(&represent::attempt_list(s, &namespace, &attempts)?))
     })
     .await
 }
