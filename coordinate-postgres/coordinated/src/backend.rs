@@ -59,7 +59,9 @@ impl BackendSpec {
     }
 
     /// The store for one test-clock session: its own clock and scheduler
-    /// seed; PostgreSQL with a pool of two and no listener.
+    /// seed; PostgreSQL with a pool of two. Its `wait_for_work` listens
+    /// (as a production store does, or wake-up cases could only poll),
+    /// which costs a connection only once a session first waits.
     pub fn open_session(
         &self,
         clock: Arc<dyn Clock>,
@@ -74,7 +76,7 @@ impl BackendSpec {
                     .clock(clock)
                     .scheduler_seed(seed)
                     .pool_size(2)
-                    .notifications(false)
+                    .notifications(true)
                     .build()
                     .map_err(ServerError::Store)?;
                 Ok(Arc::new(coordinate))

@@ -4,12 +4,12 @@
 //! A request may carry [`SESSION_HEADER`], [`TIME_HEADER`] (RFC 3339 with
 //! nanoseconds) and [`SEED_HEADER`] (a `u64`). With `--test-clock`, the
 //! first request of a session makes its store from the backend (a
-//! [`MockClock`] and the seed; PostgreSQL with a pool of two and no
-//! listener) and a registry of the handles handed out from it; every
-//! request sets that session's clock to its time and runs on that store;
-//! a session unused for [`SESSION_IDLE`] is dropped. Without
-//! `--test-clock` the headers are refused (400), so a production server
-//! cannot be driven by them.
+//! [`MockClock`] and the seed; PostgreSQL with a pool of two, and a
+//! listener once the session first waits for work) and a registry of the
+//! handles handed out from it; every request sets that session's clock
+//! to its time and runs on that store; a session unused for
+//! [`SESSION_IDLE`] is dropped. Without `--test-clock` the headers are
+//! refused (400), so a production server cannot be driven by them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
