@@ -7,9 +7,10 @@
 //! [`MockClock`] and the seed; PostgreSQL with a pool of two, and a
 //! listener once the session first waits for work) and a registry of the
 //! handles handed out from it; every request sets that session's clock
-//! to its time and runs on that store; a session unused for
-//! [`SESSION_IDLE`] is dropped. Without `--test-clock` the headers are
-//! refused (400), so a production server cannot be driven by them.
+//! to its time and runs on that store; a session no request has used for
+//! [`SESSION_IDLE`], and none holds, is dropped. Without `--test-clock`
+//! the headers are refused (400), so a production server cannot be
+//! driven by them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,8 +28,11 @@ pub use coordinate_rest::wire::{
     TEST_SEED_HEADER as SEED_HEADER, TEST_SESSION_HEADER as SESSION_HEADER,
     TEST_TIME_HEADER as TIME_HEADER,
 };
-/// How long an unused session's store is kept.
-pub const SESSION_IDLE: Duration = Duration::from_secs(60);
+/// How long a session's store is kept once no request uses it. Short,
+/// since a suite run in one process starts a session per case and each
+/// PostgreSQL session holds its pool's connections while it lives; a
+/// request in flight (a long `wait_for_work`) keeps its session anyway.
+pub const SESSION_IDLE: Duration = Duration::from_secs(10);
 
 /// What one request's test-clock headers say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +133,7 @@ impl TestSessions {
     /// (its own, so that it goes with the store). Blocks (a PostgreSQL
     /// store connects): call it on the blocking pool.
     pub fn resolve(&self, session: &TestSession) -> Result<SessionStore, ApiError> {
-        let stale = self.take_stale();
+        let stale = self.take_stale(SESSION_IDLE);
         drop(stale);
         if let Some(found) = self.touch(session) {
             return Ok(found);
@@ -164,13 +168,14 @@ impl TestSessions {
         Some((found.coordinate.clone(), found.handles.clone()))
     }
 
-    /// Removes the sessions unused for [`SESSION_IDLE`]; the caller drops
+    /// Removes the sessions unused for `idle` or longer that no request
+    /// holds (a request holds a clone of the store); the caller drops
     /// them outside the lock (closing a pool takes time).
-    fn take_stale(&self) -> Vec<Session> {
+    fn take_stale(&self, idle: Duration) -> Vec<Session> {
         let mut sessions = self.lock();
         let stale: Vec<String> = sessions
             .iter()
-            .filter(|(_, s)| s.last_used.elapsed() > SESSION_IDLE)
+            .filter(|(_, s)| s.last_used.elapsed() >= idle && Arc::strong_count(&s.coordinate) == 1)
             .map(|(id, _)| id.clone())
             .collect();
         stale.iter().filter_map(|id| sessions.remove(id)).collect()
@@ -228,5 +233,13 @@ mod tests {
         let (again, _) = sessions.resolve(&at("a", "2026-01-02T00:00:00Z")).unwrap();
         assert_eq!(again.namespaces().unwrap().len(), 1);
         assert_eq!(sessions.len(), 2);
+
+        // Idle or not, a session a request holds stays.
+        drop((a, b));
+        assert_eq!(sessions.take_stale(Duration::ZERO).len(), 1);
+        assert_eq!(sessions.len(), 1);
+        drop(again);
+        assert_eq!(sessions.take_stale(Duration::ZERO).len(), 1);
+        assert!(sessions.is_empty());
     }
 }
