@@ -10,6 +10,9 @@ use coordinate_postgres::PostgresCoordinate;
 
 use crate::error::ServerError;
 
+/// Reads a PostgreSQL store's pool (open, idle and most connections).
+pub type PoolProbe = Arc<dyn Fn() -> coordinate_postgres::PoolState + Send + Sync>;
+
 /// The store `-backend` names.
 #[derive(Clone, PartialEq, Eq)]
 pub enum BackendSpec {
@@ -45,16 +48,27 @@ impl BackendSpec {
 
     /// Opens the store with the server's clock.
     pub fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Coordinate>, ServerError> {
+        Ok(self.open_with_pool(clock)?.0)
+    }
+
+    /// Opens the store with the server's clock, with a way to read its
+    /// connection pool for `/metrics` when it has one (PostgreSQL).
+    pub fn open_with_pool(
+        &self,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Arc<dyn Coordinate>, Option<PoolProbe>), ServerError> {
         match self {
-            BackendSpec::Memory => Ok(Arc::new(MemoryCoordinate::with_clock(clock))),
+            BackendSpec::Memory => Ok((Arc::new(MemoryCoordinate::with_clock(clock)), None)),
             BackendSpec::Postgres(conn) => {
                 let coordinate = PostgresCoordinate::builder(conn)
                     .clock(clock)
                     .build()
                     .map_err(ServerError::Store)?;
-                Ok(Arc::new(coordinate))
+                let probe = coordinate.clone();
+                let probe: PoolProbe = Arc::new(move || probe.pool_state());
+                Ok((Arc::new(coordinate), Some(probe)))
             }
-            BackendSpec::Http(url) => crate::proxy::open(url),
+            BackendSpec::Http(url) => Ok((crate::proxy::open(url)?, None)),
         }
     }
 

@@ -10,8 +10,8 @@
 //! - `coordinated_store_calls_waiting` and
 //!   `coordinated_store_calls_refused_total` (the 503s of `--max-waiting`).
 //!
-//! The PostgreSQL pool's state is not published: `coordinate-postgres`
-//! does not expose it (its pool is private to the crate).
+//! - `coordinated_pool_connections`, `coordinated_pool_idle_connections`
+//!   and `coordinated_pool_max_connections`: the PostgreSQL store's pool.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,6 +22,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
+use crate::backend::PoolProbe;
 use crate::state::AppState;
 
 /// Request latency buckets, in seconds.
@@ -92,13 +93,25 @@ impl Histogram {
 }
 
 /// Request counts and latencies by route template.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    pool: Mutex<Option<PoolProbe>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
 }
 
 impl Metrics {
+    /// Publishes the store's pool from now on.
+    pub fn watch_pool(&self, probe: PoolProbe) {
+        *lock(&self.pool) = Some(probe);
+    }
+
     /// Counts one answered request.
     pub fn record(&self, method: &str, route: &str, status: u16, took: Duration) {
         let key = (method.to_owned(), route.to_owned());
@@ -112,6 +125,31 @@ impl Metrics {
     }
 
     fn render(&self, out: &mut String) {
+        if let Some(probe) = lock(&self.pool).as_ref() {
+            let pool = probe();
+            for (name, help, value) in [
+                (
+                    "coordinated_pool_connections",
+                    "PostgreSQL connections open.",
+                    pool.connections,
+                ),
+                (
+                    "coordinated_pool_idle_connections",
+                    "Of those, the idle ones.",
+                    pool.idle_connections,
+                ),
+                (
+                    "coordinated_pool_max_connections",
+                    "Most connections the pool opens.",
+                    pool.max_size,
+                ),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+                );
+            }
+        }
         out.push_str(
             "# HELP coordinated_http_requests_total Requests answered, by route template.\n",
         );

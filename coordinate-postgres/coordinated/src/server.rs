@@ -88,8 +88,8 @@ pub async fn run(prepared: Prepared) -> Result<(), ServerError> {
     };
     tracing::info!(backend = %backend, "opening the store");
     let opening = backend.clone();
-    let store: Arc<dyn Coordinate> =
-        tokio::task::spawn_blocking(move || opening.open(Arc::new(SystemClock)))
+    let (store, pool): (Arc<dyn Coordinate>, _) =
+        tokio::task::spawn_blocking(move || opening.open_with_pool(Arc::new(SystemClock)))
             .await
             .map_err(|_| ServerError::Usage("opening the store panicked".to_owned()))??;
     let sessions = cli.test_clock.then(|| {
@@ -132,6 +132,9 @@ pub async fn run(prepared: Prepared) -> Result<(), ServerError> {
     );
     tokio::spawn(sampler.clone().run(store.clone(), stop.clone()));
     let state = AppState::new(store, sessions, config, sampler);
+    if let Some(pool) = pool {
+        state.metrics().watch_pool(pool);
+    }
     let app = crate::app::router(state);
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %local, %scheme, "serving go-coordinate's REST API");

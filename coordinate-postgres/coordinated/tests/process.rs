@@ -258,3 +258,34 @@ fn a_proxy_serves_another_servers_store() {
     let (_, list) = get(&agent, &upstream.url("/namespace"), &[]);
     assert_eq!(json(&list)["namespaces"][0]["name"], "through", "{list}");
 }
+
+#[test]
+fn metrics_show_the_postgres_pool_and_requests_by_route_template() {
+    let port = common::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let database = coordinate_postgres::test_support::database_url();
+    let server = common::Server::start(port, "http", &["-backend", &database, "-http", &addr]);
+    let agent = common::agent();
+    // A unit name in the path must not become a label.
+    let (status, _) = common::answer(
+        agent
+            .get(&server.url("/namespace/metrics-test/work_spec/no-such-spec"))
+            .call(),
+    );
+    assert_eq!(status, 404);
+    let (status, text) = common::answer(agent.get(&server.url("/metrics")).call());
+    assert_eq!(status, 200);
+    for line in [
+        "# TYPE coordinated_pool_connections gauge",
+        "coordinated_pool_max_connections 10",
+        "# TYPE coordinate_summary_seconds histogram",
+        "route=\"/namespace/{namespace}/work_spec/{spec}\"",
+    ] {
+        assert!(text.contains(line), "/metrics lacks {line:?}:\n{text}");
+    }
+    assert!(
+        !text.contains("no-such-spec"),
+        "a raw path became a label:\n{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+}
