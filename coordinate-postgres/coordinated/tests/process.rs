@@ -260,19 +260,30 @@ fn a_proxy_serves_another_servers_store() {
 }
 
 #[test]
-fn metrics_show_the_postgres_pool_and_requests_by_route_template() {
+fn metrics_show_the_postgres_pool_and_requests_by_route_template_and_a_404_creates_nothing() {
     let port = common::free_port();
     let addr = format!("127.0.0.1:{port}");
     let database = coordinate_postgres::test_support::database_url();
     let server = common::Server::start(port, "http", &["-backend", &database, "-http", &addr]);
     let agent = common::agent();
+    // A name unique to this run: the test database is shared.
+    let ghost = format!(
+        "metrics-ghost-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
     // A unit name in the path must not become a label.
     let (status, _) = common::answer(
         agent
-            .get(&server.url("/namespace/metrics-test/work_spec/no-such-spec"))
+            .get(&server.url(&format!("/namespace/{ghost}/work_spec/no-such-spec")))
             .call(),
     );
     assert_eq!(status, 404);
+    // The failed lookup left no new namespace behind.
+    let (_, namespaces) = common::answer(agent.get(&server.url("/namespace")).call());
+    assert!(!namespaces.contains(&ghost), "{namespaces}");
     let (status, text) = common::answer(agent.get(&server.url("/metrics")).call());
     assert_eq!(status, 200);
     for line in [

@@ -232,9 +232,28 @@ impl<'a> Scope<'a> {
             same(*token, "work spec", s.name(), spec)?;
             return Ok((namespace.clone(), s.clone()));
         }
-        let namespace = self.namespace_of(found, ns)?;
+        let namespace = match found {
+            // By names, the namespace must already exist: a lookup that
+            // fails under it must not leave a new, empty namespace behind
+            // (go's get-or-create would). go's client then sees the error
+            // it expects for a missing work spec.
+            None => self
+                .existing_namespace(ns)?
+                .ok_or_else(|| store(coordinate_api::Error::no_such_work_spec(spec)))?,
+            Some(_) => self.namespace_of(found, ns)?,
+        };
         let s = namespace.work_spec(spec).map_err(store)?;
         Ok((namespace, s))
+    }
+
+    /// The namespace called `ns`, if it exists, without creating it.
+    fn existing_namespace(&self, ns: &str) -> Result<Option<Arc<dyn Namespace>>, ApiError> {
+        Ok(self
+            .coordinate
+            .namespaces()
+            .map_err(store)?
+            .into_iter()
+            .find(|namespace| namespace.name() == ns))
     }
 
     fn unit_of(
