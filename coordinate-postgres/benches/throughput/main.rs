@@ -4,16 +4,21 @@
 //! Run through `cargo xtask bench [--quick]`, which provides a server; by
 //! hand: `cargo bench -p coordinate-postgres --bench throughput --
 //! --backend <connection string> [--quick] [--out <path>]`. Without
-//! `--backend` only the memory backend runs. Prints a table and writes
-//! JSON (default `target/bench/results.json`).
+//! `--backend` only the memory backend runs; without `--coordinated
+//! <path>` (the server binary, which `cargo xtask bench` builds) the `rest`
+//! rows are skipped. Prints a table and writes JSON (default
+//! `target/bench/results.json`).
 
 mod api;
+mod coordinated;
+mod load;
 mod memory;
 mod pg;
 mod profile;
 mod prune;
 mod reference;
 mod report;
+mod rest;
 mod rss;
 mod runs;
 mod runtime;
@@ -52,6 +57,11 @@ pub struct Config {
     /// `--pooled-skipped`: why the caller gives no `--pooled-env`, for the
     /// report's note on the pooled rows.
     pub pooled_skipped: Option<String>,
+    /// `--coordinated`: the `coordinated` binary the `rest` rows go
+    /// through.
+    pub coordinated: Option<PathBuf>,
+    /// Seconds of the `rest` load row.
+    pub load_seconds: u64,
     /// Units preloaded per pgbench run.
     pub reference_units: u64,
     /// Seconds per pgbench run.
@@ -75,14 +85,17 @@ pub struct Config {
 const USAGE: &str = "\
 usage: throughput [--backend <connection string> | --backend-env <variable>] [--quick]
                   [--out <path>] [--no-go] [--pooled-env <variable>]
-                  [--pooled-skipped <reason>] [--only <section>]...
+                  [--pooled-skipped <reason>] [--coordinated <path>]
+                  [--only <section>]...
 
 Without --backend, only the memory backend is measured. Sections: claims
 (pgbench references, API claim+finish, lease renewal), runtime (the worker
 runtime, its stop and its wake-up), pooled (claim+finish through the
 PgBouncer of --pooled-env; without it they are skipped, with the reason
-of --pooled-skipped in the notes), add, scale, prune (history retention beside
-claims), wakeup, memory, profile.";
+of --pooled-skipped in the notes), rest (claim+finish through the coordinated
+binary of --coordinated, beside the claims rows, and 256 clients on one
+server; without --coordinated they are skipped), add, scale, prune (history
+retention beside claims), wakeup, memory, profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -92,6 +105,7 @@ fn config() -> Result<Config> {
     let mut out = PathBuf::from("target/bench/results.json");
     let mut pooler = None;
     let mut pooled_skipped = None;
+    let mut coordinated = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -110,6 +124,10 @@ fn config() -> Result<Config> {
             }
             "--pooled-skipped" => {
                 pooled_skipped = Some(args.next().context("--pooled-skipped needs a reason")?);
+            }
+            "--coordinated" => {
+                let path = args.next().context("--coordinated needs a path")?;
+                coordinated = Some(PathBuf::from(path));
             }
             "--quick" => quick = true,
             "--no-go" => go_script = false,
@@ -133,6 +151,8 @@ fn config() -> Result<Config> {
         out,
         pooler,
         pooled_skipped,
+        coordinated,
+        load_seconds: pick(10, 60),
         reference_units: pick(30_000, 100_000),
         reference_seconds: pick(3, 10),
         go_script,
@@ -211,12 +231,28 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
             .pool_size(10)
             .build()?,
     );
-    // Each concurrency level's reference and API figures are measured
-    // back to back, so that their ratio sees the same machine conditions.
+    let rest = if config.runs("rest") {
+        rest::launcher(config, info)
+    } else {
+        None
+    };
+    let mut served = rest.as_ref().map(rest::serve).transpose()?;
+    // Each concurrency level's reference, API and REST figures are
+    // measured back to back, so that their ratios see the same machine
+    // conditions.
     for threads in [1, 4, 8] {
         if config.runs("claims") {
             reference::run(config, &coordinate, &mut conn, threads, rows)?;
-            runs::claims(config, &coordinate, &mut conn, threads, rows)?;
+        }
+        if config.runs("claims") || served.is_some() {
+            runs::claims(
+                config,
+                &coordinate,
+                served.as_mut(),
+                &mut conn,
+                threads,
+                rows,
+            )?;
         }
         if config.runs("runtime") {
             runtime::throughput(config, &coordinate, &mut conn, threads, rows)?;
@@ -224,6 +260,14 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if config.runs("claims") {
         runs::renewals(&coordinate, rows)?;
+    }
+    // The claim rows' server stops here, its notes kept: the load row
+    // starts one of its own, whose peak memory is the load's alone.
+    if let Some(served) = served {
+        info.notes.extend(served.notes);
+    }
+    if let Some(launcher) = &rest {
+        load::run(config, &coordinate, launcher, &mut conn, rows, info)?;
     }
     if !config.runs("pooled") {
         // Left out on purpose.

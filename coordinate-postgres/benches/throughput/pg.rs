@@ -186,3 +186,47 @@ pub fn namespace_id(conn: &mut PgConnection, name: &str) -> Result<i32> {
         .get_result(conn)?;
     Ok(row.id)
 }
+
+/// Finished attempts per unit of a spec, over the units that were handed
+/// out at all: what the load row checks (issue 21: every claimed unit
+/// finished exactly once).
+#[derive(QueryableByName, Debug)]
+pub struct Finishes {
+    /// Units with at least one attempt.
+    #[diesel(sql_type = BigInt)]
+    pub claimed: i64,
+    /// Units with exactly one finished attempt.
+    #[diesel(sql_type = BigInt)]
+    pub finished_once: i64,
+    /// Units with two finished attempts or more.
+    #[diesel(sql_type = BigInt)]
+    pub finished_twice: i64,
+    /// Units with an attempt but no finished one.
+    #[diesel(sql_type = BigInt)]
+    pub unfinished: i64,
+}
+
+impl Finishes {
+    /// Units that break the rule: finished twice, or claimed and never
+    /// finished.
+    pub fn violations(&self) -> i64 {
+        self.finished_twice + self.unfinished
+    }
+}
+
+/// Counts the finished attempts of every unit of spec `spec_id`.
+pub fn finishes(conn: &mut PgConnection, spec_id: i32) -> Result<Finishes> {
+    Ok(sql_query(
+        "WITH per_unit AS ( \
+             SELECT a.work_unit_id, count(*) FILTER (WHERE a.status = 'finished') AS finished \
+               FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id \
+              WHERE u.work_spec_id = $1 GROUP BY a.work_unit_id) \
+         SELECT count(*) AS claimed, \
+                count(*) FILTER (WHERE finished = 1) AS finished_once, \
+                count(*) FILTER (WHERE finished > 1) AS finished_twice, \
+                count(*) FILTER (WHERE finished = 0) AS unfinished \
+           FROM per_unit",
+    )
+    .bind::<Integer, _>(spec_id)
+    .get_result(conn)?)
+}

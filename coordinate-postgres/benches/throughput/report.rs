@@ -58,7 +58,9 @@ impl Row {
 }
 
 /// Orders rows for reading: reference, replay, API claims by batch, adds,
-/// scale, memory; by concurrency within each group (stable otherwise).
+/// scale, memory; by concurrency within each group (stable otherwise). A
+/// `rest/…` claim row goes with the `api/…` row of its shape, which it
+/// follows in the run, so that the two are read side by side.
 pub fn sort(rows: &mut [Row]) {
     const GROUPS: [&str; 7] = [
         "ref/",
@@ -70,7 +72,11 @@ pub fn sort(rows: &mut [Row]) {
         "mem/",
     ];
     rows.sort_by_key(|r| {
-        let group = GROUPS.iter().position(|g| r.key.starts_with(g));
+        let shape = match r.key.strip_prefix("rest/") {
+            Some(rest) => format!("api/{rest}"),
+            None => r.key.clone(),
+        };
+        let group = GROUPS.iter().position(|g| shape.starts_with(g));
         let concurrency = if r.key.starts_with("add/") || r.key.starts_with("mem/") {
             0
         } else {

@@ -3,7 +3,8 @@
 //! `complete_attempts` (with the commits per unit the server counted),
 //! once finishing only and once with a mix of retries and failures;
 //! renewing 100 leases in one call; and adding units one by one or in
-//! batches.
+//! batches. The `rest` section's claim rows (through `coordinated`) are
+//! measured here too, each right after its direct row.
 
 use std::sync::Arc;
 
@@ -16,12 +17,17 @@ use diesel::pg::PgConnection;
 use crate::api::{add, claim_finish, fresh_spec, mixed_totals, preload, Finishing, Measured};
 use crate::pg;
 use crate::report::Row;
+use crate::rest::Served;
 use crate::Config;
 
-/// Runs claim + finish with `threads` workers, batches of 1 and 100.
+/// Runs claim + finish with `threads` workers, batches of 1 and 100 (with
+/// the `claims` section), each shape the `rest` section measures followed
+/// by its row through `rest`'s client of `coordinated`: side by side, the
+/// two see the same machine conditions.
 pub fn claims(
     config: &Config,
     coordinate: &Arc<dyn Coordinate>,
+    mut rest: Option<&mut Served>,
     conn: &mut PgConnection,
     threads: usize,
     rows: &mut Vec<Row>,
@@ -38,7 +44,16 @@ pub fn claims(
             finishing,
             units: config.claim_units,
         };
-        claim_row(coordinate, conn, run, "api", "postgres", rows)?;
+        if config.runs("claims") {
+            claim_row(coordinate, conn, run, "api", "postgres", rows)?;
+        }
+        if let Some(served) = rest.as_deref_mut() {
+            if crate::rest::measures(threads, batch, finishing) {
+                served.counting(rows, |client, rows| {
+                    claim_row(client, conn, run, "rest", "coordinated (REST)", rows)
+                })?;
+            }
+        }
     }
     Ok(())
 }

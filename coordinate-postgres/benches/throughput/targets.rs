@@ -36,6 +36,7 @@ pub fn evaluate(rows: &mut [Row]) {
         }
         runtime_targets(&snapshot, row);
         pooled_ratio(&snapshot, row);
+        rest_targets(&snapshot, row);
         let key = row.key.as_str();
         // Wake-up latency (issue 12): LISTEN p50 <= 10 ms and p99 <= 50 ms;
         // the polling fallback within its 100 ms interval plus 50 ms.
@@ -198,5 +199,39 @@ fn pooled_ratio(snapshot: &[Row], row: &mut Row) {
             true,
             "x",
         ));
+    }
+}
+
+/// Issue 21: a claim row through client → `coordinated` → PostgreSQL
+/// against the direct row of the same shape and run: at least 0.5x at 1
+/// worker and 0.6x at more, and what the HTTP hop adds to each claim
+/// call's p50 and p99 (informational). The load row's verdicts are made
+/// where it is measured (`load.rs`): its figures are in no other row.
+fn rest_targets(snapshot: &[Row], row: &mut Row) {
+    let Some(shape) = row.key.strip_prefix("rest/") else {
+        return;
+    };
+    let direct = format!("api/{shape}");
+    let Some(api) = snapshot.iter().find(|r| r.key == direct) else {
+        return;
+    };
+    if api.rate() > 0.0 {
+        let bound = if row.threads == 1 { 0.5 } else { 0.6 };
+        let ratio = row.rate() / api.rate();
+        row.targets.push(verdict(
+            format!(">={bound}x {direct}"),
+            ratio,
+            ratio >= bound,
+            "x",
+        ));
+    }
+    if let (Some(p50), Some(p99), Some(api_p50), Some(api_p99)) =
+        (row.p50_ms, row.p99_ms, api.p50_ms, api.p99_ms)
+    {
+        row.targets.push(Verdict {
+            wanted: "added p50/p99 per claim (no bound)".into(),
+            got: format!("{:+.3}/{:+.3}ms", p50 - api_p50, p99 - api_p99),
+            pass: true,
+        });
     }
 }

@@ -1,0 +1,377 @@
+//! The `coordinated` server as a child of the benchmark, for the `rest`
+//! rows: the binary `cargo xtask bench` built (`--coordinated <path>`), on
+//! a free loopback port, over the benchmark's own PostgreSQL.
+//!
+//! The server is told `-backend postgres:` and finds the database in
+//! libpq's `PG*` environment variables, filled from the benchmark's
+//! connection string: a command line is visible to every local user
+//! (`ps`), and the URL holds the password.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// How long the server may take to answer `/healthz` after it starts.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lines of the server's stderr kept for an error message.
+const LOG_LINES: usize = 20;
+
+/// libpq's environment variable for each connection parameter that a
+/// benchmark's connection string may reasonably hold. Anything else is
+/// refused rather than dropped, so that the server never quietly talks to
+/// another database than the benchmark checks in SQL.
+const PARAMETERS: &[(&str, &str)] = &[
+    ("host", "PGHOST"),
+    ("hostaddr", "PGHOSTADDR"),
+    ("port", "PGPORT"),
+    ("user", "PGUSER"),
+    ("password", "PGPASSWORD"),
+    ("dbname", "PGDATABASE"),
+    ("sslmode", "PGSSLMODE"),
+    ("sslrootcert", "PGSSLROOTCERT"),
+    ("connect_timeout", "PGCONNECT_TIMEOUT"),
+    ("application_name", "PGAPPNAME"),
+];
+
+/// How to start a server: the binary and the environment naming the
+/// benchmark's database.
+pub struct Launcher {
+    program: PathBuf,
+    environment: Vec<(&'static str, String)>,
+}
+
+impl Launcher {
+    /// A launcher for `program` over the database of `conn` (the
+    /// benchmark's `--backend`), or why the server cannot be given that
+    /// database (one line, never quoting a value: it may be a password).
+    pub fn new(program: &Path, conn: &str) -> Result<Launcher, String> {
+        if !program.is_file() {
+            return Err(format!("--coordinated {}: no such file", program.display()));
+        }
+        Ok(Launcher {
+            program: program.to_owned(),
+            environment: libpq_environment(conn)?,
+        })
+    }
+
+    /// Starts a server with `extra` flags and waits until `/healthz`
+    /// answers 200.
+    pub fn start(&self, extra: &[&str]) -> Result<Coordinated> {
+        let port = free_port()?;
+        let address = format!("127.0.0.1:{port}");
+        let mut command = Command::new(&self.program);
+        command
+            .args(["-backend", "postgres:", "-http", &address])
+            .args(extra)
+            // Whatever the connection string leaves out, libpq takes from
+            // this process's own PG* variables, in the server as here.
+            .envs(self.environment.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", self.program.display()))?;
+        // Drained on a thread: a full pipe would stall the server's logging
+        // and with it the requests being measured.
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = log.lock().unwrap();
+                    if log.len() == LOG_LINES {
+                        log.pop_front();
+                    }
+                    log.push_back(line);
+                }
+            });
+        }
+        let mut server = Coordinated {
+            child,
+            url: format!("http://{address}/"),
+            log,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(10)))
+                .build()
+                .into(),
+        };
+        server.wait_healthy()?;
+        Ok(server)
+    }
+}
+
+/// A running server, killed when dropped.
+pub struct Coordinated {
+    child: Child,
+    /// `http://127.0.0.1:PORT/`, for `RestCoordinate`.
+    pub url: String,
+    log: Arc<Mutex<VecDeque<String>>>,
+    agent: ureq::Agent,
+}
+
+/// What the server's `/metrics` counted since it started (or, from
+/// [`Requests::since`], between two readings).
+#[derive(Debug, Default, Clone)]
+pub struct Requests {
+    /// Requests answered, by `METHOD /route/{template}`, whatever their
+    /// status; the benchmark's own `/metrics` and `/healthz` left out.
+    pub by_route: BTreeMap<String, u64>,
+    /// Requests refused with 503 + `Retry-After` because too many were
+    /// waiting for the store (`--max-waiting`); the client sends them
+    /// again by itself.
+    pub refused: u64,
+    /// Answers with a 4xx or 5xx status other than those refusals.
+    pub errors: u64,
+}
+
+impl Requests {
+    /// Requests answered, all routes.
+    pub fn total(&self) -> u64 {
+        self.by_route.values().sum()
+    }
+
+    /// What was counted after `before`.
+    pub fn since(&self, before: &Requests) -> Requests {
+        Requests {
+            by_route: self
+                .by_route
+                .iter()
+                .map(|(route, n)| {
+                    let earlier = before.by_route.get(route).copied().unwrap_or(0);
+                    (route.clone(), n.saturating_sub(earlier))
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            refused: self.refused.saturating_sub(before.refused),
+            errors: self.errors.saturating_sub(before.errors),
+        }
+    }
+}
+
+impl Coordinated {
+    fn wait_healthy(&mut self) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "coordinated exited ({status}) before answering /healthz:\n{}",
+                    self.log_tail()
+                );
+            }
+            if let Ok(mut response) = self.agent.get(format!("{}healthz", self.url)).call() {
+                if response.status() == 200 {
+                    let _ = response.body_mut().read_to_string();
+                    return Ok(());
+                }
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "coordinated did not answer /healthz with 200 within {START_TIMEOUT:?}:\n{}",
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server's last lines on stderr.
+    pub fn log_tail(&self) -> String {
+        let log = self.log.lock().unwrap();
+        log.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// The server's peak resident memory since it started, in MiB
+    /// (`VmHWM` of its `/proc/<pid>/status`; Linux only).
+    pub fn peak_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    }
+
+    /// The requests, refusals and error answers `/metrics` counted.
+    pub fn requests(&self) -> Result<Requests> {
+        let mut response = self
+            .agent
+            .get(format!("{}metrics", self.url))
+            .call()
+            .context("reading coordinated's /metrics")?;
+        if response.status() != 200 {
+            bail!("coordinated's /metrics answered {}", response.status());
+        }
+        let text = response.body_mut().read_to_string()?;
+        Ok(parse_requests(&text))
+    }
+}
+
+impl Drop for Coordinated {
+    fn drop(&mut self) {
+        // Nothing is in flight by now: no drain to wait for.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the counters of [`Requests`] from Prometheus text.
+fn parse_requests(metrics: &str) -> Requests {
+    let value = |line: &str| -> u64 {
+        line.rsplit_once(' ')
+            .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    };
+    // Route templates hold braces, so labels are found by name rather
+    // than by position.
+    let label = |line: &'_ str, name: &str| -> Option<String> {
+        let (_, rest) = line.split_once(&format!("{name}=\""))?;
+        Some(rest.split_once('"')?.0.to_owned())
+    };
+    let mut requests = Requests::default();
+    let mut failed_answers = 0;
+    for line in metrics.lines() {
+        if line.starts_with("coordinated_store_calls_refused_total ") {
+            requests.refused = value(line);
+        } else if line.starts_with("coordinated_http_requests_total{") {
+            let (Some(method), Some(route)) = (label(line, "method"), label(line, "route")) else {
+                continue;
+            };
+            let status: u16 = label(line, "status")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            if status >= 400 {
+                failed_answers += value(line);
+            }
+            if route != "/metrics" && route != "/healthz" {
+                *requests
+                    .by_route
+                    .entry(format!("{method} {route}"))
+                    .or_default() += value(line);
+            }
+        }
+    }
+    requests.errors = failed_answers.saturating_sub(requests.refused);
+    requests
+}
+
+/// A free loopback port (bound, read, released; the server binds it a
+/// moment later).
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// libpq's `PG*` variables for the connection string `conn`: a
+/// `postgres://` URL or `key=value` pairs; empty means this process's own
+/// `PG*` variables, which the server inherits.
+fn libpq_environment(conn: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let conn = conn.trim();
+    if conn.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pairs = match conn
+        .strip_prefix("postgres://")
+        .or_else(|| conn.strip_prefix("postgresql://"))
+    {
+        Some(rest) => url_parameters(rest)?,
+        None => keyword_parameters(conn)?,
+    };
+    pairs
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| {
+            PARAMETERS
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map(|(_, variable)| (*variable, value))
+                .ok_or_else(|| {
+                    format!(
+                        "the connection parameter {key:?} has no PG* variable the bench passes on \
+                         to coordinated"
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The parameters of a URL after its `postgres://`.
+fn url_parameters(rest: &str) -> Result<Vec<(String, String)>, String> {
+    let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, dbname) = main.split_once('/').unwrap_or((main, ""));
+    let (login, place) = match authority.rsplit_once('@') {
+        Some((login, place)) => (Some(login), place),
+        None => (None, authority),
+    };
+    if place.contains(',') {
+        return Err("a URL with several hosts is not passed on to coordinated".into());
+    }
+    let (host, port) = if let Some(bracketed) = place.strip_prefix('[') {
+        // An IPv6 address: `[::1]:5432`.
+        let (address, after) = bracketed
+            .split_once(']')
+            .ok_or("the URL's IPv6 host has no closing ']'")?;
+        (address, after.strip_prefix(':').unwrap_or(""))
+    } else {
+        place.rsplit_once(':').unwrap_or((place, ""))
+    };
+    let mut pairs = vec![
+        ("host".to_owned(), decode(host)?),
+        ("port".to_owned(), port.to_owned()),
+        ("dbname".to_owned(), decode(dbname)?),
+    ];
+    if let Some(login) = login {
+        let (user, password) = login.split_once(':').unwrap_or((login, ""));
+        pairs.push(("user".to_owned(), decode(user)?));
+        pairs.push(("password".to_owned(), decode(password)?));
+    }
+    for parameter in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        pairs.push((decode(key)?, decode(value)?));
+    }
+    Ok(pairs)
+}
+
+/// The parameters of `key=value` pairs (libpq's other form), unquoted
+/// values only.
+fn keyword_parameters(conn: &str) -> Result<Vec<(String, String)>, String> {
+    let conn = conn
+        .strip_prefix("postgresql:")
+        .or_else(|| conn.strip_prefix("postgres:"))
+        .unwrap_or(conn);
+    if conn.contains(['\'', '\\']) {
+        return Err("quoted connection parameters are not passed on to coordinated".into());
+    }
+    conn.split_whitespace()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| "the connection string is neither a URL nor key=value pairs".into())
+        })
+        .collect()
+}
+
+/// Decodes a URL part's `%XX` escapes.
+fn decode(text: &str) -> Result<String, String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if first == b'%' {
+            let byte = tail
+                .get(..2)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or("a URL part holds a '%' that starts no escape")?;
+            bytes.push(byte);
+            rest = &tail[2..];
+        } else {
+            bytes.push(first);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| "a percent-encoded URL part is not UTF-8".into())
+}
