@@ -2,14 +2,15 @@
 //! `benches/throughput`) against a PostgreSQL server that makes commits
 //! durable.
 
+use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
 use crate::pgbouncer;
 use crate::process::{cargo, run_checked};
-use crate::throwaway::{Database, Durability};
+use crate::throwaway::{self, Database, Durability};
 
 /// Where the results go, relative to the workspace root.
 const RESULTS: &str = "target/bench/results.json";
@@ -17,8 +18,18 @@ const RESULTS: &str = "target/bench/results.json";
 /// Runs the benchmark in release mode against the server in
 /// `DATABASE_URL`/`PGHOST` or a throwaway one with production durability;
 /// arguments (`--quick`, `--out <path>`, `--no-go`, `--only <section>`) go
-/// to the benchmark.
+/// to the benchmark. When the `rest` section runs, the `coordinated`
+/// server is built in release first and handed to the benchmark.
 pub fn run(bench_args: &[String]) -> Result<()> {
+    // Built before any database is started: a failed build then leaves
+    // nothing to clean up. The benchmark starts the server itself, once
+    // per server it needs, so it gets the binary rather than a URL.
+    let server = if asks_for(bench_args, "rest") {
+        eprintln!("xtask: bench: building coordinated (release) for the rest rows");
+        Some(build_coordinated()?)
+    } else {
+        None
+    };
     let database = Database::from_env_or(Durability::Production)?;
     let mut bench: Command = cargo();
     bench
@@ -34,6 +45,9 @@ pub fn run(bench_args: &[String]) -> Result<()> {
         // URL holds the server's password.
         .args(["--backend-env", "DATABASE_URL"])
         .env("DATABASE_URL", database.url());
+    if let Some(server) = &server {
+        bench.arg("--coordinated").arg(server);
+    }
     // The same rows through PgBouncer in transaction mode, when it can
     // run: what `transaction_pooling(true)` costs. When it cannot, the
     // other rows still run; the reason is said now, before the long run,
@@ -93,12 +107,10 @@ enum Pooled {
     Skip(String),
 }
 
-/// Decides about the pooled rows from the benchmark's arguments, the
-/// installed `pgbouncer` (if any) and the server's connection string.
-/// Pure, so that the choice is tested without a server or PgBouncer.
-fn pooled_rows(bench_args: &[String], program: Option<PathBuf>, database_url: &str) -> Pooled {
-    // The benchmark runs every section unless `--only` names some; the
-    // value after `--only` is a section name, never an option.
+/// Whether the benchmark's arguments let `section` run: every section
+/// does unless `--only` names some. The value after `--only` is a section
+/// name, never an option.
+fn asks_for(bench_args: &[String], section: &str) -> bool {
     let mut only = Vec::new();
     let mut args = bench_args.iter();
     while let Some(arg) = args.next() {
@@ -106,7 +118,62 @@ fn pooled_rows(bench_args: &[String], program: Option<PathBuf>, database_url: &s
             only.extend(args.next());
         }
     }
-    if !only.is_empty() && !only.iter().any(|section| *section == "pooled") {
+    only.is_empty() || only.iter().any(|named| *named == section)
+}
+
+/// Builds `coordinated` in release mode (as the benchmark is built) and
+/// gives the path of its executable, as cargo reports it: the target
+/// directory may be anywhere (`CARGO_TARGET_DIR`).
+fn build_coordinated() -> Result<PathBuf> {
+    let mut build = cargo();
+    build
+        .args(["build", "--release", "--package", COORDINATED])
+        // JSON messages on stdout, compiler errors still shown on stderr.
+        .arg("--message-format=json-render-diagnostics")
+        .stdout(Stdio::piped());
+    let mut child = build
+        .spawn()
+        .context("could not start the build of coordinated")?;
+    // Read on a thread, so that a signal can reach cargo while it builds.
+    let mut out = child.stdout.take().context("the build's output")?;
+    let reader = std::thread::spawn(move || {
+        let mut messages = String::new();
+        out.read_to_string(&mut messages).map(|_| messages)
+    });
+    let status = throwaway::wait_interruptibly(child)?;
+    let messages = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading the build's output panicked"))??;
+    if throwaway::interrupted() {
+        bail!("interrupted");
+    }
+    if !status.success() {
+        bail!("the build of coordinated failed ({status})");
+    }
+    executable(&messages).with_context(|| format!("cargo reported no executable for {COORDINATED}"))
+}
+
+/// The server's package, and its binary's name.
+const COORDINATED: &str = "coordinated";
+
+/// The `executable` of the last `compiler-artifact` message for
+/// [`COORDINATED`] among cargo's JSON lines (its library has none).
+fn executable(messages: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == COORDINATED
+        })
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .next_back()
+}
+
+/// Decides about the pooled rows from the benchmark's arguments, the
+/// installed `pgbouncer` (if any) and the server's connection string.
+/// Pure, so that the choice is tested without a server or PgBouncer.
+fn pooled_rows(bench_args: &[String], program: Option<PathBuf>, database_url: &str) -> Pooled {
+    if !asks_for(bench_args, "pooled") {
         return Pooled::NotAsked;
     }
     let Some(program) = program else {
@@ -133,6 +200,35 @@ mod tests {
     /// The arguments as `cargo xtask bench` gets them.
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_rest_section_is_asked_for_unless_only_leaves_it_out() {
+        assert!(asks_for(&[], "rest"));
+        assert!(asks_for(&args(&["--quick", "--no-go"]), "rest"));
+        assert!(asks_for(
+            &args(&["--only", "claims", "--only", "rest"]),
+            "rest"
+        ));
+        assert!(!asks_for(&args(&["--only", "claims"]), "rest"));
+        // `--out rest` names a file, not the section.
+        assert!(!asks_for(
+            &args(&["--out", "rest", "--only", "add"]),
+            "rest"
+        ));
+    }
+
+    #[test]
+    fn the_server_is_the_binary_artifact_cargo_reports() {
+        let messages = r#"{"reason":"compiler-artifact","target":{"name":"coordinated","kind":["lib"]},"executable":null}
+not JSON: cargo's plain output is skipped
+{"reason":"compiler-artifact","target":{"name":"coordinated","kind":["bin"]},"executable":"/t/release/coordinated"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable(messages),
+            Some(PathBuf::from("/t/release/coordinated"))
+        );
+        assert_eq!(executable(r#"{"reason":"build-finished"}"#), None);
     }
 
     #[test]

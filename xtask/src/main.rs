@@ -53,10 +53,11 @@ commands:
                 synchronous_commit on); prints a table and writes
                 target/bench/results.json. Options: --quick (about a
                 minute), --out <path>, --no-go (skip the go-coordinate
-                replay), --only <section> (claims, runtime, pooled, add,
-                scale, prune, wakeup, memory, profile). The pooled rows
+                replay), --only <section> (claims, runtime, pooled, rest,
+                add, scale, prune, wakeup, memory, profile). The pooled rows
                 need pgbouncer and a DATABASE_URL with a password; without
-                them they are skipped, saying why
+                them they are skipped, saying why. The rest rows go through
+                coordinated, built in release first
   stress        many worker processes drain chained work specs while
                 connections are terminated, a worker is SIGKILLed and the
                 (throwaway) server restarts; SQL checks afterwards. Options:
