@@ -2,15 +2,14 @@
 //! `benches/throughput`) against a PostgreSQL server that makes commits
 //! durable.
 
-use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use crate::pgbouncer;
-use crate::process::{cargo, run_checked};
-use crate::throwaway::{self, Database, Durability};
+use crate::process::{build_executable, cargo, run_checked};
+use crate::throwaway::{Database, Durability};
 
 /// Where the results go, relative to the workspace root.
 const RESULTS: &str = "target/bench/results.json";
@@ -122,51 +121,9 @@ fn asks_for(bench_args: &[String], section: &str) -> bool {
 }
 
 /// Builds `coordinated` in release mode (as the benchmark is built) and
-/// gives the path of its executable, as cargo reports it: the target
-/// directory may be anywhere (`CARGO_TARGET_DIR`).
+/// gives the path of its executable.
 fn build_coordinated() -> Result<PathBuf> {
-    let mut build = cargo();
-    build
-        .args(["build", "--release", "--package", COORDINATED])
-        // JSON messages on stdout, compiler errors still shown on stderr.
-        .arg("--message-format=json-render-diagnostics")
-        .stdout(Stdio::piped());
-    let mut child = build
-        .spawn()
-        .context("could not start the build of coordinated")?;
-    // Read on a thread, so that a signal can reach cargo while it builds.
-    let mut out = child.stdout.take().context("the build's output")?;
-    let reader = std::thread::spawn(move || {
-        let mut messages = String::new();
-        out.read_to_string(&mut messages).map(|_| messages)
-    });
-    let status = throwaway::wait_interruptibly(child)?;
-    let messages = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("reading the build's output panicked"))??;
-    if throwaway::interrupted() {
-        bail!("interrupted");
-    }
-    if !status.success() {
-        bail!("the build of coordinated failed ({status})");
-    }
-    executable(&messages).with_context(|| format!("cargo reported no executable for {COORDINATED}"))
-}
-
-/// The server's package, and its binary's name.
-const COORDINATED: &str = "coordinated";
-
-/// The `executable` of the last `compiler-artifact` message for
-/// [`COORDINATED`] among cargo's JSON lines (its library has none).
-fn executable(messages: &str) -> Option<PathBuf> {
-    messages
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == COORDINATED
-        })
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .next_back()
+    build_executable("coordinated", &["--release"])
 }
 
 /// Decides about the pooled rows from the benchmark's arguments, the
@@ -216,19 +173,6 @@ mod tests {
             &args(&["--out", "rest", "--only", "add"]),
             "rest"
         ));
-    }
-
-    #[test]
-    fn the_server_is_the_binary_artifact_cargo_reports() {
-        let messages = r#"{"reason":"compiler-artifact","target":{"name":"coordinated","kind":["lib"]},"executable":null}
-not JSON: cargo's plain output is skipped
-{"reason":"compiler-artifact","target":{"name":"coordinated","kind":["bin"]},"executable":"/t/release/coordinated"}
-{"reason":"build-finished","success":true}"#;
-        assert_eq!(
-            executable(messages),
-            Some(PathBuf::from("/t/release/coordinated"))
-        );
-        assert_eq!(executable(r#"{"reason":"build-finished"}"#), None);
     }
 
     #[test]
