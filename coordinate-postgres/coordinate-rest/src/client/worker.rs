@@ -12,7 +12,7 @@ use ureq::http::Method;
 
 use super::namespace::{as_gone, RestNamespace};
 use super::work_unit::incomplete;
-use super::{RestAttempt, RestWorkUnit};
+use super::{RestAttempt, RestWorkSpec, RestWorkUnit};
 use crate::wire::shapes;
 use crate::wire::values::AttemptRequestJson;
 use crate::wire::DataDict;
@@ -174,17 +174,29 @@ impl Worker for RestWorker {
         if answer.attempts.is_empty() {
             return Ok(Vec::new());
         }
-        let spec = self
-            .namespace
-            .spec_at(&answer.work_spec_url)
-            .map_err(|e| self.own(e))?;
+        // A server of ours sends the spec and the units' names along, so a
+        // claim is one request; go's sends URLs only, to be fetched.
+        let spec = match answer.work_spec {
+            Some(repr) => Arc::new(RestWorkSpec::new(self.namespace.clone(), *repr)),
+            None => self
+                .namespace
+                .spec_at(&answer.work_spec_url)
+                .map_err(|e| self.own(e))?,
+        };
         let me = self.me();
         answer
             .attempts
             .into_iter()
             .map(|repr| {
-                let unit = RestWorkUnit::fetch(&self.namespace, &repr.work_unit_url, Some(&spec))
-                    .map_err(|e| self.own(e))?;
+                let unit = match &repr.work_unit {
+                    Some(name) => Arc::new(RestWorkUnit::new(
+                        spec.clone(),
+                        name.clone(),
+                        repr.work_unit_url.clone(),
+                    )),
+                    None => RestWorkUnit::fetch(&self.namespace, &repr.work_unit_url, Some(&spec))
+                        .map_err(|e| self.own(e))?,
+                };
                 Ok(Arc::new(RestAttempt::new(unit, me.clone(), repr)) as Arc<dyn Attempt>)
             })
             .collect()

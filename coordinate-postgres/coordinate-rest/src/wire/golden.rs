@@ -32,6 +32,7 @@ fn attempt() {
         finish_url: "/a/finish".into(),
         fail_url: "/a/fail".into(),
         retry_url: "/a/retry".into(),
+        work_unit: None,
     };
     let text = serde_json::to_string(&attempt).unwrap();
     assert_eq!(

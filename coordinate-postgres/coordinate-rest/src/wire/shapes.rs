@@ -307,6 +307,10 @@ pub struct AttemptResponse {
     /// The attempts, in full.
     #[serde(default, deserialize_with = "null_as_default")]
     pub attempts: Vec<Attempt>,
+    /// The work spec itself (without its data): our addition (go's clients
+    /// ignore it), so that a claim costs a client one request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_spec: Option<Box<WorkSpec>>,
 }
 
 /// An attempt's URL and what identifies it.
@@ -381,6 +385,10 @@ pub struct Attempt {
     /// Asks for a retry after `delay`.
     #[serde(default)]
     pub retry_url: String,
+    /// Its work unit's name: our addition (go's clients ignore it), so a
+    /// client holding the attempt needs no request to learn its unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_unit: Option<String>,
 }
 
 /// The body of an attempt's renew, expire, finish, fail and retry POSTs.

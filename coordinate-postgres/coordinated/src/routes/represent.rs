@@ -227,5 +227,6 @@ pub fn attempt(
         finish_url: link.below("/finish"),
         fail_url: link.below("/fail"),
         retry_url: link.below("/retry"),
+        work_unit: Some(attempt.work_unit().name().to_owned()),
     })
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use coordinate_api::query::DEFAULT_LIFETIME;
 use coordinate_api::{Attempt, Data};
 use coordinate_rest::wire::shapes::{self, AttemptResponse, AttemptSpecific, WorkerList};
 use coordinate_rest::wire::values::AttemptRequestJson;
@@ -94,26 +95,34 @@ pub async fn put(
     .await
 }
 
-/// `POST …/request_attempts`: work for the worker.
+/// `POST …/request_attempts`: work for the worker; a lifetime of 0 is
+/// go's default lease.
 pub async fn request_attempts(
     call: StoreCall,
     Path((ns, worker)): WorkerPath,
     JsonBody(body): JsonBody<AttemptRequestJson>,
 ) -> Result<Response, ApiError> {
     let (ns, worker) = (name(&ns)?, name(&worker)?);
-    let request = body.into_request();
+    let mut request = body.into_request();
+    // go documents a zero lifetime as "a system-provided default,
+    // generally 15 minutes", and its clients send the request's zero
+    // value; passed on as 0, the lease would end the moment it began and
+    // the next read would hand the unit to someone else.
+    if request.lifetime.is_zero() {
+        request.lifetime = DEFAULT_LIFETIME;
+    }
     call.run(move |s| {
         let (namespace, worker) = s.worker(&ns, &worker)?;
         let attempts = worker.request_attempts(&request).map_err(store)?;
-        let work_spec_url = attempts
+        let work_spec = attempts
             .first()
-            .map(|a| {
-                s.work_spec_link(&namespace, &a.work_unit().work_spec())
-                    .url()
-            })
-            .unwrap_or_default();
+            .map(|a| represent::work_spec(s, &namespace, &a.work_unit().work_spec(), None));
         Ok(ok(&AttemptResponse {
-            work_spec_url,
+            work_spec_url: work_spec
+                .as_ref()
+                .map(|w| w.url.clone())
+                .unwrap_or_default(),
+            work_spec: work_spec.map(Box::new),
             attempts: attempts
                 .iter()
                 .map(|a| represent::attempt(s, &namespace, a))
