@@ -6,10 +6,15 @@
 //! answers are compared with each token replaced by its ordinal of first
 //! appearance in the test (`ref=1`, `ref=2`, …): expectations still show
 //! which URLs share a handle and which are new ones.
+//!
+//! The server's `/metrics` counts answers by route *template*, so
+//! [`InProcess::routes_answered`] tells which routes a test reached without
+//! this file knowing how paths map to routes.
 
 #![allow(dead_code)]
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,26 +43,36 @@ pub struct Answer {
     pub location: Option<String>,
 }
 
-/// The server in process, and the tokens seen so far.
+/// The server in process, its store's clock, and the tokens seen so far.
 pub struct InProcess {
     app: axum::Router,
+    clock: Arc<MockClock>,
+    prefix: String,
     tokens: RefCell<Vec<String>>,
 }
 
 impl InProcess {
     /// A server with `prefix` over an empty memory store.
     pub fn new(prefix: &str) -> Self {
+        InProcess::configured(ServerConfig {
+            path_prefix: prefix.to_owned(),
+            ..ServerConfig::default()
+        })
+    }
+
+    /// A server with `config` (a small body limit, say) over an empty
+    /// memory store whose clock starts at 2026-12-03T06:00:00Z.
+    pub fn configured(config: ServerConfig) -> Self {
         let clock = Arc::new(MockClock::new(
             Utc.with_ymd_and_hms(2026, 12, 3, 6, 0, 0).unwrap(),
         ));
-        let store = Arc::new(MemoryCoordinate::with_clock(clock).with_scheduler_seed(1));
-        let config = ServerConfig {
-            path_prefix: prefix.to_owned(),
-            ..ServerConfig::default()
-        };
+        let store = Arc::new(MemoryCoordinate::with_clock(clock.clone()).with_scheduler_seed(1));
+        let prefix = config.path_prefix.clone();
         let sampler = SummarySampler::new(Duration::from_secs(120), false);
         InProcess {
             app: router(AppState::new(store, None, config, sampler)),
+            clock,
+            prefix,
             tokens: RefCell::new(Vec::new()),
         }
     }
@@ -65,6 +80,12 @@ impl InProcess {
     /// The router, for requests of one's own.
     pub fn app(&self) -> axum::Router {
         self.app.clone()
+    }
+
+    /// The store's clock: moving it is how a test makes leases run out
+    /// and delays pass without waiting.
+    pub fn clock(&self) -> &MockClock {
+        &self.clock
     }
 
     /// `text` with every `ref=TOKEN` made `ref=ORDINAL`.
@@ -108,14 +129,47 @@ impl InProcess {
         out
     }
 
-    /// Sends one request (`path` may hold ordinals, made real first).
+    /// Sends one request (`path` may hold ordinals, made real first),
+    /// labelled as JSON when it has a body.
     pub async fn send(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        let json = [("Content-Type", "application/json")];
+        let headers: &[(&str, &str)] = if body.is_some() { &json } else { &[] };
+        self.send_with(method, path, headers, body).await
+    }
+
+    /// Sends one request with exactly these headers besides `Host` (for
+    /// negotiation: `Accept`, a `Content-Type` that is not JSON).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
+        let (answer, text) = self.exchange(method, path, headers, body).await;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+        };
+        Answer { body, ..answer }
+    }
+
+    /// One request, and its answer with the body as text (tokens made
+    /// ordinals); the answer's `body` is left `Null`.
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (Answer, String) {
         let mut request = Request::builder()
             .method(method)
             .uri(self.real(path))
             .header("Host", "localhost");
-        if body.is_some() {
-            request = request.header("Content-Type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let body = body.map(|b| self.real(b));
         let request = request
@@ -135,35 +189,71 @@ impl InProcess {
             .await
             .unwrap();
         let text = self.readable(std::str::from_utf8(&bytes).expect("UTF-8"));
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
-        };
-        Answer {
+        let answer = Answer {
             status,
-            body,
+            body: Value::Null,
             content_type,
             location,
-        }
+        };
+        (answer, text)
     }
 
-    /// Runs the steps in order, checking each answer exactly.
+    /// Every (method, route template, status) this server has answered,
+    /// from its `/metrics` (templates without the path prefix; requests
+    /// no route matched are left out).
+    pub async fn routes_answered(&self) -> BTreeSet<(String, String, u16)> {
+        let metrics = format!("{}/metrics", self.prefix);
+        let (answer, text) = self.exchange("GET", &metrics, &[], None).await;
+        assert_eq!(answer.status, 200, "{text}");
+        let label = |line: &str, key: &str| -> String {
+            let start = line.find(&format!("{key}=\"")).expect(key) + key.len() + 2;
+            let end = start + line[start..].find('"').expect("a closing quote");
+            line[start..end].to_owned()
+        };
+        text.lines()
+            .filter(|line| line.starts_with("coordinated_http_requests_total{"))
+            .map(|line| {
+                let route = label(line, "route");
+                let route = route.strip_prefix(&self.prefix).unwrap_or(&route);
+                let status = label(line, "status").parse().expect("a status");
+                (label(line, "method"), route.to_owned(), status)
+            })
+            .filter(|(_, route, _)| route != "unmatched" && route != "/metrics")
+            .collect()
+    }
+
+    /// Runs the steps in order, checking each answer exactly: its status
+    /// and body, go's media type on every body, and on a 201 a `Location`
+    /// that is the body's `url`. Every step runs even after one fails (the
+    /// store moves on regardless), and the failure lists each step that
+    /// differed, so one run shows every answer to look at.
     pub async fn check(&self, steps: &[Step<'_>]) {
-        for (method, path, body, status, expected) in steps {
+        let mut wrong = Vec::new();
+        for (index, (method, path, body, status, expected)) in steps.iter().enumerate() {
             let answer = self.send(method, path, *body).await;
-            assert_eq!(
-                (answer.status, &answer.body),
-                (*status, expected),
-                "{method} {path} {body:?}"
-            );
-            if !answer.body.is_null() {
-                assert_eq!(
-                    answer.content_type, "application/vnd.diffeo.coordinate.v1+json",
-                    "{path}"
-                );
+            let mut differs = Vec::new();
+            if (answer.status, &answer.body) != (*status, expected) {
+                differs.push(format!(
+                    "expected {status} {expected}\n     got {} {}",
+                    answer.status, answer.body
+                ));
+            }
+            let v1 = "application/vnd.diffeo.coordinate.v1+json";
+            if !answer.body.is_null() && answer.content_type != v1 {
+                differs.push(format!("content type {:?}", answer.content_type));
+            }
+            if answer.status == 201 && answer.location.as_deref() != answer.body["url"].as_str() {
+                differs.push(format!("Location {:?}", answer.location));
+            }
+            if !differs.is_empty() {
+                let body = body.unwrap_or("");
+                wrong.push(format!(
+                    "step {index}: {method} {path} {body}\n  {}",
+                    differs.join("\n  ")
+                ));
             }
         }
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n\n"));
     }
 }
 
