@@ -1,21 +1,15 @@
-//! Golden requests and answers, route by route, in process against the
-//! memory backend on a mock clock (so times are fixed): each step is a
-//! request and the status and JSON body it must get, in order.
+//! A tour: one unit's life from an empty store to its namespace's
+//! deletion, through most resources once, as go's client would walk it.
 
-mod in_process;
-
-use axum::body::Body;
-use axum::http::Request;
 use serde_json::{json, Value};
-use tower::ServiceExt as _;
 
-use in_process::{r, InProcess, Step};
+use super::in_process::{r, InProcess, Step};
+use super::{leak, T0};
 
-const T0: &str = "2026-12-03T06:00:00Z";
 const A: &str = "/namespace/ns/work_spec/spec/work_unit/-dSAx/attempt/w/2026-12-03T06:00:00Z";
 
-#[tokio::test]
-async fn every_route_answers_as_pinned() {
+/// The tour's steps, on a server of its own.
+pub async fn tour() -> InProcess {
     let server = InProcess::new("");
     let spec = "/namespace/ns/work_spec/spec";
     let unit = "/namespace/ns/work_spec/spec/work_unit/-dSAx";
@@ -153,7 +147,7 @@ async fn every_route_answers_as_pinned() {
             leak(format!("{worker}/request_attempts")),
             Some(r#"{"number_of_work_units": 1, "lifetime": 60000000000, "work_specs": ["spec"]}"#),
             200,
-            json!({"work_spec_url": r(spec, 11), "attempts": [attempt_json([12, 13, 14], "pending")]}),
+            super::claimed(11, vec![attempt_json([12, 13, 14], "pending")]),
         ),
         ("GET", A, None, 200, attempt_json([15, 16, 17], "pending")),
         (
@@ -264,144 +258,22 @@ async fn every_route_answers_as_pinned() {
         ("DELETE", "/namespace/ns", None, 204, Value::Null),
     ];
     server.check(&steps).await;
+    server
 }
 
-/// A step's text that lives as long as the test.
-fn leak(text: String) -> &'static str {
-    Box::leak(text.into_boxed_str())
+#[tokio::test]
+async fn a_tour_answers_as_pinned() {
+    tour().await;
 }
 
-/// The attempt's identity; `refs` are the ordinals of the attempt's,
-/// its unit's and its worker's tokens.
+/// The tour's attempt: its identity; `refs` are the ordinals of the
+/// attempt's, its unit's and its worker's tokens.
 fn short_attempt(refs: [usize; 3]) -> Value {
-    let [attempt, unit, worker] = refs;
-    json!({"url": r(A, attempt), "work_unit_url": r("/namespace/ns/work_spec/spec/work_unit/-dSAx", unit), "worker_url": r("/namespace/ns/worker/w", worker), "start_time": T0})
+    super::short_attempt(A, refs)
 }
 
-/// The attempt in full (see [`short_attempt`]).
+/// The tour's attempt in full (see [`short_attempt`]).
 fn attempt_json(refs: [usize; 3], status: &str) -> Value {
-    let mut value = short_attempt(refs);
-    let at = |rest: &str| format!("{A}/{rest}?ref={}", refs[0]);
-    let more = json!({"status": status, "data": {"k": [1, "two"]}, "expiration_time": "2026-12-03T06:01:00Z",
-        "renew_url": at("renew"), "expire_url": at("expire"), "finish_url": at("finish"), "fail_url": at("fail"), "retry_url": at("retry")});
-    for (key, field) in more.as_object().unwrap() {
-        value[key] = field.clone();
-    }
-    value
-}
-
-#[tokio::test]
-async fn refusals_are_json_and_name_what_was_wrong() {
-    let server = InProcess::new("");
-    let steps: Vec<Step<'_>> = vec![
-        (
-            "GET",
-            "/nowhere",
-            None,
-            404,
-            json!({"error": "error", "message": "no resource at /nowhere"}),
-        ),
-        (
-            "PATCH",
-            "/namespace",
-            None,
-            405,
-            json!({"error": "error", "message": "method PATCH not allowed on /namespace"}),
-        ),
-        (
-            "POST",
-            "/namespace",
-            Some("{"),
-            400,
-            json!({"error": "error", "message": "malformed JSON body: EOF while parsing an object at line 1 column 1"}),
-        ),
-        (
-            "POST",
-            "/namespace/ns/work_spec",
-            Some(r#"{"data": {"nom": "x"}}"#),
-            400,
-            json!({"error": "ErrNoWorkSpecName", "message": "the work spec definition has no 'name' key"}),
-        ),
-        (
-            "GET",
-            "/namespace/-%21/summary",
-            None,
-            400,
-            json!({"error": "error", "message": "\"-!\" is not an encoded name: the text after '-' is not URL-safe base64 without padding"}),
-        ),
-        (
-            "GET",
-            "/namespace/ns/work_spec/s/work_unit?status=sleeping",
-            None,
-            400,
-            json!({"error": "error", "message": "work unit query: \"sleeping\" is not a work unit status"}),
-        ),
-        (
-            "GET",
-            "/namespace",
-            None,
-            200,
-            json!({"namespaces": [{"url": "/namespace/ns?ref=1", "name": "ns"}]}),
-        ),
-    ];
-    server.check(&steps).await;
-}
-
-#[tokio::test]
-async fn accept_and_content_type_are_negotiated() {
-    let app = InProcess::new("").app();
-    let request = |accept: &str, content_type: &str| {
-        Request::builder()
-            .method("POST")
-            .uri("/namespace")
-            .header("Host", "localhost")
-            .header("Accept", accept)
-            .header("Content-Type", content_type)
-            .body(Body::from(r#"{"name": "n"}"#))
-            .unwrap()
-    };
-    let response = app
-        .clone()
-        .oneshot(request("text/html", "application/json"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 406);
-    let response = app
-        .clone()
-        .oneshot(request("*/*", "text/plain"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 415);
-    let response = app
-        .clone()
-        .oneshot(request("application/json", "text/json"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    let location = response.headers()["location"].to_str().unwrap();
-    assert!(location.starts_with("/namespace/n?ref="), "{location}");
-}
-
-#[tokio::test]
-async fn a_path_prefix_nests_every_route_and_url() {
-    let server = InProcess::new("/coord");
-    let steps: Vec<Step<'_>> = vec![
-        (
-            "GET",
-            "/coord",
-            None,
-            200,
-            json!({"url": "/coord/", "summary_url": "/coord/summary", "namespaces_url": "/coord/namespace", "namespace_url": "/coord/namespace/{namespace}"}),
-        ),
-        ("GET", "/coord/healthz", None, 200, json!({"status": "ok"})),
-        (
-            "GET",
-            "/namespace",
-            None,
-            404,
-            json!({"error": "error", "message": "no resource at /namespace"}),
-        ),
-    ];
-    server.check(&steps).await;
+    let rest = json!({"status": status, "data": {"k": [1, "two"]}, "expiration_time": "2026-12-03T06:01:00Z"});
+    super::attempt_json(A, refs, rest)
 }
