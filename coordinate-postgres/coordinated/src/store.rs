@@ -176,11 +176,7 @@ impl StoreCall {
         F: FnOnce(&Scope<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let (urls, reference) = (self.urls(), self.reference);
-        let scoped = move |c: &dyn Coordinate, handles: &HandleRegistry| {
-            call(&Scope::new(c, handles, reference, urls))
-        };
-        self.state.store().run(self.session, scoped).await
+        self.in_scope(Gate::Take, call).await
     }
 
     /// Runs `call` outside the gate (see [`Store::run_waiting`]).
@@ -189,11 +185,24 @@ impl StoreCall {
         F: FnOnce(&Scope<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.in_scope(Gate::Bypass, call).await
+    }
+
+    /// Runs `call` in the request's [`Scope`], through the gate or not.
+    async fn in_scope<T, F>(self, gate: Gate, call: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Scope<'_>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let (urls, reference) = (self.urls(), self.reference);
         let scoped = move |c: &dyn Coordinate, handles: &HandleRegistry| {
             call(&Scope::new(c, handles, reference, urls))
         };
-        self.state.store().run_waiting(self.session, scoped).await
+        let store = self.state.store();
+        match gate {
+            Gate::Take => store.run(self.session, scoped).await,
+            Gate::Bypass => store.run_waiting(self.session, scoped).await,
+        }
     }
 
     /// The server state, for URLs and limits.
@@ -219,4 +228,13 @@ impl FromRequestParts<AppState> for StoreCall {
             reference,
         })
     }
+}
+
+/// Whether a call takes one of the store's slots.
+#[derive(Debug, Clone, Copy)]
+enum Gate {
+    /// Waits for a slot (or is refused with 503 beyond `--max-waiting`).
+    Take,
+    /// Runs without one: calls that mostly wait.
+    Bypass,
 }
