@@ -159,17 +159,17 @@ pub fn find_program() -> Option<PathBuf> {
 
 /// The server PgBouncer forwards to and the login it passes on, from the
 /// run's `postgres://user:password@host:port/dbname` URL.
-pub(crate) struct Upstream {
-    pub(crate) user: String,
-    pub(crate) password: String,
-    pub(crate) host: String,
-    pub(crate) port: String,
-    pub(crate) dbname: String,
+struct Upstream {
+    user: String,
+    password: String,
+    host: String,
+    port: String,
+    dbname: String,
 }
 
 impl Upstream {
     /// The parts of `url`, or which of them is missing.
-    pub(crate) fn parse(url: &str) -> Result<Upstream, Unusable> {
+    fn parse(url: &str) -> Result<Upstream, Unusable> {
         if url.is_empty() {
             return Err(Unusable::NoUrl);
         }

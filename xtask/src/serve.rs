@@ -4,9 +4,8 @@
 
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::pgbouncer::Upstream;
 use crate::process::{cargo, run_checked};
 use crate::throwaway::Database;
 
@@ -17,20 +16,14 @@ pub fn run(server_args: &[String]) -> Result<()> {
     let database = Database::from_env_or_throwaway()?;
     let mut server: Command = cargo();
     server.args(["run", "--package", "coordinated", "--"]);
-    // The password travels in libpq's environment, never on a command line
-    // that cargo echoes: `-backend postgres:` reads PGHOST and friends.
-    if !database.url().is_empty() {
-        let upstream = Upstream::parse(database.url())
-            .ok()
-            .context("serve needs the server as a postgres://user:password@host:port/db URL")?;
-        server
-            .env("PGHOST", &upstream.host)
-            .env("PGPORT", &upstream.port)
-            .env("PGUSER", &upstream.user)
-            .env("PGPASSWORD", &upstream.password)
-            .env("PGDATABASE", &upstream.dbname);
-    }
-    server.args(["-backend", "postgres:"]);
+    // The connection string (with its password) travels in the
+    // environment, never on a command line that cargo echoes; empty, libpq
+    // reads PGHOST and friends.
+    let backend = match database.url() {
+        "" => "postgres:",
+        url => url,
+    };
+    server.env("COORDINATED_BACKEND", backend);
     if !server_args
         .iter()
         .any(|arg| arg.trim_start_matches('-').starts_with("http"))

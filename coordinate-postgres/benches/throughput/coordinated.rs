@@ -2,10 +2,9 @@
 //! rows: the binary `cargo xtask bench` built (`--coordinated <path>`), on
 //! a free loopback port, over the benchmark's own PostgreSQL.
 //!
-//! The server is told `-backend postgres:` and finds the database in
-//! libpq's `PG*` environment variables, filled from the benchmark's
-//! connection string: a command line is visible to every local user
-//! (`ps`), and the URL holds the password.
+//! The server gets the benchmark's connection string in
+//! `COORDINATED_BACKEND`, not as `-backend`: a command line is visible to
+//! every local user (`ps`), and the URL holds the password.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead as _, BufReader};
@@ -22,28 +21,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lines of the server's stderr kept for an error message.
 const LOG_LINES: usize = 20;
 
-/// libpq's environment variable for each connection parameter that a
-/// benchmark's connection string may reasonably hold. Anything else is
-/// refused rather than dropped, so that the server never quietly talks to
-/// another database than the benchmark checks in SQL.
-const PARAMETERS: &[(&str, &str)] = &[
-    ("host", "PGHOST"),
-    ("hostaddr", "PGHOSTADDR"),
-    ("port", "PGPORT"),
-    ("user", "PGUSER"),
-    ("password", "PGPASSWORD"),
-    ("dbname", "PGDATABASE"),
-    ("sslmode", "PGSSLMODE"),
-    ("sslrootcert", "PGSSLROOTCERT"),
-    ("connect_timeout", "PGCONNECT_TIMEOUT"),
-    ("application_name", "PGAPPNAME"),
-];
-
 /// How to start a server: the binary and the environment naming the
 /// benchmark's database.
 pub struct Launcher {
     program: PathBuf,
-    environment: Vec<(&'static str, String)>,
+    conn: String,
 }
 
 impl Launcher {
@@ -56,7 +38,7 @@ impl Launcher {
         }
         Ok(Launcher {
             program: program.to_owned(),
-            environment: libpq_environment(conn)?,
+            conn: conn.to_owned(),
         })
     }
 
@@ -67,11 +49,12 @@ impl Launcher {
         let address = format!("127.0.0.1:{port}");
         let mut command = Command::new(&self.program);
         command
-            .args(["-backend", "postgres:", "-http", &address])
+            .args(["-http", &address])
             .args(extra)
-            // Whatever the connection string leaves out, libpq takes from
-            // this process's own PG* variables, in the server as here.
-            .envs(self.environment.iter().map(|(k, v)| (k, v)))
+            // The connection string (with its password) through the
+            // environment, never on the command line; whatever it leaves
+            // out, libpq takes from the PG* variables the server inherits.
+            .env("COORDINATED_BACKEND", &self.conn)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -264,114 +247,4 @@ fn parse_requests(metrics: &str) -> Requests {
 /// moment later).
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// libpq's `PG*` variables for the connection string `conn`: a
-/// `postgres://` URL or `key=value` pairs; empty means this process's own
-/// `PG*` variables, which the server inherits.
-fn libpq_environment(conn: &str) -> Result<Vec<(&'static str, String)>, String> {
-    let conn = conn.trim();
-    if conn.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pairs = match conn
-        .strip_prefix("postgres://")
-        .or_else(|| conn.strip_prefix("postgresql://"))
-    {
-        Some(rest) => url_parameters(rest)?,
-        None => keyword_parameters(conn)?,
-    };
-    pairs
-        .into_iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, value)| {
-            PARAMETERS
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map(|(_, variable)| (*variable, value))
-                .ok_or_else(|| {
-                    format!(
-                        "the connection parameter {key:?} has no PG* variable the bench passes on \
-                         to coordinated"
-                    )
-                })
-        })
-        .collect()
-}
-
-/// The parameters of a URL after its `postgres://`.
-fn url_parameters(rest: &str) -> Result<Vec<(String, String)>, String> {
-    let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, dbname) = main.split_once('/').unwrap_or((main, ""));
-    let (login, place) = match authority.rsplit_once('@') {
-        Some((login, place)) => (Some(login), place),
-        None => (None, authority),
-    };
-    if place.contains(',') {
-        return Err("a URL with several hosts is not passed on to coordinated".into());
-    }
-    let (host, port) = if let Some(bracketed) = place.strip_prefix('[') {
-        // An IPv6 address: `[::1]:5432`.
-        let (address, after) = bracketed
-            .split_once(']')
-            .ok_or("the URL's IPv6 host has no closing ']'")?;
-        (address, after.strip_prefix(':').unwrap_or(""))
-    } else {
-        place.rsplit_once(':').unwrap_or((place, ""))
-    };
-    let mut pairs = vec![
-        ("host".to_owned(), decode(host)?),
-        ("port".to_owned(), port.to_owned()),
-        ("dbname".to_owned(), decode(dbname)?),
-    ];
-    if let Some(login) = login {
-        let (user, password) = login.split_once(':').unwrap_or((login, ""));
-        pairs.push(("user".to_owned(), decode(user)?));
-        pairs.push(("password".to_owned(), decode(password)?));
-    }
-    for parameter in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = parameter.split_once('=').unwrap_or((parameter, ""));
-        pairs.push((decode(key)?, decode(value)?));
-    }
-    Ok(pairs)
-}
-
-/// The parameters of `key=value` pairs (libpq's other form), unquoted
-/// values only.
-fn keyword_parameters(conn: &str) -> Result<Vec<(String, String)>, String> {
-    let conn = conn
-        .strip_prefix("postgresql:")
-        .or_else(|| conn.strip_prefix("postgres:"))
-        .unwrap_or(conn);
-    if conn.contains(['\'', '\\']) {
-        return Err("quoted connection parameters are not passed on to coordinated".into());
-    }
-    conn.split_whitespace()
-        .map(|pair| {
-            pair.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| "the connection string is neither a URL nor key=value pairs".into())
-        })
-        .collect()
-}
-
-/// Decodes a URL part's `%XX` escapes.
-fn decode(text: &str) -> Result<String, String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&first, tail)) = rest.split_first() {
-        if first == b'%' {
-            let byte = tail
-                .get(..2)
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or("a URL part holds a '%' that starts no escape")?;
-            bytes.push(byte);
-            rest = &tail[2..];
-        } else {
-            bytes.push(first);
-            rest = tail;
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| "a percent-encoded URL part is not UTF-8".into())
 }

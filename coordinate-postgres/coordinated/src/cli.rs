@@ -29,6 +29,9 @@ pub const CBORRPC_REFUSAL: &str = "-cborrpc: the Python CBOR-RPC protocol (go-co
 pub const DEFAULT_MAX_BODY_BYTES: usize =
     coordinate_api::data::DEFAULT_MAX_DATA_BYTES / 3 * 4 + (1 << 20);
 
+/// The environment variable `-backend` falls back to.
+pub const BACKEND_VAR: &str = "COORDINATED_BACKEND";
+
 /// `coordinated`: go-coordinate's daemon, serving its REST API over a
 /// coordinate backend.
 #[derive(Debug, Clone, Parser)]
@@ -37,8 +40,17 @@ pub struct Cli {
     /// The store: `memory`, a PostgreSQL connection string
     /// (`postgres://user:pass@host/db`, `postgres:host=… user=…`,
     /// `postgres:` for libpq's PG* variables), or `http(s)://[user:token@]host:port`
-    /// to serve another coordinated's store (proxy).
-    #[arg(long, default_value = "memory", value_name = "BACKEND")]
+    /// to serve another coordinated's store (proxy). Also read from
+    /// `COORDINATED_BACKEND` (never printed by `--help`), so that a
+    /// password need not stand on a command line that every local user can
+    /// read; the flag wins.
+    #[arg(
+        long,
+        default_value = "memory",
+        value_name = "BACKEND",
+        env = BACKEND_VAR,
+        hide_env_values = true
+    )]
     pub backend: String,
     /// `[ip]:port` for the REST API. Unlike go (`:5980`, every interface),
     /// the default is loopback; `:5980` still means every interface.

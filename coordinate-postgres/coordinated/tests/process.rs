@@ -300,3 +300,33 @@ fn metrics_show_the_postgres_pool_and_requests_by_route_template_and_a_404_creat
     );
     assert!(!text.contains("secret"), "{text}");
 }
+
+#[test]
+fn the_backend_may_come_from_the_environment_and_its_password_never_shows() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_coordinated"))
+            .args(args)
+            .env(
+                coordinated::cli::BACKEND_VAR,
+                "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2",
+            )
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("running coordinated")
+    };
+    let help = run(&["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("COORDINATED_BACKEND") && !help.contains("hunter2"),
+        "{help}"
+    );
+    // Nothing listens on port 1: the server fails to open its store, naming
+    // the server but not the password.
+    let failed = run(&["-http", "127.0.0.1:0"]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("PostgreSQL") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}
