@@ -252,6 +252,22 @@ fn a_terminated_session_is_unavailable() {
         "{error:?}"
     );
     assert!(error.is_transient());
+    settle(&coordinate);
+}
+
+/// Waits (a few seconds at most) until the pool has replaced the dropped
+/// session: r2d2 opens it on a background thread nobody joins, and one
+/// still inside libpq when the test process exits can crash it (seen as
+/// SIGSEGV after the test passed).
+fn settle(coordinate: &PostgresCoordinate) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let pool = coordinate.pool_state();
+        if pool.connections == pool.max_size {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// A session that died under a statement of its own (no transaction)
