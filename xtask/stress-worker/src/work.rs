@@ -44,21 +44,32 @@ pub fn run(options: &Options) -> Result<ExitCode> {
     };
     let outcomes = Arc::new(Mutex::new(StdRng::seed_from_u64(options.seed)));
     let handler = move |job: &Job| act(job, &outcomes);
-    let runtime = Runtime::builder(namespace.clone())
-        .handler(STAGE1, handler.clone())
-        .handler(STAGE2, handler)
-        .concurrency(options.threads)
-        .prefetch(2)
-        .lease(options.lease)
-        .grace(options.grace)
-        .poll_interval(Duration::from_millis(100))
-        .max_attempts(MAX_ATTEMPTS)
-        .backoff(Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(500),
-        })
-        .worker_name(&options.name)
-        .start()?;
+    // Starting writes the worker's records: a server restarting right
+    // then is waited out too, as for connecting.
+    let runtime = loop {
+        let started = Runtime::builder(namespace.clone())
+            .handler(STAGE1, handler.clone())
+            .handler(STAGE2, handler.clone())
+            .concurrency(options.threads)
+            .prefetch(2)
+            .lease(options.lease)
+            .grace(options.grace)
+            .poll_interval(Duration::from_millis(100))
+            .max_attempts(MAX_ATTEMPTS)
+            .backoff(Backoff {
+                base: Duration::from_millis(50),
+                cap: Duration::from_millis(500),
+            })
+            .worker_name(&options.name)
+            .start();
+        match started {
+            Ok(runtime) => break runtime,
+            Err(error) if error.is_transient() && Instant::now() < deadline => {
+                std::thread::sleep(PAUSE)
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
     let _signals = signals::stop_on_signals(runtime.stopper())?;
     let mut timed_out = false;
     while !runtime.is_stopped() {
