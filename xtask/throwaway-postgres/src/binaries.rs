@@ -115,12 +115,18 @@ fn unprivileged_user() -> Result<Option<String>, Error> {
 
 /// Runs `command`, capturing its output, which becomes part of the error
 /// when it fails.
-pub(crate) fn run_quietly(mut command: Command, what: &str) -> Result<(), Error> {
+pub(crate) fn run_quietly(command: Command, what: &str) -> Result<(), Error> {
+    output_of(command, what).map(drop)
+}
+
+/// Runs `command` and returns its standard output; when it fails, its
+/// output becomes part of the error as in [`run_quietly`].
+pub(crate) fn output_of(mut command: Command, what: &str) -> Result<String, Error> {
     let output = command
         .output()
         .map_err(|e| Error::io(format_args!("could not run {what}"), e))?;
     if output.status.success() {
-        return Ok(());
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
     Err(Error::new(format!(
         "{what} failed ({}):\n{}{}",

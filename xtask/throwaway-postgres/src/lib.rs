@@ -27,6 +27,7 @@
 
 mod binaries;
 mod error;
+mod replication;
 
 use std::fmt;
 use std::io::ErrorKind;
@@ -43,7 +44,7 @@ pub use error::Error;
 pub const SUPERUSER: &str = "postgres";
 
 /// Seconds `pg_ctl` waits for the server to come up.
-const START_TIMEOUT: &str = "60";
+pub(crate) const START_TIMEOUT: &str = "60";
 
 /// A PostgreSQL cluster of our own, initialised and, after
 /// [`Cluster::start`], running.
@@ -74,27 +75,34 @@ impl Cluster {
     /// Files the server needs before it starts go in with
     /// [`Cluster::put_file`]; then [`Cluster::start`] it.
     pub fn init() -> Result<Cluster, Error> {
-        let binaries = Binaries::locate()?;
-        let dir = make_temp_dir()?;
-        // From here on, dropping `cluster` removes the directory.
-        let cluster = Cluster {
-            binaries,
-            data: dir.join("data"),
-            dir,
-            password: random_password(),
-            port: 0,
-            removed: false,
-        };
+        let cluster = Cluster::empty(random_password())?;
         cluster.initdb()?;
         Ok(cluster)
     }
 
+    /// A cluster whose temporary directory exists but holds no data
+    /// directory yet: `initdb` or `pg_basebackup` makes that.
+    fn empty(password: String) -> Result<Cluster, Error> {
+        let binaries = Binaries::locate()?;
+        let dir = make_temp_dir()?;
+        // From here on, dropping the cluster removes the directory.
+        let cluster = Cluster {
+            binaries,
+            data: dir.join("data"),
+            dir,
+            password,
+            port: 0,
+            removed: false,
+        };
+        // Only the server user (and root) may look inside: a password
+        // file may lie here for a moment.
+        std::fs::set_permissions(&cluster.dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(format_args!("chmod {}", cluster.dir.display()), e))?;
+        cluster.binaries.give_to_server_user(&cluster.dir)?;
+        Ok(cluster)
+    }
+
     fn initdb(&self) -> Result<(), Error> {
-        // Only the server user (and root) may look inside: the password
-        // file lies here for a moment.
-        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::io(format_args!("chmod {}", self.dir.display()), e))?;
-        self.binaries.give_to_server_user(&self.dir)?;
         let pwfile = self.dir.join("pwfile");
         write_file(&pwfile, format!("{}\n", self.password))?;
         self.binaries.give_to_server_user(&pwfile)?;
