@@ -26,4 +26,15 @@ pub trait Coordinate: Send + Sync + std::any::Any {
     ///
     /// Errors: [`Backend`](crate::Error::Backend).
     fn summarize(&self) -> Result<Summary>;
+
+    /// Succeeds when the store can take work now: what a readiness probe
+    /// asks. The default lists the namespaces; a backend that can reach a
+    /// server which answers reads but refuses writes (a PostgreSQL
+    /// standby) checks for that too.
+    ///
+    /// Errors: [`Backend`](crate::Error::Backend), transient while no
+    /// writable store is reachable.
+    fn ready(&self) -> Result<()> {
+        self.namespaces().map(drop)
+    }
 }

@@ -10,13 +10,21 @@ use coordinate_api::{Coordinate, Namespace, Result, Summary};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use crate::db::error::read_only_server;
 use crate::db::shared::Shared;
 use crate::db::transaction::{with_retry, Isolation, TxError};
 use crate::handle::namespace::PgNamespace;
 use crate::handle::summary::{summarize, Scope};
 use crate::schema::namespace;
-use crate::sql::unit::NAMESPACES;
+use crate::sql::unit::{NAMESPACES, SERVER_READ_ONLY};
 use crate::sql::IdName;
+
+/// The answer of [`SERVER_READ_ONLY`].
+#[derive(QueryableByName)]
+struct ReadOnly {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    read_only: bool,
+}
 
 /// A coordinate stored in PostgreSQL.
 ///
@@ -102,6 +110,17 @@ impl Coordinate for PostgresCoordinate {
                     as Arc<dyn Namespace>
             })
             .collect())
+    }
+
+    fn ready(&self) -> Result<()> {
+        with_retry(&*self.shared, Isolation::Autocommit, |conn| {
+            let server: ReadOnly = SERVER_READ_ONLY.prepare().get_result(conn)?;
+            // As an error, the connection is dropped from the pool with it.
+            match server.read_only {
+                true => Err(TxError::Api(read_only_server())),
+                false => Ok(()),
+            }
+        })
     }
 
     fn summarize(&self) -> Result<Summary> {

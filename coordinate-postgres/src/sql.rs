@@ -83,6 +83,7 @@ pub(crate) const ALL: &[&Statement] = &[
     &unit::SUMMARY_ALL,
     &unit::SUMMARY_OF_SPECS,
     &unit::NAMESPACES,
+    &unit::SERVER_READ_ONLY,
     &unit::WORK_SPEC_NAMES,
     &unit::WORKERS,
     &unit::CHILD_WORKERS,

@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers) and `/readyz` (the store answers a
-//! cheap call). Neither needs the token nor checks `Host`: probes come
+//! cheap call and takes writes). Neither needs the token nor checks `Host`: probes come
 //! from orchestrators that know neither, and the answers reveal nothing.
 
 use axum::extract::State;
@@ -15,12 +15,13 @@ pub async fn healthz() -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: 200 when the store lists its namespaces, 503 otherwise.
+/// `GET /readyz`: 200 when the store can take work ([`Coordinate::ready`](coordinate_api::Coordinate::ready):
+/// on PostgreSQL, a primary answers), 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.store().main();
     let answer = tokio::time::timeout(
         state.config().request_timeout,
-        tokio::task::spawn_blocking(move || store.namespaces().map(|n| n.len())),
+        tokio::task::spawn_blocking(move || store.ready()),
     )
     .await;
     match answer {

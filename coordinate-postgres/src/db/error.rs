@@ -19,6 +19,16 @@
 //! closed socket: recognised by its text as
 //! [`BackendErrorKind::Unavailable`], else `Other`. The tests in
 //! `transaction.rs` provoke both on the test server to pin what happens.
+//!
+//! # A server that takes no writes
+//!
+//! A standby, a primary demoted to one, or a session left read-only
+//! refuses every write with SQLSTATE 25006, which diesel does name. That
+//! is [`BackendErrorKind::Unavailable`], like a lost connection: no
+//! writable server is reachable on this connection, so it is discarded
+//! (see `transaction.rs`) and the caller's retry gets a new one, which a
+//! multi-host connection string with `target_session_attrs=read-write`
+//! sends to whichever server is the primary by then.
 
 use std::fmt;
 
@@ -93,6 +103,9 @@ pub(crate) fn kind_of(error: &DieselError) -> BackendErrorKind {
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             _,
         ) => BackendErrorKind::Unavailable,
+        DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+            BackendErrorKind::Unavailable
+        }
         DieselError::DatabaseError(_, info)
             if SESSION_LOST
                 .iter()
@@ -112,7 +125,39 @@ pub(crate) fn kind_of(error: &DieselError) -> BackendErrorKind {
 /// A driver error, sorted by [`kind_of`], with the error kept as its
 /// source.
 pub(crate) fn database(error: DieselError) -> Error {
-    Error::backend(kind_of(&error), error)
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+            Error::backend(BackendErrorKind::Unavailable, ReadOnlyServer(Some(error)))
+        }
+        error => Error::backend(kind_of(&error), error),
+    }
+}
+
+/// The server answered but takes no writes (a readiness check found it in
+/// recovery or read-only): as transient as a refused write.
+pub(crate) fn read_only_server() -> Error {
+    Error::backend(BackendErrorKind::Unavailable, ReadOnlyServer(None))
+}
+
+/// A server that takes no writes: says so in words a reader of a log acts
+/// on, and keeps PostgreSQL's refusal, when there was one, as the source.
+#[derive(Debug)]
+struct ReadOnlyServer(Option<DieselError>);
+
+impl fmt::Display for ReadOnlyServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the server takes no writes: it is read-only (a standby, or a session set \
+             read-only); list every server in the connection string with \
+             target_session_attrs=read-write to reach the primary",
+        )
+    }
+}
+
+impl std::error::Error for ReadOnlyServer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.as_ref().map(|e| e as _)
+    }
 }
 
 /// Concurrent changes aborted a transaction on every one of its `tries`.
@@ -218,6 +263,13 @@ mod tests {
                 refused(
                     DatabaseErrorKind::Unknown,
                     "terminating connection due to administrator command",
+                ),
+                BackendErrorKind::Unavailable,
+            ),
+            (
+                refused(
+                    DatabaseErrorKind::ReadOnlyTransaction,
+                    "cannot execute INSERT in a read-only transaction",
                 ),
                 BackendErrorKind::Unavailable,
             ),

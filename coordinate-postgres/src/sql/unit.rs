@@ -201,6 +201,15 @@ pub(crate) const NAMESPACES: Statement = Statement {
     text: "SELECT id, name FROM namespace ORDER BY name COLLATE \"C\"",
 };
 
+/// Whether the server refuses writes: a standby (in recovery), or a
+/// session left read-only (`default_transaction_read_only`).
+pub(crate) const SERVER_READ_ONLY: Statement = Statement {
+    name: "SERVER_READ_ONLY",
+    params: &[],
+    text: "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' \
+           AS read_only",
+};
+
 /// A namespace's work spec names, in order.
 pub(crate) const WORK_SPEC_NAMES: Statement = Statement {
     name: "WORK_SPEC_NAMES",
