@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock::{Clock, SystemClock};
+use crate::completion::Completion;
 use crate::error::{BackendErrorKind, Error, Result};
 use crate::namespace::Namespace;
 use crate::runtime::config::Config;
@@ -13,8 +14,8 @@ use crate::runtime::executor::Results;
 use crate::runtime::records::{default_worker_name, Records, MODE_RUN};
 use crate::runtime::supervisor::{Supervisor, Threads};
 use crate::runtime::{
-    completer, dispatcher, executor, Backoff, CompletionMode, Handler, Handlers, Registered,
-    RuntimeHandle, Shared, Stopper, WakeupState,
+    completer, dispatcher, executor, AppliedObserver, Backoff, CompletionMode, Handler, Handlers,
+    Registered, RuntimeHandle, Shared, Stopper, WakeupState,
 };
 
 /// Sets up a runtime: its handlers and settings. Every setting has a
@@ -25,6 +26,7 @@ pub struct RuntimeBuilder {
     config: Config,
     worker_name: Option<String>,
     clock: Arc<dyn Clock>,
+    on_applied: Option<AppliedObserver>,
 }
 
 impl RuntimeBuilder {
@@ -35,6 +37,7 @@ impl RuntimeBuilder {
             config: Config::default(),
             worker_name: None,
             clock: Arc::new(SystemClock),
+            on_applied: None,
         }
     }
 
@@ -134,6 +137,20 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Calls `observer` with every result the store accepted, once per
+    /// attempt, after its commit: finishes, failures, retries and the
+    /// releases of units given back. A result sent again after a lost
+    /// connection and found already applied is reported once; results the
+    /// store refused (a lost lease) or that were never sent are not.
+    ///
+    /// It runs on the thread that sent the result (the completer, or the
+    /// executor in [`CompletionMode::Immediate`]), so it should be quick:
+    /// an audit line, a metric, a note of what was acknowledged.
+    pub fn on_applied(mut self, observer: impl Fn(&Completion) + Send + Sync + 'static) -> Self {
+        self.on_applied = Some(Arc::new(observer));
+        self
+    }
+
     /// The clock for the worker records' report times (default: the
     /// system's). Leases and deadlines use the monotonic clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -167,6 +184,7 @@ impl RuntimeBuilder {
             wakeup: AtomicU8::new(WakeupState::Unknown as u8),
             clock: self.clock,
             started: Instant::now(),
+            on_applied: self.on_applied,
         });
         records.report(&shared, MODE_RUN);
         let (stop_requests_tx, stop_requests) = crossbeam_channel::unbounded();

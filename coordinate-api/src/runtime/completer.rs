@@ -167,14 +167,14 @@ fn settle(
 ) -> bool {
     match result {
         Ok(()) => {
-            shared.counters.applied(&completion.outcome);
+            shared.applied(completion);
             true
         }
         Err(Error::NotPending { .. } | Error::LostLease { .. })
             if failed_before && already_applied(completion) =>
         {
             // The earlier send did commit before its connection broke.
-            shared.counters.applied(&completion.outcome);
+            shared.applied(completion);
             true
         }
         Err(error @ (Error::NotPending { .. } | Error::LostLease { .. })) => {

@@ -162,10 +162,23 @@ pub(crate) struct Shared {
     wakeup: AtomicU8,
     clock: Arc<dyn Clock>,
     started: Instant,
+    /// [`RuntimeBuilder::on_applied`]'s observer, if any.
+    on_applied: Option<AppliedObserver>,
 }
+
+/// What [`RuntimeBuilder::on_applied`] calls.
+pub(crate) type AppliedObserver = Arc<dyn Fn(&crate::completion::Completion) + Send + Sync>;
 
 impl Shared {
     fn stats(&self) -> Stats {
         self.counters.snapshot(self.flights.gauges())
+    }
+
+    /// Counts a result the store accepted and tells the observer.
+    fn applied(&self, completion: &crate::completion::Completion) {
+        self.counters.applied(&completion.outcome);
+        if let Some(observer) = &self.on_applied {
+            observer(completion);
+        }
     }
 }

@@ -84,6 +84,9 @@ pub struct Flaky {
     pub fail_renewals: std::sync::atomic::AtomicBool,
     /// The next this many `complete_attempts` calls fail.
     pub fail_completions: std::sync::atomic::AtomicUsize,
+    /// The next this many `complete_attempts` calls are applied, then
+    /// fail as a connection lost after its `COMMIT` was sent would.
+    pub lose_answers: std::sync::atomic::AtomicUsize,
     /// The size of every `complete_attempts` call that reached the store.
     pub batches: std::sync::Mutex<Vec<usize>>,
     /// How many `renew_attempts` calls reached the store.
@@ -96,6 +99,7 @@ impl Flaky {
             inner,
             fail_renewals: Default::default(),
             fail_completions: Default::default(),
+            lose_answers: Default::default(),
             batches: Default::default(),
             renewals: Default::default(),
         })
@@ -158,7 +162,15 @@ impl Namespace for Flaky {
             return Err(Self::unreachable());
         }
         self.batches.lock().unwrap().push(batch.len());
-        self.inner.complete_attempts(batch)
+        let results = self.inner.complete_attempts(batch)?;
+        let lose = self
+            .lose_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if lose {
+            return Err(Self::unreachable());
+        }
+        Ok(results)
     }
     fn renew_attempts(
         &self,

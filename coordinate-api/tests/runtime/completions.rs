@@ -2,9 +2,11 @@
 //! sent one at a time.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coordinate_api::definition::WorkSpecDefinition;
+use coordinate_api::completion::{Completion, Outcome};
 use coordinate_api::runtime::{CompletionMode, Job, JobOutcome};
 use coordinate_api::WorkUnitStatus;
 
@@ -99,4 +101,53 @@ fn immediate_mode_completes_each_result_itself() {
         "no batch call was made"
     );
     assert_eq!(count(ns.as_ref(), "s", WorkUnitStatus::Finished), 20);
+}
+
+#[test]
+fn the_observer_hears_each_applied_result_once_even_when_its_answer_was_lost() {
+    let ns = namespace(&[WorkSpecDefinition::new("s")]);
+    add_units(ns.as_ref(), "s", "u", 20);
+    let flaky = Flaky::new(ns.clone());
+    // Two sends commit but their answers never arrive: the completer
+    // sends again and finds its results already there.
+    flaky.lose_answers.store(2, Ordering::SeqCst);
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let observer = {
+        let heard = heard.clone();
+        move |completion: &Completion| {
+            let failed = matches!(completion.outcome, Outcome::Fail(_));
+            let name = completion.attempt.work_unit().name().to_owned();
+            heard.lock().unwrap().push((name, failed));
+        }
+    };
+    let runtime = quick(flaky.clone())
+        .completion(CompletionMode::Batched {
+            size: 5,
+            delay: Duration::from_millis(20),
+        })
+        .on_applied(observer)
+        .handler("s", |job: &Job| {
+            Ok(match job.work_unit_name().ends_with('7') {
+                true => JobOutcome::fail("sevens fail"),
+                false => JobOutcome::finish(),
+            })
+        })
+        .start()
+        .unwrap();
+    wait_until("every unit done", || {
+        let stats = runtime.stats();
+        stats.finished + stats.failed == 20
+    });
+    runtime.shutdown();
+    let report = runtime.wait();
+    assert_eq!(flaky.lose_answers.load(Ordering::SeqCst), 0, "answers were lost");
+    assert_eq!((report.totals.lost_leases, report.totals.refused), (0, 0));
+    let mut heard = heard.lock().unwrap().clone();
+    heard.sort();
+    let mut expected: Vec<(String, bool)> = (0..20)
+        .map(|i| (format!("u{i}"), i % 10 == 7))
+        .collect();
+    expected.sort();
+    assert_eq!(heard, expected, "each result heard once, with its outcome");
+    assert_eq!(count(ns.as_ref(), "s", WorkUnitStatus::Failed), 2);
 }
