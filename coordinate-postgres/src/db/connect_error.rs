@@ -9,7 +9,9 @@ use std::fmt;
 pub enum ConnectErrorKind {
     /// The connection string could not be understood.
     InvalidConnectionString,
-    /// No server answered at the address (refused, unknown host, timeout).
+    /// No server answered at the address (refused, unknown host, timeout),
+    /// or, with `target_session_attrs=read-write`, none of the listed
+    /// servers takes writes (only standbys are up, mid-failover).
     Unreachable,
     /// The server rejected the user name or password.
     AuthenticationFailed,
@@ -115,6 +117,9 @@ fn classify(message: &str) -> ConnectErrorKind {
         "Network is unreachable",
         "No such file or directory",
         "could not connect to server",
+        // libpq's refusal of a standby under target_session_attrs=read-write.
+        "session is read-only",
+        "server is in hot standby mode",
     ];
     // Failures of the handshake or of the certificate check. The transport
     // dying mid-connection ("SSL SYSCALL error", "SSL connection has been
@@ -188,6 +193,10 @@ mod tests {
             (
                 "connection to server failed: FATAL:  database \"nope\" does not exist",
                 ConnectErrorKind::NoSuchDatabase,
+            ),
+            (
+                "connection to server at \"127.0.0.1\", port 2 failed: session is read-only",
+                ConnectErrorKind::Unreachable,
             ),
             ("something else", ConnectErrorKind::Other),
         ] {

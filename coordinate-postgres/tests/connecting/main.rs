@@ -1,5 +1,6 @@
 //! Connecting: the builder's settings, connection strings and their
-//! errors, failover across listed servers, an exhausted pool, and TLS.
+//! errors, failover across listed servers and to a promoted standby,
+//! commits whose answer was lost, an exhausted pool, and TLS.
 //!
 //! One test binary for all of them (each file was one before): on a small
 //! machine linking a binary per file dominated a rebuild of the tests.
@@ -14,4 +15,6 @@ mod builder;
 mod connection;
 mod failover;
 mod pool;
+mod standby;
 mod tls;
+mod unknown_commit;
