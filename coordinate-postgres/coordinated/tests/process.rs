@@ -261,11 +261,11 @@ fn a_proxy_serves_another_servers_store() {
 
 #[test]
 fn metrics_show_the_postgres_pool_and_requests_by_route_template_and_a_404_creates_nothing() {
-    let port = common::free_port();
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let database = coordinate_postgres::test_support::database_url();
-    let server = common::Server::start(port, "http", &["-backend", &database, "-http", &addr]);
-    let agent = common::agent();
+    let server = Server::start(port, "http", &["-backend", &database, "-http", &addr]);
+    let agent = agent();
     // A name unique to this run: the test database is shared.
     let ghost = format!(
         "metrics-ghost-{}-{}",
@@ -329,4 +329,66 @@ fn the_backend_may_come_from_the_environment_and_its_password_never_shows() {
         stderr.contains("PostgreSQL") && !stderr.contains("hunter2"),
         "{stderr}"
     );
+}
+
+/// Polls `/readyz` until it answers `status`, for at most `limit`.
+fn readiness_becomes(agent: &ureq::Agent, server: &Server, status: u16, limit: Duration) {
+    let until = Instant::now() + limit;
+    loop {
+        let (now, body) = get(agent, &server.url("/readyz"), &[]);
+        if now == status {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "/readyz stayed {now} ({body}), not {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn readyz_is_unready_while_no_primary_takes_writes() {
+    use throwaway_postgres::{Cluster, SUPERUSER};
+    let mut primary = Cluster::init().expect("initdb");
+    primary
+        .start(&[("synchronous_standby_names", "*"), ("fsync", "off")])
+        .expect("the primary starts");
+    let standby = primary.start_standby(&[]).expect("the standby starts");
+    primary
+        .wait_for_standby(true, Duration::from_secs(60))
+        .expect("the standby streams");
+    let both = format!(
+        "postgres://{SUPERUSER}:{}@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write&connect_timeout=2",
+        primary.password(),
+        primary.port(),
+        standby.port()
+    );
+    let agent = agent();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server::start(port, "http", &["-backend", &both, "-http", &addr]);
+    readiness_becomes(&agent, &server, 200, Duration::from_secs(20));
+
+    // Straight to the standby (once it has the schema): it answers reads
+    // but takes no writes, so it is not ready.
+    let migrations = "SELECT count(*) FROM __diesel_schema_migrations";
+    let applied = primary.query("postgres", migrations).expect("the schema");
+    while standby.query("postgres", migrations).unwrap_or_default() != applied {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let on_standby = Server::start(
+        port,
+        "http",
+        &["-backend", &standby.url("postgres"), "-http", &addr],
+    );
+    readiness_becomes(&agent, &on_standby, 503, Duration::from_secs(20));
+
+    primary.kill().expect("killing the primary");
+    readiness_becomes(&agent, &server, 503, Duration::from_secs(20));
+    standby.promote().expect("promoting the standby");
+    readiness_becomes(&agent, &server, 200, Duration::from_secs(30));
+    readiness_becomes(&agent, &on_standby, 200, Duration::from_secs(30));
 }
