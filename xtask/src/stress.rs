@@ -4,6 +4,9 @@
 //! a second) and the server restarts; then SQL checks prove nothing was lost or handed
 //! out twice.
 //!
+//! `--failover` replaces those faults with one a fleet meets in production:
+//! the primary dies and a standby is promoted (`stress/failover.rs`).
+//!
 //! The worker program is the nested crate `xtask/stress-worker` (modes
 //! `load`, `work`, `check`); this module builds and runs it and injects the
 //! faults.
@@ -16,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 
+mod failover;
 mod faults;
 mod worker;
 
@@ -71,11 +75,17 @@ impl Settings {
 const USAGE: &str = "\
 usage: cargo xtask stress [--long] [--units <n>] [--processes <p>] [--threads <t>]
                           [--seed <s>] [--no-faults]
+                          [--failover [--async] [--promote-delay-ms <ms>]]
+
+--failover runs on a primary and a standby of its own: the primary is
+SIGKILLed midway and the standby promoted after the delay (default 2000 ms);
+replication is synchronous unless --async.
 ";
 
 /// `cargo xtask stress`: parses the options, finds a server and runs.
 pub fn run(args: &[String]) -> Result<()> {
     let mut settings = Settings::short();
+    let mut failover: Option<failover::Failover> = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || -> Result<usize> {
@@ -97,12 +107,24 @@ pub fn run(args: &[String]) -> Result<()> {
             "--threads" => settings.threads = value()?.max(1),
             "--seed" => settings.seed = value()? as u64,
             "--no-faults" => settings.faults = false,
+            "--failover" => failover = Some(failover.unwrap_or_default()),
+            "--async" => {
+                failover.get_or_insert_with(Default::default).replication =
+                    throwaway::Replication::Asynchronous
+            }
+            "--promote-delay-ms" => {
+                let delay = Duration::from_millis(value()? as u64);
+                failover.get_or_insert_with(Default::default).promote_delay = delay;
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
             }
             other => bail!("unknown option {other:?}\n\n{USAGE}"),
         }
+    }
+    if let Some(failover) = failover {
+        return failover::run(&settings, failover);
     }
     let database = Database::from_env_or_throwaway()?;
     let result = run_on(&database, &settings);

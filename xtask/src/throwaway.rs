@@ -205,3 +205,88 @@ impl Server {
         self.cluster().bin_dir()
     }
 }
+
+/// How a replicated pair's standby confirms the primary's commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replication {
+    /// Every commit waits until the standby has flushed it
+    /// (`synchronous_standby_names = '*'`): a promoted standby has every
+    /// commit a client was told about.
+    Synchronous,
+    /// Commits do not wait: the standby may lag, and a failover may lose
+    /// the last commits.
+    Asynchronous,
+}
+
+/// A primary and its streaming standby, started for this run and removed
+/// on drop, for failover runs.
+pub struct ReplicatedServers {
+    pub primary: Cluster,
+    pub standby: Cluster,
+    /// Lists both servers and asks for the writable one, so clients
+    /// follow a promotion by themselves.
+    url: String,
+}
+
+impl ReplicatedServers {
+    /// Starts both servers with the test database. Durability is off on
+    /// disk (the data is thrown away) but commits wait for the standby
+    /// when `replication` is synchronous.
+    pub fn start(replication: Replication) -> Result<ReplicatedServers> {
+        // As for a single server: a Ctrl-C then unwinds and drop removes
+        // both.
+        if let Err(e) = ctrlc::set_handler(on_signal) {
+            eprintln!(
+                "xtask: cannot catch Ctrl-C ({e}); an interrupted run may leave servers behind"
+            );
+        }
+        let mut primary = Cluster::init()?;
+        let settings = [
+            ("fsync", "off"),
+            ("synchronous_commit", "on"),
+            ("max_connections", "400"),
+        ];
+        primary.start(&settings)?;
+        primary.createdb(TEST_DATABASE)?;
+        let standby = primary.start_standby(&[])?;
+        // Only now: with no standby yet, every commit would wait forever.
+        if replication == Replication::Synchronous {
+            primary.query(
+                "postgres",
+                "ALTER SYSTEM SET synchronous_standby_names = '*'",
+            )?;
+            primary.query("postgres", "SELECT pg_reload_conf()")?;
+        }
+        primary.wait_for_standby(
+            replication == Replication::Synchronous,
+            std::time::Duration::from_secs(60),
+        )?;
+        // A dead host is refused at once; connect_timeout bounds a hung one.
+        let url = format!(
+            "postgres://{}:{}@127.0.0.1:{},127.0.0.1:{}/{TEST_DATABASE}?target_session_attrs=read-write&connect_timeout=2",
+            throwaway_postgres::SUPERUSER,
+            primary.password(),
+            primary.port(),
+            standby.port()
+        );
+        eprintln!(
+            "xtask: throwaway primary on 127.0.0.1:{} with a {} standby on 127.0.0.1:{}",
+            primary.port(),
+            match replication {
+                Replication::Synchronous => "synchronous",
+                Replication::Asynchronous => "asynchronous",
+            },
+            standby.port()
+        );
+        Ok(ReplicatedServers {
+            primary,
+            standby,
+            url,
+        })
+    }
+
+    /// The connection string listing both servers.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coordinate_api::definition::WorkSpecDefinition;
 use coordinate_api::completion::{Completion, Outcome};
+use coordinate_api::definition::WorkSpecDefinition;
 use coordinate_api::runtime::{CompletionMode, Job, JobOutcome};
 use coordinate_api::WorkUnitStatus;
 
@@ -140,13 +140,16 @@ fn the_observer_hears_each_applied_result_once_even_when_its_answer_was_lost() {
     });
     runtime.shutdown();
     let report = runtime.wait();
-    assert_eq!(flaky.lose_answers.load(Ordering::SeqCst), 0, "answers were lost");
+    assert_eq!(
+        flaky.lose_answers.load(Ordering::SeqCst),
+        0,
+        "answers were lost"
+    );
     assert_eq!((report.totals.lost_leases, report.totals.refused), (0, 0));
     let mut heard = heard.lock().unwrap().clone();
     heard.sort();
-    let mut expected: Vec<(String, bool)> = (0..20)
-        .map(|i| (format!("u{i}"), i % 10 == 7))
-        .collect();
+    let mut expected: Vec<(String, bool)> =
+        (0..20).map(|i| (format!("u{i}"), i % 10 == 7)).collect();
     expected.sort();
     assert_eq!(heard, expected, "each result heard once, with its outcome");
     assert_eq!(count(ns.as_ref(), "s", WorkUnitStatus::Failed), 2);

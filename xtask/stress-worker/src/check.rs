@@ -17,11 +17,12 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
-use crate::{Options, OUTPUT_PREFIX, STAGE1, STAGE2};
+use crate::{failover, Options, OUTPUT_PREFIX, STAGE1, STAGE2};
 
 /// The namespace's units with their work spec's name; `$1` is the
 /// namespace id.
-const UNITS: &str = "units AS (SELECT u.id, u.name, u.active_attempt_id, u.work_spec_id, \
+pub(crate) const UNITS: &str =
+    "units AS (SELECT u.id, u.name, u.active_attempt_id, u.work_spec_id, \
      s.name AS spec FROM work_unit u JOIN work_spec s ON s.id = u.work_spec_id \
      WHERE s.namespace_id = $1)";
 
@@ -238,6 +239,12 @@ pub fn run(options: &Options) -> Result<ExitCode> {
             broken.push(format!("\"{name}\":{n}"));
             total += n;
         }
+    }
+    if let (Some(acks), Some(kill)) = (&options.acks, options.kill_epoch_ms) {
+        let found = failover::check(&mut conn, namespace_id, acks, kill, !options.asynchronous)?;
+        fields.extend(found.fields);
+        broken.extend(found.broken);
+        total += found.violations;
     }
     if total != 0 {
         print_overlaps(&mut conn, namespace_id)?;

@@ -30,6 +30,7 @@
 //! Times come from the system clock: these are real processes.
 
 mod check;
+mod failover;
 mod work;
 
 use std::process::ExitCode;
@@ -68,6 +69,14 @@ pub struct Options {
     deadline: Duration,
     /// `check` destroys the namespace when every check passed.
     drop: bool,
+    /// `work`: the file to write acknowledged results to; `check`: the
+    /// directory of such files (a failover run).
+    acks: Option<std::path::PathBuf>,
+    /// `check` of a failover run: when the primary was killed.
+    kill_epoch_ms: Option<i64>,
+    /// `check` of a failover run: replication was asynchronous, so lost
+    /// acknowledgements are reported rather than counted as violations.
+    asynchronous: bool,
 }
 
 const USAGE: &str = "\
@@ -83,6 +92,10 @@ The server is the one in DATABASE_URL (empty: libpq's PG* variables).
   --grace-ms <ms>    how long SIGTERM lets handlers finish (work; default 2000)
   --deadline-s <s>   give up after this long (work; default 600)
   --drop             destroy the namespace if every check passed (check)
+  --acks <path>      write acknowledged results to this file (work), or check
+                     the files in this directory (check; a failover run)
+  --kill-epoch-ms <ms>  when the primary was killed (check; a failover run)
+  --async            replication was asynchronous (check; a failover run)
 ";
 
 fn parse_options() -> Result<Options> {
@@ -104,6 +117,9 @@ fn parse_options() -> Result<Options> {
         grace: Duration::from_secs(2),
         deadline: Duration::from_secs(600),
         drop: false,
+        acks: None,
+        kill_epoch_ms: None,
+        asynchronous: false,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -123,6 +139,11 @@ fn parse_options() -> Result<Options> {
                 options.deadline = Duration::from_secs(value()?.parse().context("--deadline-s")?)
             }
             "--drop" => options.drop = true,
+            "--acks" => options.acks = Some(value()?.into()),
+            "--kill-epoch-ms" => {
+                options.kill_epoch_ms = Some(value()?.parse().context("--kill-epoch-ms")?)
+            }
+            "--async" => options.asynchronous = true,
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }

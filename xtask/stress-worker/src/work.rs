@@ -13,6 +13,7 @@ use coordinate_postgres::PostgresCoordinate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::failover::Acks;
 use crate::{text, Options, OUTPUT_PREFIX, STAGE1, STAGE2};
 
 /// How long a call waits for a pool connection before it fails.
@@ -43,11 +44,25 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         }
     };
     let outcomes = Arc::new(Mutex::new(StdRng::seed_from_u64(options.seed)));
-    let handler = move |job: &Job| act(job, &outcomes);
+    let acks = match &options.acks {
+        Some(path) => Some(Acks::to_file(path)?),
+        None => None,
+    };
+    let noted = acks.clone();
+    let handler = move |job: &Job| {
+        if let Some(acks) = &noted {
+            acks.note_start(job)?;
+        }
+        act(job, &outcomes)
+    };
     // Starting writes the worker's records: a server restarting right
     // then is waited out too, as for connecting.
     let runtime = loop {
-        let started = Runtime::builder(namespace.clone())
+        let mut builder = Runtime::builder(namespace.clone());
+        if let Some(acks) = acks.clone() {
+            builder = builder.on_applied(move |completion| acks.applied(completion));
+        }
+        let started = builder
             .handler(STAGE1, handler.clone())
             .handler(STAGE2, handler.clone())
             .concurrency(options.threads)

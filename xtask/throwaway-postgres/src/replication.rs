@@ -106,9 +106,23 @@ impl Cluster {
         // postmaster is gone they would be handed to init.
         let mut victims = vec![postmaster];
         victims.extend(children_of(postmaster));
-        let mut kill = Command::new("kill");
-        kill.arg("-KILL").args(victims.iter().map(u32::to_string));
-        run_quietly(kill, "kill -KILL")?;
+        // A child may exit on its own meanwhile, which makes `kill` report
+        // failure; what matters is that the postmaster is gone after.
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(victims.iter().map(u32::to_string))
+            .stderr(std::process::Stdio::null())
+            .status();
+        let proc = Path::new("/proc").join(postmaster.to_string());
+        let until = Instant::now() + Duration::from_secs(10);
+        while proc.exists() && parent_of(&proc).is_some() {
+            if Instant::now() > until {
+                return Err(Error::new(format!(
+                    "the postmaster {postmaster} survived SIGKILL"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         // Without its pid file, drop does not try to stop it again.
         std::fs::remove_file(&pid_file)
             .map_err(|e| Error::io(format_args!("removing {}", pid_file.display()), e))?;
