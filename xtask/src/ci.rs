@@ -60,6 +60,11 @@ const STEPS: &[Step] = &[
         run: stress_long,
     },
     Step {
+        name: "stress-failover",
+        what: "cargo xtask stress --failover: the primary SIGKILLed midway, its synchronous standby promoted",
+        run: stress_failover,
+    },
+    Step {
         name: "demo",
         what: "cargo xtask demo --units 300 --workers 4",
         run: demo,
@@ -234,6 +239,10 @@ fn conformance(_root: &Path) -> Result<()> {
 
 fn stress_long(_root: &Path) -> Result<()> {
     crate::stress::run(&["--long".to_owned()])
+}
+
+fn stress_failover(_root: &Path) -> Result<()> {
+    crate::stress::run(&["--failover".to_owned()])
 }
 
 fn demo(_root: &Path) -> Result<()> {

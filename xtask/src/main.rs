@@ -12,12 +12,13 @@
 //!   prints a table and writes `target/bench/results.json`.
 //! - `stress`: worker processes under injected faults (terminated
 //!   connections, a killed worker, a server restart), then invariant
-//!   checks in SQL; `--long` for the 20,000-unit run.
+//!   checks in SQL; `--long` for the 20,000-unit run, `--failover` for a
+//!   primary killed and its standby promoted instead.
 //! - `serve`: the `coordinated` server on the same kind of server, until
 //!   Ctrl-C.
 //! - `ci`: every step of continuous integration in order (lints, docs,
-//!   the workflow lint, `conformance`, the long stress run, the demo, the
-//!   memory pipeline); `.ci/run` and the GitHub workflow both run it.
+//!   the workflow lint, `conformance`, the long and failover stress runs,
+//!   the demo, the memory pipeline); `.ci/run` and the GitHub workflow both run it.
 //!
 //! Its tests include the tidy checks (`tidy.rs`): layout and code rules
 //! no compiler checks, run with the rest of the suite.
@@ -62,12 +63,15 @@ commands:
                 connections are terminated, a worker is SIGKILLed and the
                 (throwaway) server restarts; SQL checks afterwards. Options:
                 --long (20,000 units instead of 2,000), --units <n>,
-                --processes <p>, --threads <t>, --seed <s>, --no-faults
+                --processes <p>, --threads <t>, --seed <s>, --no-faults;
+                --failover [--async] [--promote-delay-ms <ms>]: a primary
+                and a standby of its own, the primary SIGKILLed midway
   serve         start coordinated (go-coordinate's REST server) on
                 PostgreSQL (same server rules) at http://127.0.0.1:5980;
                 arguments after -- go to coordinated; Ctrl-C stops both
   ci            every CI step in order: fmt, clippy, doc, actionlint,
-                conformance, stress --long, demo, the memory pipeline.
+                conformance, stress --long, stress --failover, demo, the
+                memory pipeline.
                 Options: --skip <step> (repeatable), --list
 ";
 

@@ -177,7 +177,10 @@ fn settle(
             shared.applied(completion);
             true
         }
-        Err(error @ (Error::NotPending { .. } | Error::LostLease { .. })) => {
+        // An attempt or unit that no longer exists held no lease either:
+        // deleted or re-added meanwhile, or, after a failover with
+        // asynchronous replication, a claim the new primary never got.
+        Err(error @ (Error::NotPending { .. } | Error::LostLease { .. } | Error::Gone { .. })) => {
             tracing::warn!(%error, "result not applied: the lease was lost first");
             shared.counters.add(Count::LostLease, 1);
             false

@@ -121,7 +121,10 @@ pub struct Stats {
     /// Units whose handlers were still running when the shutdown gave up
     /// on them; released as well.
     pub abandoned: u64,
-    /// Results not applied because the lease was lost first.
+    /// Results not applied because the lease was lost first: it ran out
+    /// and the unit went to another worker, or the attempt or its unit no
+    /// longer exists (deleted, re-added, or a claim lost with a failover
+    /// under asynchronous replication).
     pub lost_leases: u64,
     /// Handlers that panicked (each also counts as retried or failed).
     pub panicked: u64,

@@ -161,3 +161,34 @@ fn a_handler_past_its_maximum_run_time_is_cancelled() {
     );
     assert_eq!(count(ns.as_ref(), "s", WorkUnitStatus::Failed), 1);
 }
+
+#[test]
+fn a_result_for_a_unit_deleted_meanwhile_counts_as_a_lost_lease() {
+    let ns = namespace(&[WorkSpecDefinition::new("s")]);
+    add_units(ns.as_ref(), "s", "u", 1);
+    let (started, running) = std::sync::mpsc::channel();
+    let (carry_on, go) = std::sync::mpsc::channel::<()>();
+    let go = Mutex::new(go);
+    let runtime = quick(ns.clone())
+        .handler("s", move |_: &Job| {
+            let _ = started.send(());
+            let _ = go.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            Ok(JobOutcome::finish())
+        })
+        .start()
+        .unwrap();
+    running
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the handler runs");
+    let deleted = ns
+        .work_spec("s")
+        .unwrap()
+        .delete_work_units(&coordinate_api::WorkUnitQuery::all())
+        .unwrap();
+    assert_eq!(deleted, 1);
+    carry_on.send(()).unwrap();
+    wait_until("the result is settled", || runtime.stats().lost_leases == 1);
+    runtime.shutdown();
+    let report = runtime.wait();
+    assert_eq!((report.totals.finished, report.totals.refused), (0, 0));
+}

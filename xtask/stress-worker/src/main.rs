@@ -159,6 +159,13 @@ fn parse_options() -> Result<Options> {
 }
 
 fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let result = parse_options().and_then(|options| match options.mode.as_str() {
         "load" => load(&options).map(|()| ExitCode::SUCCESS),
         "work" => work::run(&options),
