@@ -97,6 +97,7 @@ macro_rules! __for_each_case {
             namespace {
                 namespace_has_its_name,
                 namespaces_lists_the_namespace,
+                a_working_store_is_ready,
                 namespace_get_is_get_or_create,
                 destroy_removes_namespace,
                 spec_create_destroy,

@@ -24,6 +24,12 @@ pub fn namespaces_lists_the_namespace(backend: Backend<'_>) {
     assert_eq!(names, sorted, "namespaces come in name order");
 }
 
+/// A working store is ready to take work.
+pub fn a_working_store_is_ready(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    fx.coordinate.ready().expect("ready");
+}
+
 /// Getting a namespace twice yields the same namespace, not a second one.
 pub fn namespace_get_is_get_or_create(backend: Backend<'_>) {
     let fx = Fixture::new(backend);

@@ -13,6 +13,12 @@
 //! runtime renews their leases while they work. Progress
 //! bars follow each work spec; at the end the namespace summary and the
 //! throughput are printed and the namespace is destroyed.
+//!
+//! Ctrl-C or SIGTERM stops it cleanly: no new claims, running handlers get
+//! the grace period (`--grace-ms`) to finish, unstarted and unfinished
+//! units are given back at once, and the namespace is kept with the work
+//! left in it, for the next run or for a look with the `coordinate`
+//! command. A second signal stops at once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use coordinate_api::definition::WorkSpecDefinition;
-use coordinate_api::runtime::{Job, JobError, JobOutcome, Runtime};
+use coordinate_api::runtime::{signals, Job, JobError, JobOutcome, Runtime};
 use coordinate_api::{Coordinate, Data, Namespace, Value, WorkSpec, WorkUnitMeta, WorkUnitStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rand::Rng;
@@ -39,6 +45,8 @@ usage: pipeline [options]
   --fail-percent <p>     share of units that fail (default 2)
   --retry-percent <p>    share of fetches retried once after a delay (default 5)
   --work-ms <ms>         simulated work per unit (default 0)
+  --grace-ms <ms>        after Ctrl-C or SIGTERM, how long running units may
+                         finish before they are given back (default 5000)
   --keep                 keep the namespace afterwards
 ";
 
@@ -56,6 +64,7 @@ struct Options {
     fail_percent: f64,
     retry_percent: f64,
     work: Duration,
+    grace: Duration,
     keep: bool,
 }
 
@@ -67,6 +76,7 @@ fn parse_options() -> Result<Options> {
         fail_percent: 2.0,
         retry_percent: 5.0,
         work: Duration::ZERO,
+        grace: Duration::from_secs(5),
         keep: false,
     };
     let mut args = std::env::args().skip(1);
@@ -90,6 +100,9 @@ fn parse_options() -> Result<Options> {
             }
             "--work-ms" => {
                 options.work = Duration::from_millis(value()?.parse().context("--work-ms")?)
+            }
+            "--grace-ms" => {
+                options.grace = Duration::from_millis(value()?.parse().context("--grace-ms")?)
             }
             "--keep" => options.keep = true,
             "-h" | "--help" => {
@@ -173,8 +186,9 @@ fn has_open_units(spec: &dyn WorkSpec) -> Result<bool> {
     .any(|status| counts.get(status).copied().unwrap_or(0) > 0))
 }
 
-/// Redraws one progress bar per spec until no unit is left open.
-fn show_progress(specs: &[Arc<dyn WorkSpec>]) -> Result<()> {
+/// Redraws one progress bar per spec until no unit is left open, or
+/// until `stopped` (a signal stopped the runtime).
+fn show_progress(specs: &[Arc<dyn WorkSpec>], stopped: impl Fn() -> bool) -> Result<()> {
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} {msg}")
         .expect("a valid template")
@@ -205,7 +219,7 @@ fn show_progress(specs: &[Arc<dyn WorkSpec>]) -> Result<()> {
         }
         // Parse units come only from finished fetches, so once nothing is
         // open anywhere, nothing will be.
-        if !open {
+        if !open || stopped() {
             spec_bars.iter().for_each(ProgressBar::finish);
             return Ok(());
         }
@@ -284,11 +298,17 @@ fn main() -> Result<()> {
         .concurrency(options.workers)
         .prefetch(PREFETCH)
         .lease(LEASE)
+        .grace(options.grace)
         .worker_name(format!("{namespace_name}-parent"))
         .start()?;
-    let progress = show_progress(&[fetch, parse]);
+    // Ctrl-C or SIGTERM: stop claiming, let running units finish within the
+    // grace, give back the rest.
+    let signals = signals::stop_on_signals(runtime.stopper())?;
+    let progress = show_progress(&[fetch, parse], || runtime.is_stopped());
+    let interrupted = runtime.is_stopped();
     runtime.shutdown();
     let report = runtime.wait();
+    signals.close();
     progress?;
     println!(
         "runtime: {} finished, {} failed, {} retried, {} lost leases",
@@ -299,7 +319,9 @@ fn main() -> Result<()> {
     );
     let elapsed = started.elapsed();
     print_summary(namespace.as_ref(), elapsed)?;
-    if !options.keep {
+    if interrupted {
+        println!("stopped by a signal: namespace {namespace_name} kept with the work left in it");
+    } else if !options.keep {
         namespace.destroy()?;
     }
     Ok(())

@@ -237,3 +237,39 @@ pub fn terminate_sessions(admin: &mut PgConnection, application: &str) -> i64 {
     .get_result(admin)
     .expect("terminate sessions")
 }
+
+/// The executable of the package's example `name`. `cargo test` and
+/// nextest build the examples beside the tests (`<profile>/examples` next
+/// to `<profile>/deps`), with the same features; a run of one test alone
+/// builds it with cargo.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    use std::process::{Command, Stdio};
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile_dir = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("<profile>/deps");
+    let beside = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if beside.exists() {
+        return beside;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "--message-format=json"])
+        .args(["--package", "coordinate-postgres", "--example", name])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running cargo build for the {name} example: {e}"));
+    assert!(
+        output.status.success(),
+        "building the {name} example failed"
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == name)
+        .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo named no executable for the {name} example"))
+}

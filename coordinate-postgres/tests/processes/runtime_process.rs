@@ -4,11 +4,10 @@
 //! terminated while it sends results.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coordinate_api::runtime::{CompletionMode, Job, JobOutcome, Runtime};
@@ -18,50 +17,10 @@ use coordinate_postgres::test_support::database_url;
 use coordinate_postgres::PostgresCoordinate;
 use diesel::{Connection, PgConnection};
 
-use crate::common::{terminate_sessions, with_application_name};
+use crate::common::{example_binary, terminate_sessions, with_application_name};
 
 /// Longer than anything here should take.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// The worker example. `cargo test` and nextest build the package's
-/// examples beside its tests (`<profile>/examples` next to
-/// `<profile>/deps`), with the same features; a run of this test alone
-/// builds it with cargo.
-fn worker_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let test = std::env::current_exe().expect("the test's own path");
-        let profile_dir = test
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("<profile>/deps");
-        let beside = profile_dir
-            .join("examples")
-            .join(format!("runtime_worker{}", std::env::consts::EXE_SUFFIX));
-        if beside.exists() {
-            return beside;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args(["build", "--quiet", "--message-format=json"])
-            .args([
-                "--package",
-                "coordinate-postgres",
-                "--example",
-                "runtime_worker",
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build for the runtime_worker example");
-        assert!(output.status.success(), "building runtime_worker failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|message| message["target"]["name"] == "runtime_worker")
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo named the runtime_worker executable")
-    })
-}
 
 /// A running worker process and the lines it prints.
 struct Worker {
@@ -80,7 +39,7 @@ struct Settings {
 
 impl Worker {
     fn start(namespace: &str, settings: &Settings) -> Worker {
-        let mut child = Command::new(worker_binary())
+        let mut child = Command::new(example_binary("runtime_worker"))
             .env("DATABASE_URL", database_url())
             .env("COORDINATE_NAMESPACE", namespace)
             .env("WORK_SPEC", "work")
