@@ -261,14 +261,7 @@ impl ReplicatedServers {
             replication == Replication::Synchronous,
             std::time::Duration::from_secs(60),
         )?;
-        // A dead host is refused at once; connect_timeout bounds a hung one.
-        let url = format!(
-            "postgres://{}:{}@127.0.0.1:{},127.0.0.1:{}/{TEST_DATABASE}?target_session_attrs=read-write&connect_timeout=2",
-            throwaway_postgres::SUPERUSER,
-            primary.password(),
-            primary.port(),
-            standby.port()
-        );
+        let url = throwaway_postgres::read_write_url(&[&primary, &standby], TEST_DATABASE);
         eprintln!(
             "xtask: throwaway primary on 127.0.0.1:{} with a {} standby on 127.0.0.1:{}",
             primary.port(),

@@ -349,7 +349,7 @@ fn readiness_becomes(agent: &ureq::Agent, server: &Server, status: u16, limit: D
 
 #[test]
 fn readyz_is_unready_while_no_primary_takes_writes() {
-    use throwaway_postgres::{Cluster, SUPERUSER};
+    use throwaway_postgres::Cluster;
     let mut primary = Cluster::init().expect("initdb");
     primary
         .start(&[("synchronous_standby_names", "*"), ("fsync", "off")])
@@ -358,12 +358,7 @@ fn readyz_is_unready_while_no_primary_takes_writes() {
     primary
         .wait_for_standby(true, Duration::from_secs(60))
         .expect("the standby streams");
-    let both = format!(
-        "postgres://{SUPERUSER}:{}@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write&connect_timeout=2",
-        primary.password(),
-        primary.port(),
-        standby.port()
-    );
+    let both = throwaway_postgres::read_write_url(&[&primary, &standby], "postgres");
     let agent = agent();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");

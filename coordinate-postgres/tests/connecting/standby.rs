@@ -10,7 +10,7 @@ use coordinate_api::{
     AttemptRequest, BackendErrorKind, Coordinate, Data, Error, Namespace, Wakeup, WorkUnitMeta,
 };
 use coordinate_postgres::PostgresCoordinate;
-use throwaway_postgres::{Cluster, SUPERUSER};
+use throwaway_postgres::{read_write_url, Cluster};
 
 use crate::common::{claim_and_finish, spec, unique};
 
@@ -33,16 +33,6 @@ impl Pair {
             .wait_for_standby(true, Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("{e}"));
         Pair { primary, standby }
-    }
-
-    /// A URL listing `first` then `second`, asking for the read-write one.
-    fn both(first: &Cluster, second: &Cluster) -> String {
-        format!(
-            "postgres://{SUPERUSER}:{}@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write",
-            first.password(),
-            first.port(),
-            second.port()
-        )
     }
 
     /// Waits until the standby has replayed `sql`'s answer `expected`.
@@ -135,7 +125,7 @@ fn a_standby_is_never_written_through_and_a_list_of_both_finds_the_primary() {
 
     // Listing the standby first with target_session_attrs=read-write:
     // libpq passes it over and every write lands on the primary.
-    let listed = connect(&Pair::both(&pair.standby, &pair.primary));
+    let listed = connect(&read_write_url(&[&pair.standby, &pair.primary], "postgres"));
     listed.ready().expect("the list reaches a primary");
     let written = unique("listed");
     claim_and_finish(&listed, &written);
@@ -168,7 +158,7 @@ fn woken_by_an_add(namespace: &Arc<dyn Namespace>, unit: &str) -> bool {
 #[test]
 fn after_the_primary_dies_the_pool_and_the_listener_move_to_the_promoted_standby() {
     let mut pair = Pair::start();
-    let coordinate = connect(&Pair::both(&pair.primary, &pair.standby));
+    let coordinate = connect(&read_write_url(&[&pair.primary, &pair.standby], "postgres"));
     let name = unique("failover");
     let namespace = claim_and_finish(&coordinate, &name);
     assert!(woken_by_an_add(&namespace, "before-1") && woken_by_an_add(&namespace, "before-2"));

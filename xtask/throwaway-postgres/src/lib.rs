@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use binaries::{run_quietly, Binaries};
 pub use error::Error;
+pub use replication::read_write_url;
 
 /// The superuser `initdb` creates; it logs in with [`Cluster::password`]
 /// over TCP and without one over the socket.

@@ -151,6 +151,23 @@ impl Cluster {
     }
 }
 
+/// A URL for [`SUPERUSER`] to database `dbname` that lists every one of
+/// `servers` and asks libpq for the one that takes writes, as clients of
+/// a replicated cluster connect: after a promotion they find the new
+/// primary by themselves. A dead server is refused at once; a hung one
+/// after `connect_timeout`.
+pub fn read_write_url(servers: &[&Cluster], dbname: &str) -> String {
+    let password = servers.first().map_or("", |s| s.password.as_str());
+    let hosts: Vec<String> = servers
+        .iter()
+        .map(|s| format!("127.0.0.1:{}", s.port))
+        .collect();
+    format!(
+        "postgres://{SUPERUSER}:{password}@{}/{dbname}?target_session_attrs=read-write&connect_timeout=2",
+        hosts.join(",")
+    )
+}
+
 /// Process ids whose parent is `parent`, read from `/proc`.
 fn children_of(parent: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
