@@ -145,4 +145,23 @@ pub trait Namespace: Send + Sync + std::any::Any {
         std::thread::sleep(timeout);
         Ok(Wakeup::Polling)
     }
+
+    /// Waits until a pending attempt in this namespace may have been taken
+    /// from its worker by someone else ([`Attempt::expire`](crate::Attempt::expire),
+    /// [`WorkUnit::clear_active_attempt`](crate::WorkUnit::clear_active_attempt),
+    /// deleting or re-adding its unit, a release in
+    /// [`Namespace::complete_attempts`]) or `timeout` passes. A worker that
+    /// is woken renews its leases at once: the attempts it lost refuse the
+    /// renewal, and it stops their handlers. It may wake spuriously, but
+    /// never misses such a change made after the call began.
+    ///
+    /// This default hears nothing: it sleeps for the timeout and answers
+    /// [`Wakeup::Polling`], and workers learn of lost attempts at their
+    /// next renewal.
+    ///
+    /// Errors: [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
+    fn wait_for_cancellation(&self, timeout: Duration) -> Result<Wakeup> {
+        std::thread::sleep(timeout);
+        Ok(Wakeup::Polling)
+    }
 }

@@ -42,6 +42,9 @@ impl NamespaceState {
         };
         if attempt.status == AttemptStatus::Pending {
             self.expiry.remove(&(attempt.expiration, id));
+            if status == AttemptStatus::Expired {
+                self.taken = self.taken.wrapping_add(1);
+            }
         }
         attempt.status = status;
         attempt.end = Some(now);

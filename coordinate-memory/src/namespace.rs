@@ -29,6 +29,10 @@ pub(crate) struct NamespaceState {
     /// Pending attempts by expiration time, so that expiry only looks at
     /// the attempts that are actually overdue.
     pub(crate) expiry: BTreeSet<(DateTime<Utc>, Id)>,
+    /// How many times a pending attempt was taken from its worker
+    /// (expired, its unit cleared, deleted or re-added), for
+    /// `wait_for_cancellation`.
+    pub(crate) taken: u64,
 }
 
 impl NamespaceState {
@@ -38,6 +42,11 @@ impl NamespaceState {
         self.specs
             .values()
             .fold(0, |sum, spec| sum.wrapping_add(spec.made_available))
+    }
+
+    /// What waiters watch: units made available, attempts taken away.
+    fn watched(&self) -> (u64, u64) {
+        (self.made_available(), self.taken)
     }
 }
 
@@ -52,6 +61,7 @@ impl NamespaceState {
             worker_ids: BTreeMap::new(),
             attempts: IdMap::default(),
             expiry: BTreeSet::new(),
+            taken: 0,
         }
     }
 
@@ -188,32 +198,26 @@ impl MemNamespace {
             .get_mut(&self.id)
             .ok_or_else(|| self.gone())?;
         // Counting costs a pass over the specs: only when someone waits.
-        let before = self
-            .shared
-            .has_waiters()
-            .then(|| namespace.made_available());
+        let before = self.shared.has_waiters().then(|| namespace.watched());
         let result = f(namespace, now);
-        if before.is_some_and(|before| before != namespace.made_available()) {
+        if before.is_some_and(|before| before != namespace.watched()) {
             self.shared.wake_waiters();
         }
         result.map_err(|e| named(e, ObjectKind::Namespace, &self.name))
     }
 
-    /// `Namespace::wait_for_work`: sleeps on the store's condition
-    /// variable until a unit of this namespace became available.
-    fn wait(&self, timeout: Duration) -> Result<Wakeup> {
+    /// `Namespace::wait_for_work` (with [`NamespaceState::made_available`])
+    /// and `wait_for_cancellation` (with `taken`): sleeps on the store's
+    /// condition variable until `count` of this namespace changed.
+    fn wait(&self, timeout: Duration, count: fn(&NamespaceState) -> u64) -> Result<Wakeup> {
         let deadline = Instant::now() + timeout;
         let state = self.shared.lock();
-        let start = state
-            .namespaces
-            .get(&self.id)
-            .ok_or_else(|| self.gone())?
-            .made_available();
+        let start = count(state.namespaces.get(&self.id).ok_or_else(|| self.gone())?);
         let (state, timed_out) = self.shared.wait_until(state, deadline, |state| {
             state
                 .namespaces
                 .get(&self.id)
-                .is_none_or(|namespace| namespace.made_available() != start)
+                .is_none_or(|namespace| count(namespace) != start)
         });
         if !state.namespaces.contains_key(&self.id) {
             return Err(self.gone());
@@ -374,7 +378,11 @@ impl Namespace for MemNamespace {
     }
 
     fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
-        self.wait(timeout)
+        self.wait(timeout, NamespaceState::made_available)
+    }
+
+    fn wait_for_cancellation(&self, timeout: Duration) -> Result<Wakeup> {
+        self.wait(timeout, |namespace| namespace.taken)
     }
 
     fn renew_attempts(

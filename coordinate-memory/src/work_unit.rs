@@ -60,7 +60,10 @@ impl NamespaceState {
             None => (self.new_id(), Arc::from(name), true),
         };
         let NamespaceState {
-            specs, attempts, ..
+            specs,
+            attempts,
+            taken,
+            ..
         } = self;
         let spec = specs
             .get_mut(&spec)
@@ -82,7 +85,10 @@ impl NamespaceState {
         } else if let Some(unit) = spec.units.get_mut(&id) {
             unit.data = data;
             unit.meta = meta;
-            unit.active = None;
+            // Re-adding takes the unit from whoever holds it.
+            if unit.active.take().is_some() {
+                *taken = taken.wrapping_add(1);
+            }
         }
         spec.reindex(attempts, id, now);
         Ok((id, name))
@@ -98,6 +104,9 @@ impl NamespaceState {
         };
         spec.unit_ids.remove(&rec.name);
         spec.index.file(&rec.name, unit, rec.slot, Slot::Unfiled);
+        if rec.active.is_some() {
+            self.taken = self.taken.wrapping_add(1);
+        }
         for attempt in rec.attempts {
             self.forget_attempt(attempt);
         }
@@ -251,6 +260,9 @@ impl WorkUnit for MemWorkUnit {
 
     fn clear_active_attempt(&self) -> Result<()> {
         self.with(|namespace, now| {
+            if namespace.unit(self.spec.id, self.id)?.active.is_some() {
+                namespace.taken = namespace.taken.wrapping_add(1);
+            }
             namespace.change_unit(self.spec.id, self.id, now, |unit| unit.active = None)
         })
     }

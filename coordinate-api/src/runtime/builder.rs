@@ -1,7 +1,7 @@
 //! Setting a runtime up and starting its threads.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU8;
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,8 +14,8 @@ use crate::runtime::executor::Results;
 use crate::runtime::records::{default_worker_name, Records, MODE_RUN};
 use crate::runtime::supervisor::{Supervisor, Threads};
 use crate::runtime::{
-    completer, dispatcher, executor, AppliedObserver, Backoff, CompletionMode, Handler, Handlers,
-    Registered, RuntimeHandle, Shared, Stopper, WakeupState,
+    cancel_watch, completer, dispatcher, executor, AppliedObserver, Backoff, CompletionMode,
+    Handler, Handlers, Registered, RuntimeHandle, Shared, Stopper, WakeupState,
 };
 
 /// Sets up a runtime: its handlers and settings. Every setting has a
@@ -137,6 +137,17 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Where the backend cannot tell of attempts taken from their workers
+    /// ([`Namespace::wait_for_cancellation`] answers
+    /// [`Wakeup::Polling`](crate::Wakeup::Polling): the REST client, a
+    /// pooler without a listener), renew every lease this often to find
+    /// out (default: the heartbeat, a third of the lease). Backends that
+    /// can tell wake the runtime at once whatever this says.
+    pub fn cancellation_poll(mut self, interval: Duration) -> Self {
+        self.config.cancellation_poll = Some(interval);
+        self
+    }
+
     /// Calls `observer` with every result the store accepted, once per
     /// attempt, after its commit: finishes, failures, retries and the
     /// releases of units given back. A result sent again after a lost
@@ -185,6 +196,7 @@ impl RuntimeBuilder {
             clock: self.clock,
             started: Instant::now(),
             on_applied: self.on_applied,
+            renew_now: AtomicBool::new(false),
         });
         records.report(&shared, MODE_RUN);
         let (stop_requests_tx, stop_requests) = crossbeam_channel::unbounded();
@@ -231,6 +243,12 @@ fn spawn_threads(shared: &Arc<Shared>, parent: Arc<dyn crate::Worker>) -> Result
         })
         .collect::<Result<Vec<_>>>()?;
     let (stop_broadcast, stopped) = crossbeam_channel::bounded(0);
+    let cancel_watch = {
+        let (shared, stopped) = (shared.clone(), stopped.clone());
+        spawn("coordinate-cancel-watch", move || {
+            cancel_watch::run(shared, stopped)
+        })?
+    };
     let dispatcher = {
         let shared = shared.clone();
         spawn("coordinate-dispatcher", move || {
@@ -239,6 +257,7 @@ fn spawn_threads(shared: &Arc<Shared>, parent: Arc<dyn crate::Worker>) -> Result
     };
     Ok(Threads {
         dispatcher,
+        cancel_watch,
         executors,
         completer,
         stop_broadcast,

@@ -47,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) backoff: Backoff,
     pub(crate) max_attempts: usize,
     pub(crate) runtimes: Vec<String>,
+    /// `None`: the heartbeat.
+    pub(crate) cancellation_poll: Option<Duration>,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             backoff: Backoff::default(),
             max_attempts: 25,
             runtimes: Vec::new(),
+            cancellation_poll: None,
         }
     }
 }
@@ -77,6 +80,12 @@ impl Config {
     /// How often leases are renewed: three times per lease.
     pub(crate) fn heartbeat(&self) -> Duration {
         self.lease / 3
+    }
+
+    /// How often to renew to learn of lost attempts when the backend
+    /// cannot tell.
+    pub(crate) fn cancellation_poll(&self) -> Duration {
+        self.cancellation_poll.unwrap_or_else(|| self.heartbeat())
     }
 
     /// How close to its end a lease that could not be renewed may get
@@ -98,6 +107,12 @@ impl Config {
         }
         if self.poll_interval.is_zero() {
             return Err(Error::invalid("runtime poll interval", "must not be zero"));
+        }
+        if self.cancellation_poll.is_some_and(|poll| poll < TICK) {
+            return Err(Error::invalid(
+                "runtime cancellation poll",
+                format_args!("must be at least {TICK:?}"),
+            ));
         }
         if self.max_attempts == 0 {
             return Err(Error::invalid("runtime max attempts", "must be at least 1"));

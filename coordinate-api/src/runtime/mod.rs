@@ -46,7 +46,15 @@
 //! each third of the lease, cancels handlers whose lease was lost (their
 //! results are not applied) or could not be renewed in time, enforces
 //! maximum run times, keeps the worker records current, and runs the
-//! shutdown.
+//! shutdown. A *cancellation watcher* waits with
+//! [`Namespace::wait_for_cancellation`] and has the supervisor renew at
+//! once when someone else takes an attempt (expires it, clears, deletes
+//! or re-adds its unit): the renewal is refused and the handler cancelled
+//! with [`CancelReason::LeaseLost`] right away, its result dropped. Where
+//! the backend cannot tell (the REST client, a pooler without a listener)
+//! that happens at the next renewal, every
+//! [`cancellation_poll`](RuntimeBuilder::cancellation_poll) interval
+//! (by default a third of the lease).
 //!
 //! Delivery is at least once: a unit runs again only when its runtime died
 //! or lost the lease, and the runtime cancels a handler before a lease it
@@ -76,6 +84,7 @@
 mod backoff;
 mod builder;
 mod cancel;
+mod cancel_watch;
 mod completer;
 mod config;
 mod dispatcher;
@@ -164,6 +173,8 @@ pub(crate) struct Shared {
     started: Instant,
     /// [`RuntimeBuilder::on_applied`]'s observer, if any.
     on_applied: Option<AppliedObserver>,
+    /// Set by the cancellation watcher: renew every lease at the next tick.
+    renew_now: std::sync::atomic::AtomicBool,
 }
 
 /// What [`RuntimeBuilder::on_applied`] calls.

@@ -48,6 +48,9 @@ pub(crate) fn run(mut supervisor: Supervisor, threads: Threads, kind: StopKind) 
     if threads.dispatcher.join().is_err() {
         tracing::error!("the dispatcher thread panicked");
     }
+    if threads.cancel_watch.join().is_err() {
+        tracing::error!("the cancellation watcher thread panicked");
+    }
     release_queued(&supervisor);
 
     match threads.completer {

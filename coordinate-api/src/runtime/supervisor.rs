@@ -2,6 +2,7 @@
 //! reports the worker records, enforces maximum run times and lease
 //! margins, and runs the shutdown when asked.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -26,6 +27,7 @@ pub(crate) enum StopKind {
 /// The threads a supervisor stops, and how to reach them.
 pub(crate) struct Threads {
     pub(crate) dispatcher: JoinHandle<()>,
+    pub(crate) cancel_watch: JoinHandle<()>,
     pub(crate) executors: Vec<JoinHandle<()>>,
     pub(crate) completer: Option<(Sender<Message>, JoinHandle<()>)>,
     /// Dropped to tell the dispatcher (and its waits) to stop.
@@ -87,13 +89,24 @@ impl Supervisor {
         }
         if now >= self.next_heartbeat {
             self.next_heartbeat = now + config.heartbeat();
+            self.shared.renew_now.store(false, Ordering::SeqCst);
             self.heartbeat();
+        } else if self.shared.renew_now.swap(false, Ordering::SeqCst) {
+            // Someone may have taken an attempt of ours: find out now.
+            self.renew_leases();
         }
     }
 
-    /// Renews every held lease in one call, then reports the records.
+    /// Renews every held lease, then reports the records.
     fn heartbeat(&self) {
         let _span = tracing::debug_span!("coordinate.heartbeat").entered();
+        self.renew_leases();
+        self.records.report(&self.shared, self.mode);
+    }
+
+    /// Renews every held lease in one call; the handlers of those refused
+    /// (taken by someone else) are cancelled.
+    fn renew_leases(&self) {
         let shared = &self.shared;
         let held = shared.flights.renewable();
         if !held.is_empty() {
@@ -123,7 +136,6 @@ impl Supervisor {
                     "could not renew leases; trying again at the next heartbeat"),
             }
         }
-        self.records.report(shared, self.mode);
     }
 
     /// Keeps ticking until `done` holds or `until` passes. Returns whether

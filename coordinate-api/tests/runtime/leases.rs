@@ -192,3 +192,57 @@ fn a_result_for_a_unit_deleted_meanwhile_counts_as_a_lost_lease() {
     let report = runtime.wait();
     assert_eq!((report.totals.finished, report.totals.refused), (0, 0));
 }
+
+/// Starts a runtime with a long lease (no heartbeat for 20 s) whose one
+/// handler waits to be cancelled, expires its attempt from outside, and
+/// returns how the handler was stopped and how long after the expiry.
+fn cancelled_from_outside(
+    namespace: Arc<dyn coordinate_api::Namespace>,
+    store: &dyn coordinate_api::Namespace,
+    poll: Option<Duration>,
+) -> (CancelReason, Duration, u64) {
+    add_units(store, "s", "u", 1);
+    let seen: Seen = Arc::default();
+    let mut builder = quick(namespace)
+        .lease(Duration::from_secs(60))
+        .handler("s", until_cancelled(seen.clone()));
+    if let Some(poll) = poll {
+        builder = builder.cancellation_poll(poll);
+    }
+    let runtime = builder.start().unwrap();
+    wait_until("the handler runs", || runtime.stats().running == 1);
+    let unit = store.work_spec("s").unwrap().work_unit("u0").unwrap();
+    let attempt = unit.active_attempt().unwrap().expect("held");
+    let expired = std::time::Instant::now();
+    attempt.expire(None).unwrap();
+    wait_until("the handler is cancelled", || {
+        seen.lock().unwrap().is_some()
+    });
+    let took = expired.elapsed();
+    let reason = seen.lock().unwrap().expect("seen").0;
+    runtime.shutdown();
+    let report = runtime.wait();
+    (reason, took, report.totals.lost_leases)
+}
+
+#[test]
+fn an_attempt_expired_from_outside_cancels_its_handler_at_once() {
+    let ns = namespace(&[WorkSpecDefinition::new("s")]);
+    let (reason, took, lost) = cancelled_from_outside(ns.clone(), ns.as_ref(), None);
+    assert_eq!(reason, CancelReason::LeaseLost);
+    assert_eq!(lost, 1);
+    // Not the heartbeat (20 s away): the backend told the runtime.
+    assert!(took < Duration::from_secs(5), "cancelled after {took:?}");
+    assert_eq!(count(ns.as_ref(), "s", WorkUnitStatus::Available), 1);
+}
+
+#[test]
+fn where_the_backend_cannot_tell_a_renewal_finds_the_cancellation() {
+    let ns = namespace(&[WorkSpecDefinition::new("s")]);
+    // Flaky passes no wait_for_cancellation on: the default polls.
+    let flaky = Flaky::new(ns.clone());
+    let poll = Duration::from_millis(200);
+    let (reason, took, _) = cancelled_from_outside(flaky, ns.as_ref(), Some(poll));
+    assert_eq!(reason, CancelReason::LeaseLost);
+    assert!(took < Duration::from_secs(5), "cancelled after {took:?}");
+}
