@@ -37,6 +37,7 @@ pub mod attempt;
 pub mod attempt_lifecycle;
 pub mod bad_input;
 pub mod batch_add;
+pub mod cancellation;
 pub mod chaining;
 pub mod chaining_output;
 pub mod clock;
@@ -348,6 +349,11 @@ macro_rules! __for_each_case {
                 a_retry_without_delay_and_a_release_wake_a_waiter,
                 an_expiry_by_someone_wakes_a_waiter,
                 nothing_happening_times_out_and_other_namespaces_do_not_wake,
+            }
+            cancellation {
+                expiring_a_held_attempt_tells_its_holders,
+                clearing_deleting_or_re_adding_a_held_unit_tells_its_holders,
+                ending_attempts_and_adding_units_tell_no_holder,
             }
         }
     };

@@ -13,29 +13,49 @@ use crate::{definition, unique_name, Backend, Fixture};
 /// wait; a wake-up that works takes milliseconds.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// One of the namespace's waits: `wait_for_work` or
+/// `wait_for_cancellation`.
+pub(crate) type Wait = fn(&dyn Namespace, Duration) -> coordinate_api::Result<Wakeup>;
+
+/// `Namespace::wait_for_work`, as a [`Wait`].
+fn for_work(namespace: &dyn Namespace, timeout: Duration) -> coordinate_api::Result<Wakeup> {
+    namespace.wait_for_work(timeout)
+}
+
 /// Waits until a short wait times out, so that wake-ups owed to earlier
 /// changes (or to a backend that has just started listening, which wakes
 /// every waiter once) are spent before a case's own wait begins.
 pub fn settle(namespace: &Arc<dyn Namespace>) {
+    settle_wait(namespace, for_work);
+}
+
+/// [`settle`] for any [`Wait`].
+pub(crate) fn settle_wait(namespace: &Arc<dyn Namespace>, wait: Wait) {
     for _ in 0..100 {
-        match namespace.wait_for_work(Duration::from_millis(50)) {
+        match wait(namespace.as_ref(), Duration::from_millis(50)) {
             Ok(Wakeup::Woken) => continue,
             Ok(Wakeup::TimedOut) => return,
             other => panic!("settling: {other:?}"),
         }
     }
-    panic!("wait_for_work kept waking with nothing happening");
+    panic!("the wait kept waking with nothing happening");
 }
 
 /// Runs `wait_for_work` on another thread, then `act`; the waiter must say
 /// it was woken, well before its timeout.
 fn woken_by(namespace: &Arc<dyn Namespace>, act: impl Fn()) {
-    settle(namespace);
+    woken_in(namespace, for_work, act);
+}
+
+/// Runs `wait` on another thread, then `act`; the waiter must say it was
+/// woken, well before its timeout.
+pub(crate) fn woken_in(namespace: &Arc<dyn Namespace>, wait: Wait, act: impl Fn()) {
+    settle_wait(namespace, wait);
     let waiter = {
         let namespace = namespace.clone();
         std::thread::spawn(move || {
             let started = Instant::now();
-            (namespace.wait_for_work(PATIENCE), started.elapsed())
+            (wait(namespace.as_ref(), PATIENCE), started.elapsed())
         })
     };
     // The waiter is most likely waiting by now; one that is not yet
@@ -44,7 +64,7 @@ fn woken_by(namespace: &Arc<dyn Namespace>, act: impl Fn()) {
     std::thread::sleep(Duration::from_millis(50));
     act();
     let (wakeup, waited) = waiter.join().expect("waiter thread");
-    assert_eq!(wakeup.expect("wait_for_work"), Wakeup::Woken);
+    assert_eq!(wakeup.expect("the wait"), Wakeup::Woken);
     assert!(waited < PATIENCE / 2, "woken only after {waited:?}");
 }
 

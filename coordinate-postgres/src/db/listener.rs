@@ -31,7 +31,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sql_types::Text;
-use diesel::RunQueryDsl;
+use diesel::{QueryResult, RunQueryDsl};
 
 use crate::db::connection::establish;
 use crate::db::connection::ConnInfo;
@@ -49,6 +49,50 @@ const KEEPALIVE: Duration = Duration::from_secs(5);
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 /// Payloads that start with this are probes, not namespace ids.
 const PROBE_PREFIX: &str = "probe ";
+/// Payloads `cancel <namespace id>` say that a pending attempt of the
+/// namespace was taken from its worker (`wait_for_cancellation`); the
+/// same channel carries them, so one `LISTEN` hears both.
+const CANCEL_PREFIX: &str = "cancel ";
+
+/// Tells the workers of namespace `namespace_id` that one of its pending
+/// attempts may have been taken from its worker, so that a runtime holding
+/// it stops its handler (`Namespace::wait_for_cancellation`). Sent with
+/// the caller's transaction: PostgreSQL delivers it only if that commits.
+pub(crate) fn announce_taken(conn: &mut PgConnection, namespace_id: i32) -> QueryResult<()> {
+    crate::sql::unit::WAKE
+        .prepare()
+        .bind::<Text, _>(Event::Cancellation.payload(namespace_id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// What a waiter waits for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Event {
+    /// Units may have become available (`wait_for_work`).
+    Work,
+    /// An attempt may have been taken from its worker
+    /// (`wait_for_cancellation`).
+    Cancellation,
+}
+
+impl Event {
+    /// The payload that announces this event for `namespace_id`.
+    pub(crate) fn payload(self, namespace_id: i32) -> String {
+        match self {
+            Event::Work => namespace_id.to_string(),
+            Event::Cancellation => format!("{CANCEL_PREFIX}{namespace_id}"),
+        }
+    }
+
+    /// The event and namespace a payload announces; `None` for probes.
+    fn parse(payload: &str) -> Option<(Event, i32)> {
+        match payload.strip_prefix(CANCEL_PREFIX) {
+            Some(id) => id.parse().ok().map(|id| (Event::Cancellation, id)),
+            None => payload.parse().ok().map(|id| (Event::Work, id)),
+        }
+    }
+}
 
 /// Whether the listener hears notifications.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -65,8 +109,8 @@ struct State {
     mode: Mode,
     /// Bumped each time the listener starts listening.
     generation: u64,
-    /// Notifications seen per namespace id.
-    counters: HashMap<i32, u64>,
+    /// Notifications seen per event and namespace id.
+    counters: HashMap<(Event, i32), u64>,
     /// The listener thread, once started.
     thread: Option<JoinHandle<()>>,
 }
@@ -150,8 +194,15 @@ impl Listener {
         }
     }
 
-    /// `Namespace::wait_for_work` for namespace `namespace_id`.
-    pub(crate) fn wait(&self, namespace_id: i32, timeout: Duration) -> Result<Wakeup> {
+    /// `Namespace::wait_for_work` (or `wait_for_cancellation`, as `event`
+    /// says) for namespace `namespace_id`.
+    pub(crate) fn wait(
+        &self,
+        event: Event,
+        namespace_id: i32,
+        timeout: Duration,
+    ) -> Result<Wakeup> {
+        let key = (event, namespace_id);
         let started = Instant::now();
         let deadline = started.checked_add(timeout);
         let mut state = self.inner.lock();
@@ -159,7 +210,7 @@ impl Listener {
             state.thread = Some(self.start());
         }
         let generation = state.generation;
-        let counter = state.counters.get(&namespace_id).copied().unwrap_or(0);
+        let counter = state.counters.get(&key).copied().unwrap_or(0);
         loop {
             if state.mode == Mode::Polling {
                 drop(state);
@@ -176,7 +227,7 @@ impl Listener {
                 return Ok(Wakeup::Polling);
             }
             if state.generation != generation
-                || state.counters.get(&namespace_id).copied().unwrap_or(0) != counter
+                || state.counters.get(&key).copied().unwrap_or(0) != counter
             {
                 return Ok(Wakeup::Woken);
             }
@@ -363,14 +414,14 @@ fn wake(inner: &Inner, payload: &str) {
     wake_all(inner, std::slice::from_ref(&payload.to_owned()));
 }
 
-/// Bumps the counters of the namespaces named by `payloads` (probes and
-/// anything else are ignored) and wakes the waiters.
+/// Bumps the counters of the events and namespaces named by `payloads`
+/// (probes and anything else are ignored) and wakes the waiters.
 fn wake_all(inner: &Inner, payloads: &[String]) {
     let mut state = inner.lock();
     let mut any = false;
     for payload in payloads {
-        if let Ok(namespace_id) = payload.parse::<i32>() {
-            *state.counters.entry(namespace_id).or_insert(0) += 1;
+        if let Some(key) = Event::parse(payload) {
+            *state.counters.entry(key).or_insert(0) += 1;
             any = true;
         }
     }

@@ -20,6 +20,7 @@ use diesel::sql_types::{Bytea, Integer, Nullable, Timestamptz};
 use crate::claim::expiry::with_expiry;
 use crate::db::attempt_status::DbStatus;
 use crate::db::gone::gone_if_zero;
+use crate::db::listener::announce_taken;
 use crate::db::shared::Shared;
 use crate::db::sql_functions::coalesce;
 use crate::db::transaction::{with_retry, Isolation, Subject, TxResult};
@@ -115,6 +116,9 @@ impl PgAttempt {
                         .bind::<Nullable<Bytea>, _>(bytes)
                         .execute(conn)?;
                     gone_if_zero(changed)?;
+                    if status == AttemptStatus::Expired {
+                        announce_taken(conn, self.unit.spec.namespace.id)?;
+                    }
                 }
             }
             match (request.not_before(), effect.delay_unit) {

@@ -34,6 +34,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 
 use crate::db::attempt_status::DbStatus;
+use crate::db::listener::announce_taken;
 use crate::db::transaction::{with_retry, Isolation, TxResult};
 use crate::handle::attempt::PgAttempt;
 use crate::handle::namespace::PgNamespace;
@@ -223,6 +224,13 @@ impl PgNamespace {
             })
             .collect::<Vec<_>>();
         write(conn, &state, &units)?;
+        if checked
+            .iter()
+            .flatten()
+            .any(|entry| entry.call == Call::Expire)
+        {
+            announce_taken(conn, self.id)?;
+        }
         for (spec, new_units) in chained {
             // Two entries may chain a unit of the same name: the later
             // one wins, as one by one. Outputs come from data already

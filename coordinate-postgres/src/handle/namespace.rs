@@ -10,6 +10,7 @@ use coordinate_api::{
 use diesel::prelude::*;
 
 use crate::claim::expiry::with_expiry;
+use crate::db::listener::Event;
 use crate::db::shared::Shared;
 use crate::db::transaction::{with_retry, Isolation, Subject};
 use crate::handle::summary::{summarize, Scope};
@@ -121,6 +122,12 @@ impl Namespace for PgNamespace {
     }
 
     fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
-        self.shared.listener.wait(self.id, timeout)
+        self.shared.listener.wait(Event::Work, self.id, timeout)
+    }
+
+    fn wait_for_cancellation(&self, timeout: Duration) -> Result<Wakeup> {
+        self.shared
+            .listener
+            .wait(Event::Cancellation, self.id, timeout)
     }
 }

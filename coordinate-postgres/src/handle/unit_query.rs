@@ -10,6 +10,7 @@ use diesel::sql_types::{Array, BigInt, Bytea, Double, Integer, Nullable, Text, T
 
 use crate::claim::expiry::with_expiry;
 use crate::db::gone::Object;
+use crate::db::listener::announce_taken;
 use crate::handle::upsert::UnitRow;
 use crate::handle::work_spec::PgWorkSpec;
 use crate::handle::work_unit::PgWorkUnit;
@@ -116,6 +117,9 @@ impl PgWorkSpec {
                     bind_selection!(DELETE_UNITS.prepare(), self.id, now, selection).load(conn)?;
                 if rows.is_empty() && total == 0 {
                     Object::WorkSpec(self.id).ensure(conn)?;
+                }
+                if !rows.is_empty() {
+                    announce_taken(conn, self.namespace.id)?;
                 }
                 Ok(rows.into_iter().map(|r| r.name).collect::<Vec<_>>())
             })?;

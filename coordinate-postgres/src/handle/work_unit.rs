@@ -20,6 +20,7 @@ use crate::claim::expiry::with_expiry;
 use crate::db::attempt_status::DbStatus;
 use crate::db::gone::gone_if_zero;
 use crate::db::gone::Object;
+use crate::db::listener::announce_taken;
 use crate::db::shared::Shared;
 use crate::db::sql_functions::coalesce;
 use crate::db::transaction::{with_retry, Isolation, Subject};
@@ -191,7 +192,8 @@ impl WorkUnit for PgWorkUnit {
                 .prepare()
                 .bind::<Integer, _>(self.id)
                 .execute(conn)?;
-            gone_if_zero(changed)
+            gone_if_zero(changed)?;
+            Ok(announce_taken(conn, self.spec.namespace.id)?)
         })
     }
 

@@ -12,7 +12,11 @@ use super::Statement;
 
 /// Adds units to a work spec, or replaces the data and meta of units of
 /// the same name and clears their active attempts, in one statement. The
-/// names must be distinct (a statement may not touch a row twice).
+/// names must be distinct (a statement may not touch a row twice). Wakes
+/// the namespace's waiting workers; when a unit was replaced (`xmax` is
+/// set on an updated row, not on an inserted one) it also tells the
+/// runtimes that may hold it (the `cancel <namespace id>` payload of
+/// `db::listener::Event`).
 pub(crate) const UPSERT_UNITS: Statement = Statement {
     name: "UPSERT_UNITS",
     params: &[
@@ -31,7 +35,11 @@ ON CONFLICT (work_spec_id, name) DO UPDATE
    SET data = EXCLUDED.data, priority = EXCLUDED.priority,
        not_before = EXCLUDED.not_before, active_attempt_id = NULL
 RETURNING id, name,
-          pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE id = $1)::text) AS woke",
+          pg_notify('coordinate_work', (SELECT namespace_id FROM work_spec WHERE id = $1)::text) AS woke,
+          CASE WHEN work_unit.xmax <> 0
+               THEN pg_notify('coordinate_work',
+                              'cancel ' || (SELECT namespace_id FROM work_spec WHERE id = $1)::text)
+          END AS took",
 };
 
 /// Clears a unit's active attempt (`WorkUnit::clear_active_attempt`);

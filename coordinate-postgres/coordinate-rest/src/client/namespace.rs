@@ -271,7 +271,18 @@ impl Namespace for RestNamespace {
     }
 
     fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
-        let url = append_segment(&self.repr.url, additions::WAIT_FOR_WORK);
+        self.wait(additions::WAIT_FOR_WORK, timeout)
+    }
+
+    fn wait_for_cancellation(&self, timeout: Duration) -> Result<Wakeup> {
+        self.wait(additions::WAIT_FOR_CANCELLATION, timeout)
+    }
+}
+
+impl RestNamespace {
+    /// One of the server's long-polled waits, at `segment`.
+    fn wait(&self, segment: &str, timeout: Duration) -> Result<Wakeup> {
+        let url = append_segment(&self.repr.url, segment);
         let body = serde_json::to_vec(&additions::WaitForWork { timeout })
             .map_err(|e| Error::invalid("timeout", e))?;
         let bytes = self

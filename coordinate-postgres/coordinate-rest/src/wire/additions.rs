@@ -24,6 +24,9 @@ pub const COMPLETE_ATTEMPTS: &str = "complete_attempts";
 pub const RENEW_ATTEMPTS: &str = "renew_attempts";
 /// Segment of a namespace's wait: POST [`WaitForWork`], 200 [`WaitResult`].
 pub const WAIT_FOR_WORK: &str = "wait_for_work";
+/// Segment of a namespace's wait for attempts taken from their workers:
+/// POST [`WaitForWork`] (the same body), 200 [`WaitResult`].
+pub const WAIT_FOR_CANCELLATION: &str = "wait_for_cancellation";
 /// Segment of a namespace's pruning: POST a `PruneRequest`, 200 `Pruned`
 /// (both in the field names of `coordinate_api`, times RFC 3339).
 pub const PRUNE: &str = "prune";

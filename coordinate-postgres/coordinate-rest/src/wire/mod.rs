@@ -82,6 +82,7 @@
 //! | POST | `/namespace/{ns}/complete_attempts` | [`additions::CompleteAttempts`] | [`additions::BatchResults`] |
 //! | POST | `/namespace/{ns}/renew_attempts` | [`additions::RenewAttempts`] | [`additions::BatchResults`] |
 //! | POST | `/namespace/{ns}/wait_for_work` | [`additions::WaitForWork`] | [`additions::WaitResult`] |
+//! | POST | `/namespace/{ns}/wait_for_cancellation` | [`additions::WaitForWork`] | [`additions::WaitResult`] |
 //! | POST | `/namespace/{ns}/prune` | `coordinate_api::PruneRequest` | `coordinate_api::Pruned` |
 //! | POST | `/namespace/{ns}/count_prunable` | `coordinate_api::PruneRequest` | `coordinate_api::Pruned` |
 //!

@@ -3,11 +3,13 @@
 //! batched completions and renewals, waiting for work, and retention.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::Path;
 use axum::response::Response;
 use coordinate_api::{
-    Attempt, Completion, Data, Error, NewWorkUnit, ObjectKind, Outcome, PruneRequest,
+    Attempt, Completion, Data, Error, Namespace, NewWorkUnit, ObjectKind, Outcome, PruneRequest,
+    Wakeup,
 };
 use coordinate_rest::wire::additions::{
     AddWorkUnits, BatchResults, CompleteAttempts, OutcomeName, RenewAttempts, SetPriority,
@@ -205,10 +207,37 @@ pub async fn wait_for_work(
     Path(ns): Path<String>,
     JsonBody(body): JsonBody<WaitForWork>,
 ) -> Result<Response, ApiError> {
+    wait(call, ns, body, |namespace, timeout| {
+        namespace.wait_for_work(timeout)
+    })
+    .await
+}
+
+/// `POST /namespace/{ns}/wait_for_cancellation` `{"timeout": NANOS}`: as
+/// [`wait_for_work`], until an attempt of the namespace may have been
+/// taken from its worker.
+pub async fn wait_for_cancellation(
+    call: StoreCall,
+    Path(ns): Path<String>,
+    JsonBody(body): JsonBody<WaitForWork>,
+) -> Result<Response, ApiError> {
+    wait(call, ns, body, |namespace, timeout| {
+        namespace.wait_for_cancellation(timeout)
+    })
+    .await
+}
+
+/// One of the namespace's waits, at most half the request timeout.
+async fn wait(
+    call: StoreCall,
+    ns: String,
+    body: WaitForWork,
+    wait: fn(&dyn Namespace, Duration) -> coordinate_api::Result<Wakeup>,
+) -> Result<Response, ApiError> {
     let ns = name(&ns)?;
     let timeout = body.timeout.min(call.state().config().request_timeout / 2);
     call.run_waiting(move |s| {
-        let wakeup = s.namespace(&ns)?.wait_for_work(timeout).map_err(store)?;
+        let wakeup = wait(s.namespace(&ns)?.as_ref(), timeout).map_err(store)?;
         Ok(ok(&WaitResult {
             wakeup: wakeup.into(),
         }))

@@ -94,6 +94,10 @@ pub fn api() -> Router<AppState> {
         )
         .route(&at(NS, "/renew_attempts"), post(additions::renew_attempts))
         .route(&at(NS, "/wait_for_work"), post(additions::wait_for_work))
+        .route(
+            &at(NS, "/wait_for_cancellation"),
+            post(additions::wait_for_cancellation),
+        )
         .route(&at(NS, "/prune"), post(additions::prune))
         .route(&at(NS, "/count_prunable"), post(additions::count_prunable))
         .layer(from_fn(support::negotiate))

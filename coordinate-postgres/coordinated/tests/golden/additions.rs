@@ -240,6 +240,13 @@ pub async fn retention_and_waiting() -> InProcess {
             200,
             json!({"wakeup": "timed_out"}),
         ),
+        (
+            "POST",
+            ns_at("/wait_for_cancellation"),
+            Some(r#"{"timeout": 1000000}"#),
+            200,
+            json!({"wakeup": "timed_out"}),
+        ),
         ("DELETE", "/namespace/ns?ref=1", None, 204, Value::Null),
         (
             "POST",
