@@ -1,11 +1,13 @@
 //! A worker process on the runtime, for the tests that stop it from the
-//! outside (`tests/processes/runtime_process.rs`): SIGTERM, SIGKILL.
+//! outside (`tests/processes/runtime_process.rs`): SIGTERM, SIGKILL, a
+//! unit cancelled by the `coordinate` command.
 //!
 //! Everything comes from the environment: `DATABASE_URL`,
 //! `COORDINATE_NAMESPACE`, the work spec `WORK_SPEC`, and in milliseconds
 //! `WORK_MS` (each unit's work), `LEASE_MS` and `GRACE_MS`; `CONCURRENCY`
-//! executors. It prints `ready NAME` once its worker records exist, and a
-//! last line `report finished=… released=… abandoned=…` when it stops.
+//! executors. It prints `ready NAME` once its worker records exist,
+//! `cancelled UNIT REASON` when a handler is stopped, and a last line
+//! `report finished=… released=… abandoned=… lost_leases=…` when it stops.
 
 use std::time::Duration;
 
@@ -32,7 +34,10 @@ fn main() -> Result<()> {
     let work = millis("WORK_MS")?;
     let runtime = Runtime::builder(namespace)
         .handler(env("WORK_SPEC")?, move |job: &Job| {
-            job.sleep(work)?;
+            if let Err(cancelled) = job.sleep(work) {
+                println!("cancelled {} {:?}", job.work_unit_name(), cancelled.0);
+                return Err(cancelled.into());
+            }
             Ok(JobOutcome::finish())
         })
         .concurrency(env("CONCURRENCY")?.parse().context("CONCURRENCY")?)
@@ -45,10 +50,11 @@ fn main() -> Result<()> {
     let report = runtime.wait();
     let totals = report.totals;
     println!(
-        "report finished={} released={} abandoned={} shutdown_ms={}",
+        "report finished={} released={} abandoned={} lost_leases={} shutdown_ms={}",
         totals.finished,
         totals.released,
         totals.abandoned,
+        totals.lost_leases,
         report.shutdown.as_millis()
     );
     Ok(())

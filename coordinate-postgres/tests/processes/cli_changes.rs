@@ -338,3 +338,53 @@ fn prune_removes_only_old_finished_units_and_asks_first() {
         "no --failed-before"
     );
 }
+
+#[test]
+fn cancel_expires_pending_attempts_and_names_units_without_one() {
+    let namespace = namespace();
+    let ns = namespace.name();
+    add(namespace.as_ref(), "fetch", &["a", "b"]);
+    let held = namespace
+        .worker("w")
+        .unwrap()
+        .request_attempts(&AttemptRequest::default())
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    let held_name = held[0].work_unit().name().to_owned();
+    let idle_name = if held_name == "a" { "b" } else { "a" };
+
+    let missing = run(&["-n", ns, "cancel", "fetch", &held_name, "zzz"]).expect(1);
+    assert!(
+        missing.stderr.contains("nothing changed"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(
+        held[0].status().unwrap(),
+        coordinate_api::AttemptStatus::Pending
+    );
+
+    let cancelled = run(&["-n", ns, "--json", "cancel", "fetch", &held_name, idle_name]).expect(0);
+    let answer = cancelled.json();
+    assert_eq!(answer["cancelled"], serde_json::json!([held_name]));
+    assert_eq!(answer["not_pending"], serde_json::json!([idle_name]));
+    assert_eq!(
+        held[0].status().unwrap(),
+        coordinate_api::AttemptStatus::Expired
+    );
+    assert_eq!(
+        count(namespace.as_ref(), "fetch", WorkUnitStatus::Available),
+        2
+    );
+
+    let plain = run(&["-n", ns, "cancel", "fetch", &held_name]).expect(0);
+    assert!(
+        plain.stdout.contains("cancelled 0 unit(s)")
+            && plain
+                .stdout
+                .contains(&format!("no pending attempt, left alone: {held_name:?}")),
+        "{}",
+        plain.stdout
+    );
+    namespace.destroy().unwrap();
+}

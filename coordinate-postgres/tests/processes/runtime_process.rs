@@ -91,12 +91,23 @@ impl Worker {
         }
     }
 
-    /// The `key=value` pairs of the report line printed at the end.
+    /// The next line that starts with `prefix`, skipping others.
+    fn line_starting(&self, prefix: &str, patience: Duration) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(patience)
+                .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"));
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    /// The `key=value` pairs of the report line printed at the end
+    /// (after any `cancelled` lines).
     fn report(&self) -> Vec<(String, u64)> {
-        let line = self
-            .lines
-            .recv_timeout(Duration::from_secs(5))
-            .expect("a report line");
+        let line = self.line_starting("report ", Duration::from_secs(5));
         line.strip_prefix("report ")
             .unwrap_or_else(|| panic!("unexpected line {line:?}"))
             .split(' ')
@@ -325,5 +336,44 @@ fn terminated_connections_while_sending_results_lose_nothing() {
     );
     assert_eq!(report.totals.failed, 0, "{report:?}");
     assert_eq!(count(namespace.as_ref(), WorkUnitStatus::Finished), UNITS);
+    namespace.destroy().unwrap();
+}
+
+#[test]
+fn a_unit_cancelled_by_the_coordinate_command_stops_its_handler_at_once() {
+    // A lease of a minute: its renewal, 20 s away, cannot be what tells.
+    let settings = Settings {
+        work_ms: 60_000,
+        lease_ms: 60_000,
+        grace_ms: 1_000,
+        concurrency: 1,
+    };
+    let (namespace, name) = namespace_with_units("cancel", 1);
+    let mut worker = Worker::start(&name, &settings);
+    wait_for_pending(namespace.as_ref(), 1);
+
+    let asked = Instant::now();
+    let cancel = crate::common::cli::run(&["-n", &name, "cancel", "work", "u000"]).expect(0);
+    assert!(
+        cancel.stdout.contains("cancelled 1 unit"),
+        "{}",
+        cancel.stdout
+    );
+    let line = worker.line_starting("cancelled ", PATIENCE);
+    let took = asked.elapsed();
+    assert_eq!(line, "cancelled u000 LeaseLost");
+    assert!(
+        took < Duration::from_secs(10),
+        "the handler stopped only after {took:?}"
+    );
+
+    worker.signal("-TERM");
+    worker.wait_for_exit();
+    let report = worker.report();
+    let lost = report
+        .iter()
+        .find(|(k, _)| k == "lost_leases")
+        .map(|(_, v)| *v);
+    assert!(lost >= Some(1), "{report:?}");
     namespace.destroy().unwrap();
 }

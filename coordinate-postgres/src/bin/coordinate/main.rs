@@ -7,6 +7,7 @@
 //! a missing `-n`, a destructive verb without `--yes` off a terminal).
 
 mod add;
+mod cancel;
 mod connect;
 mod json;
 mod output;
@@ -99,6 +100,9 @@ enum Command {
     Retry(units::RetryArgs),
     /// Set the priority of units.
     Prioritize(units::PrioritizeArgs),
+    /// Take running units from their workers: expire their pending
+    /// attempts (a listening worker stops the handler at once).
+    Cancel(cancel::CancelArgs),
     /// Delete units (asks first).
     Delete(units::DeleteArgs),
     /// The workers, parents with their children.
@@ -157,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Add(args) => add::add(global, &args),
         Command::Retry(args) => units::retry(global, &args),
         Command::Prioritize(args) => units::prioritize(global, &args),
+        Command::Cancel(args) => cancel::cancel(global, &args),
         Command::Delete(args) => units::delete(global, &args),
         Command::Workers(args) => workers::list(global, &args),
         Command::Release(args) => workers::release(global, &args),

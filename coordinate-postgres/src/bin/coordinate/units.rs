@@ -234,7 +234,10 @@ fn traceback(data: &Data) -> Option<String> {
 
 /// The units named, each of which must exist: one error names every
 /// missing one, before anything changes.
-fn named_units(spec: &dyn WorkSpec, names: &[String]) -> Result<Vec<std::sync::Arc<dyn WorkUnit>>> {
+pub(crate) fn named_units(
+    spec: &dyn WorkSpec,
+    names: &[String],
+) -> Result<Vec<std::sync::Arc<dyn WorkUnit>>> {
     let units = spec.work_units(&WorkUnitQuery::names(names.iter().cloned()))?;
     let found: BTreeSet<&str> = units.iter().map(|u| u.name()).collect();
     let missing: Vec<&str> = names
