@@ -10,6 +10,7 @@
 //! `target/bench/results.json`).
 
 mod api;
+mod cancel;
 mod coordinated;
 mod load;
 mod memory;
@@ -95,7 +96,8 @@ PgBouncer of --pooled-env; without it they are skipped, with the reason
 of --pooled-skipped in the notes), rest (claim+finish through the coordinated
 binary of --coordinated, beside the claims rows, and 256 clients on one
 server; without --coordinated they are skipped), add, scale, prune (history
-retention beside claims), wakeup, memory, profile.";
+retention beside claims), wakeup, cancel (a running handler cancelled from
+outside), memory, profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -305,6 +307,9 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if config.runs("wakeup") {
         wakeup::run(config, rows)?;
+    }
+    if config.runs("cancel") {
+        cancel::run(config, rows)?;
     }
     if !config.runs("profile") {
         // Left out on purpose.
