@@ -101,12 +101,14 @@
 // `schema` and `sql` (tables and statements) < `db` (connections, pool,
 // transactions, errors, migrations, listener) < `claim` (handing out work,
 // in ids) < `handle` (one handle per table, and calls over them) <
-// `builder` and `coordinate` (the entry point).
+// `builder`, `coordinate` (the entry point) and `in_transaction` (calls
+// on the caller's own connection).
 mod builder;
 mod claim;
 mod coordinate;
 mod db;
 mod handle;
+pub mod in_transaction;
 /// Diesel's view of the tables: `diesel print-schema` output for a database
 /// migrated with `migrations/` (see `diesel.toml`), checked in unchanged.
 mod schema;
@@ -120,6 +122,9 @@ pub use crate::db::connect_error::{ConnectError, ConnectErrorKind};
 pub use crate::db::connection::DEFAULT_CONNECTION_TIMEOUT;
 pub use crate::db::migrations::{drop, upgrade, Migrations};
 pub use crate::db::shared::DEFAULT_POOL_SIZE;
+/// The `diesel` this crate is built with: [`in_transaction`]'s calls take
+/// its `PgConnection`, so an application's `diesel` must be this version.
+pub use diesel;
 
 // The README's code example runs as a doc test of this crate, so it cannot
 // rot (the memory backend it uses is a dev-dependency here).

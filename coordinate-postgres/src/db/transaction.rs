@@ -153,6 +153,37 @@ fn pause(tries: u32) {
     std::thread::sleep(Duration::from_micros(micros));
 }
 
+/// Runs `work` once on the caller's own connection, inside a transaction
+/// the caller opened: no transaction of ours, no retry, and the connection
+/// is left as it is, the caller's to commit or roll back. Refused when no
+/// transaction is open (the statements would each commit on their own).
+/// A concurrent change comes back as a transient
+/// [`BackendErrorKind::Conflict`], for the caller to roll back and run its
+/// transaction again.
+pub(crate) fn in_callers_transaction<T>(
+    subject: &(impl Subject + ?Sized),
+    conn: &mut PgConnection,
+    work: impl FnOnce(&mut PgConnection) -> TxResult<T>,
+) -> Result<T> {
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(database)?;
+    if depth.is_none() {
+        return Err(Error::invalid(
+            "connection",
+            "no transaction is open on it: call this inside conn.transaction(|conn| …)",
+        ));
+    }
+    work(conn).map_err(|error| match error {
+        TxError::Retry => Error::backend(
+            BackendErrorKind::Conflict,
+            "a concurrent change to the same attempts or units: roll back and run the \
+             transaction again",
+        ),
+        error => into_api(error, subject),
+    })
+}
+
 /// Maps what is left after retrying onto the API's errors: a missing row or
 /// a foreign key pointing at a deleted parent means the subject is gone.
 fn into_api(error: TxError, subject: &(impl Subject + ?Sized)) -> Error {

@@ -9,8 +9,10 @@
 use coordinate_api::backend::validate::validate_work_unit_batch;
 use coordinate_api::{NewWorkUnit, Result};
 
+use diesel::pg::PgConnection;
+
 use crate::db::gone::Object;
-use crate::db::transaction::{with_retry, Isolation};
+use crate::db::transaction::{in_callers_transaction, with_retry, Isolation, TxResult};
 use crate::handle::upsert::upsert_units;
 use crate::handle::work_spec::PgWorkSpec;
 
@@ -33,10 +35,32 @@ impl PgWorkSpec {
         }
         // A foreign key violation (the spec is gone) maps to Error::Gone.
         with_retry(self, Isolation::RepeatableRead, |conn| {
-            for chunk in units.chunks(CHUNK) {
-                upsert_units(conn, self.id, chunk, self.shared().max_data_bytes)?;
-            }
-            Ok(units.len())
+            self.write_units(conn, &units)
         })
+    }
+
+    /// `in_transaction::add_work_units`: the same checks and statements as
+    /// [`PgWorkSpec::put_work_units`], run once on the caller's connection
+    /// inside the caller's transaction.
+    pub(crate) fn put_work_units_on(
+        &self,
+        conn: &mut PgConnection,
+        units: Vec<NewWorkUnit>,
+    ) -> Result<usize> {
+        let units = validate_work_unit_batch(units, |_| Ok(()))?;
+        in_callers_transaction(self, conn, |conn| {
+            if units.is_empty() {
+                Object::WorkSpec(self.id).ensure(conn)?;
+            }
+            self.write_units(conn, &units)
+        })
+    }
+
+    /// Writes `units` (checked, distinct names) in chunks.
+    fn write_units(&self, conn: &mut PgConnection, units: &[NewWorkUnit]) -> TxResult<usize> {
+        for chunk in units.chunks(CHUNK) {
+            upsert_units(conn, self.id, chunk, self.shared().max_data_bytes)?;
+        }
+        Ok(units.len())
     }
 }

@@ -35,7 +35,7 @@ use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz
 
 use crate::db::attempt_status::DbStatus;
 use crate::db::listener::announce_taken;
-use crate::db::transaction::{with_retry, Isolation, TxResult};
+use crate::db::transaction::{in_callers_transaction, with_retry, Isolation, TxResult};
 use crate::handle::attempt::PgAttempt;
 use crate::handle::namespace::PgNamespace;
 use crate::handle::upsert::upsert_units;
@@ -132,9 +132,39 @@ impl PgNamespace {
         })
     }
 
+    /// `in_transaction::complete_attempts`: the same checks and the same
+    /// statements as [`PgNamespace::complete`], run once on the caller's
+    /// connection inside the caller's transaction.
+    pub(crate) fn complete_on(
+        &self,
+        conn: &mut PgConnection,
+        batch: &[Completion],
+    ) -> Result<Vec<Result<()>>> {
+        self.apply_by(
+            check_completions(batch, |e| self.check(e)),
+            |ids, checked| {
+                in_callers_transaction(self, conn, |conn| self.apply_locked(conn, ids, checked))
+            },
+        )
+    }
+
     /// Runs the checked entries in one transaction; see the module docs.
     /// Entries refused by their checks keep their error and take no part.
     fn apply(&self, entries: Vec<Result<Entry>>) -> Result<Vec<Result<()>>> {
+        self.apply_by(entries, |ids, checked| {
+            with_retry(self, Isolation::RepeatableRead, |conn| {
+                self.apply_locked(conn, ids, checked)
+            })
+        })
+    }
+
+    /// Runs the checked entries with `run` (given their sorted attempt
+    /// ids), then answers every entry: its refusal, or what `run` said.
+    fn apply_by(
+        &self,
+        entries: Vec<Result<Entry>>,
+        run: impl FnOnce(&[i32], &[Option<Entry>]) -> Result<Vec<Result<()>>>,
+    ) -> Result<Vec<Result<()>>> {
         let (checked, mut refused): (Vec<Option<Entry>>, Vec<Option<Error>>) = entries
             .into_iter()
             .map(|entry| match entry {
@@ -148,9 +178,7 @@ impl PgNamespace {
         let answers = if ids.is_empty() {
             checked.iter().map(|_| Ok(())).collect()
         } else {
-            with_retry(self, Isolation::RepeatableRead, |conn| {
-                self.apply_locked(conn, &ids, &checked)
-            })?
+            run(&ids, &checked)?
         };
         Ok(answers
             .into_iter()

@@ -13,6 +13,7 @@ mod common;
 
 mod adoption;
 mod concurrency;
+mod in_transaction;
 mod lease_start;
 mod migrations;
 mod model_check;

@@ -23,7 +23,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("handles", &["handle"]),
     (
         "entry point",
-        &["builder", "coordinate", "lib", "test_support"],
+        &[
+            "builder",
+            "coordinate",
+            "in_transaction",
+            "lib",
+            "test_support",
+        ],
     ),
 ];
 
