@@ -115,6 +115,8 @@ mod schema;
 mod sql;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+#[cfg(feature = "runtime")]
+mod transactional_handler;
 
 pub use crate::builder::PostgresCoordinateBuilder;
 pub use crate::coordinate::{PoolState, PostgresCoordinate};
@@ -122,6 +124,8 @@ pub use crate::db::connect_error::{ConnectError, ConnectErrorKind};
 pub use crate::db::connection::DEFAULT_CONNECTION_TIMEOUT;
 pub use crate::db::migrations::{drop, upgrade, Migrations};
 pub use crate::db::shared::DEFAULT_POOL_SIZE;
+#[cfg(feature = "runtime")]
+pub use crate::transactional_handler::TransactionalHandler;
 /// The `diesel` this crate is built with: [`in_transaction`]'s calls take
 /// its `PgConnection`, so an application's `diesel` must be this version.
 pub use diesel;

@@ -8,11 +8,11 @@ use crossbeam_channel::{Receiver, Sender};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::completion::Outcome;
-use crate::data::{Data, Value};
+use crate::completion::{Completion, Outcome};
 use crate::runtime::cancel::CancelReason;
 use crate::runtime::completer::{self, Message};
 use crate::runtime::flights::{Ended, JobId};
+use crate::runtime::handler::{outcome_of, with_traceback};
 use crate::runtime::stats::Count;
 use crate::runtime::{panics, Job, JobError, JobOutcome, Shared};
 
@@ -41,7 +41,14 @@ pub(crate) fn run(
             continue;
         };
         let job = Job::with_cancellation(attempt, cancel);
-        let outcome = run_job(&shared, &job, &mut rng);
+        let (outcome, applied) = run_job(&shared, &job, &mut rng);
+        if applied {
+            // The handler ended the attempt itself: nothing to send.
+            shared.flights.remove(id);
+            shared.applied(&Completion::new(job.attempt().clone(), outcome));
+            let _ = capacity.try_send(());
+            continue;
+        }
         match shared.flights.ended(id, outcome) {
             Ended::Completing => match &results {
                 Results::Batched(completer) => {
@@ -63,8 +70,9 @@ pub(crate) fn run(
     }
 }
 
-/// Runs the job's handler inside a span and decides its outcome.
-fn run_job(shared: &Shared, job: &Job, rng: &mut StdRng) -> Outcome {
+/// Runs the job's handler inside a span and decides its outcome; `true`
+/// when the handler already applied it ([`JobOutcome::Completed`]).
+fn run_job(shared: &Shared, job: &Job, rng: &mut StdRng) -> (Outcome, bool) {
     let span = tracing::info_span!(
         "coordinate.job",
         "messaging.system" = "coordinate",
@@ -80,10 +88,11 @@ fn run_job(shared: &Shared, job: &Job, rng: &mut StdRng) -> Outcome {
         Some(handler) => panics::catch(|| handler.handle(job)),
         None => Ok(Err(JobError::from("no handler for this work spec"))),
     };
+    let applied = matches!(returned, Ok(Ok(JobOutcome::Completed(_))));
     let outcome = decide(shared, job, returned, rng);
     span.record("coordinate.outcome", outcome_name(&outcome));
     span.record("coordinate.duration_ms", job.elapsed().as_millis() as u64);
-    outcome
+    (outcome, applied)
 }
 
 /// Turns what the handler did into the outcome to send. Errors and panics
@@ -97,9 +106,7 @@ fn decide(
     rng: &mut StdRng,
 ) -> Outcome {
     let problem = match returned {
-        Ok(Ok(JobOutcome::Finish(data))) => return Outcome::Finish(data),
-        Ok(Ok(JobOutcome::RetryAfter(delay))) => return Outcome::Retry { data: None, delay },
-        Ok(Ok(JobOutcome::Fail(reason))) => return Outcome::Fail(with_traceback(job, reason)),
+        Ok(Ok(outcome)) => return outcome_of(job, outcome),
         Ok(Err(error)) => error.message(),
         Err(panic) => {
             shared.counters.add(Count::Panicked, 1);
@@ -120,22 +127,6 @@ fn decide(
     Outcome::Retry {
         data: with_traceback(job, problem),
         delay: shared.config.backoff.delay(attempt, rng),
-    }
-}
-
-/// The job's data with `traceback` set to `text`; `None` (keep the data as
-/// it is) when the data cannot be read.
-fn with_traceback(job: &Job, text: String) -> Option<Data> {
-    match job.data() {
-        Ok(data) => {
-            let mut data = data.clone();
-            data.insert("traceback".into(), Value::Text(text));
-            Some(data)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not read the unit's data to add its traceback");
-            None
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::completion::Outcome;
 use crate::data::Data;
 use crate::runtime::Job;
 
@@ -43,6 +44,43 @@ pub enum JobOutcome {
     /// Failed for good, with the reason; the reason is stored under the
     /// data's `traceback` key, where go-coordinate's tools look.
     Fail(String),
+    /// The handler ended its attempt itself, with this outcome, together
+    /// with its own effects: what a backend's transactional handler
+    /// returns (on PostgreSQL, `coordinate_postgres::TransactionalHandler`,
+    /// whose writes and outcome commit in one transaction). The runtime
+    /// sends nothing for it and counts the outcome; batched completion
+    /// does not apply. Build the outcome with [`outcome_of`], the rule the
+    /// runtime itself follows.
+    Completed(Outcome),
+}
+
+/// The outcome the runtime records for `outcome` of `job`: a failure's
+/// reason goes under the data's `traceback` key, a retry keeps the data.
+/// For handlers that end their attempts themselves
+/// ([`JobOutcome::Completed`]).
+pub fn outcome_of(job: &Job, outcome: JobOutcome) -> Outcome {
+    match outcome {
+        JobOutcome::Finish(data) => Outcome::Finish(data),
+        JobOutcome::RetryAfter(delay) => Outcome::Retry { data: None, delay },
+        JobOutcome::Fail(reason) => Outcome::Fail(with_traceback(job, reason)),
+        JobOutcome::Completed(outcome) => outcome,
+    }
+}
+
+/// The job's data with `traceback` set to `text`; `None` (keep the data as
+/// it is) when the data cannot be read.
+pub(crate) fn with_traceback(job: &Job, text: String) -> Option<Data> {
+    match job.data() {
+        Ok(data) => {
+            let mut data = data.clone();
+            data.insert("traceback".into(), crate::data::Value::Text(text));
+            Some(data)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not read the unit's data to add its traceback");
+            None
+        }
+    }
 }
 
 impl JobOutcome {

@@ -68,6 +68,7 @@
 //! | `Ok(JobOutcome::Finish(data))` | finished; `output` in the data chains |
 //! | `Ok(JobOutcome::RetryAfter(delay))` | offered again after the delay |
 //! | `Ok(JobOutcome::Fail(reason))` | failed, the reason under `traceback` |
+//! | `Ok(JobOutcome::Completed(outcome))` | already ended by the handler itself (a backend's transactional handler); nothing is sent |
 //! | `Err(_)` or a panic | retried after a [`Backoff`] delay, the error under `traceback`; failed at [`max_attempts`](RuntimeBuilder::max_attempts) |
 //! | `Err(_)` after a shutdown cancelled it | given back at once |
 //!
@@ -111,7 +112,7 @@ pub use self::builder::RuntimeBuilder;
 pub use self::cancel::{CancelReason, Cancelled};
 pub use self::config::CompletionMode;
 pub use self::handle::{RuntimeHandle, Stopper};
-pub use self::handler::{Handler, JobError, JobOutcome};
+pub use self::handler::{outcome_of, Handler, JobError, JobOutcome};
 pub use self::job::Job;
 pub use self::stats::{Report, Stats};
 

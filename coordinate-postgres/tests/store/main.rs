@@ -20,4 +20,5 @@ mod model_check;
 mod plans;
 mod retention;
 mod schema;
+mod transactional_handler;
 mod wakeup;
