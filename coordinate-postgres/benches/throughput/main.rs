@@ -26,6 +26,7 @@ mod runtime;
 mod scale;
 mod scripts;
 mod targets;
+mod tx;
 mod wakeup;
 
 use std::path::PathBuf;
@@ -96,7 +97,8 @@ PgBouncer of --pooled-env; without it they are skipped, with the reason
 of --pooled-skipped in the notes), rest (claim+finish through the coordinated
 binary of --coordinated, beside the claims rows, and 256 clients on one
 server; without --coordinated they are skipped), add, scale, prune (history
-retention beside claims), wakeup, cancel (a running handler cancelled from
+retention beside claims), tx (adding and completing in the caller's
+transaction, beside add and claims), wakeup, cancel (a running handler cancelled from
 outside), memory, profile.";
 
 fn config() -> Result<Config> {
@@ -298,6 +300,9 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if config.runs("add") {
         runs::adds(config, &coordinate, rows)?;
+    }
+    if config.runs("tx") {
+        tx::run(config, &coordinate, rows)?;
     }
     if config.runs("scale") {
         scale::run(config, &coordinate, &mut conn, rows)?;

@@ -81,6 +81,19 @@ pub fn evaluate(rows: &mut [Row]) {
                     .push(verdict(">=0.5x ref".into(), ratio, ratio >= 0.5, "x"));
             }
         }
+        // Issue 25: the same statements on the caller's connection.
+        let beside = match key {
+            "tx/add/w4" => Some("add/one/w4"),
+            "tx/complete/w4" => Some("api/b1/w4"),
+            _ => None,
+        };
+        if let Some(other) = beside {
+            if let Some(rate) = rate_of(&snapshot, other).filter(|r| *r > 0.0) {
+                let ratio = row.rate() / rate;
+                row.targets
+                    .push(verdict(format!(">=0.9x {other}"), ratio, ratio >= 0.9, "x"));
+            }
+        }
         if key == "api/b1/w4" {
             if let Some(go) = rate_of(&snapshot, "go/w4").filter(|g| *g > 0.0) {
                 let ratio = row.rate() / go;
