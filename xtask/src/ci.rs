@@ -60,6 +60,11 @@ const STEPS: &[Step] = &[
         run: stress_long,
     },
     Step {
+        name: "stress-transactional",
+        what: "cargo xtask stress --transactional: every fault, handlers finishing in their own transactions",
+        run: stress_transactional,
+    },
+    Step {
         name: "stress-failover",
         what: "cargo xtask stress --failover: the primary SIGKILLed midway, its synchronous standby promoted",
         run: stress_failover,
@@ -239,6 +244,10 @@ fn conformance(_root: &Path) -> Result<()> {
 
 fn stress_long(_root: &Path) -> Result<()> {
     crate::stress::run(&["--long".to_owned()])
+}
+
+fn stress_transactional(_root: &Path) -> Result<()> {
+    crate::stress::run(&["--transactional".to_owned()])
 }
 
 fn stress_failover(_root: &Path) -> Result<()> {

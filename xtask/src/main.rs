@@ -63,15 +63,16 @@ commands:
                 connections are terminated, a worker is SIGKILLed and the
                 (throwaway) server restarts; SQL checks afterwards. Options:
                 --long (20,000 units instead of 2,000), --units <n>,
-                --processes <p>, --threads <t>, --seed <s>, --no-faults;
+                --processes <p>, --threads <t>, --seed <s>, --no-faults,
+                --transactional (handlers finish in their own transactions);
                 --failover [--async] [--promote-delay-ms <ms>]: a primary
                 and a standby of its own, the primary SIGKILLed midway
   serve         start coordinated (go-coordinate's REST server) on
                 PostgreSQL (same server rules) at http://127.0.0.1:5980;
                 arguments after -- go to coordinated; Ctrl-C stops both
   ci            every CI step in order: fmt, clippy, doc, actionlint,
-                conformance, stress --long, stress --failover, demo, the
-                memory pipeline.
+                conformance, stress --long, --transactional and
+                --failover, demo, the memory pipeline.
                 Options: --skip <step> (repeatable), --list
 ";
 

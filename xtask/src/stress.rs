@@ -44,6 +44,9 @@ pub struct Settings {
     /// Workers give up after this long; the run fails.
     deadline: Duration,
     faults: bool,
+    /// Handlers finish in one transaction with a counter row of their own,
+    /// which the check counts (`--transactional`).
+    transactional: bool,
 }
 
 impl Settings {
@@ -59,6 +62,16 @@ impl Settings {
             // 30 s when quiet).
             deadline: Duration::from_secs(180),
             faults: true,
+            transactional: false,
+        }
+    }
+
+    /// The worker program's flags for this run's form.
+    fn mode_args(&self) -> &'static [&'static str] {
+        if self.transactional {
+            &["--transactional"]
+        } else {
+            &[]
         }
     }
 
@@ -74,8 +87,12 @@ impl Settings {
 
 const USAGE: &str = "\
 usage: cargo xtask stress [--long] [--units <n>] [--processes <p>] [--threads <t>]
-                          [--seed <s>] [--no-faults]
+                          [--seed <s>] [--no-faults] [--transactional]
                           [--failover [--async] [--promote-delay-ms <ms>]]
+
+--transactional: each handler finishes its unit in one transaction with a
+counter row of its own (TransactionalHandler); the check wants every
+finished unit counted exactly once.
 
 --failover runs on a primary and a standby of its own: the primary is
 SIGKILLed midway and the standby promoted after the delay (default 2000 ms);
@@ -96,9 +113,9 @@ pub fn run(args: &[String]) -> Result<()> {
         };
         match arg.as_str() {
             "--long" => {
-                let seed = settings.seed;
                 settings = Settings {
-                    seed,
+                    seed: settings.seed,
+                    transactional: settings.transactional,
                     ..Settings::long()
                 };
             }
@@ -107,6 +124,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "--threads" => settings.threads = value()?.max(1),
             "--seed" => settings.seed = value()? as u64,
             "--no-faults" => settings.faults = false,
+            "--transactional" => settings.transactional = true,
             "--failover" => failover = Some(failover.unwrap_or_default()),
             "--async" => {
                 failover.get_or_insert_with(Default::default).replication =
@@ -152,6 +170,7 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
     let mut load = worker::command(&stress, &url);
     load.args(["load", "--namespace", &namespace]);
     load.args(["--units", &settings.units.to_string()]);
+    load.args(settings.mode_args());
     load.stdout(Stdio::null());
     run_checked(load, "stress load")?;
 
@@ -167,6 +186,7 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
             .args(["--seed", &(settings.seed * 100 + index as u64).to_string()])
             .args(["--deadline-s", &settings.deadline.as_secs().to_string()])
             .args(["--grace-ms", &SIGTERM_GRACE.as_millis().to_string()])
+            .args(settings.mode_args())
             .env("PGAPPNAME", APP_NAME)
             .stdout(Stdio::piped())
             .spawn()
@@ -294,13 +314,19 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
     let mut check = worker::command(&stress, &url);
     check.args(["check", "--namespace", &namespace]);
     check.args(["--units", &settings.units.to_string(), "--drop"]);
+    check.args(settings.mode_args());
     let output = check.output().context("running stress check")?;
     let report = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     let get = |key: &str| field(&report, key).unwrap_or(0);
 
     let f = |c: &AtomicU64| c.load(Ordering::Relaxed);
     println!(
-        "stress: {} units (+{} chained), {} processes x {} threads (+{} replacement), {:.1} s",
+        "stress{}: {} units (+{} chained), {} processes x {} threads (+{} replacement), {:.1} s",
+        if settings.transactional {
+            " --transactional"
+        } else {
+            ""
+        },
         get("stage1_units"),
         get("stage2_units"),
         settings.processes,

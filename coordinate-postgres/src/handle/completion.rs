@@ -27,7 +27,8 @@ use coordinate_api::backend::lifecycle::{decide, Call, Change, Request};
 use coordinate_api::backend::validate::{validate_attempt_namespace, validate_work_unit_batch};
 use coordinate_api::data::decode;
 use coordinate_api::{
-    downcast, Attempt, AttemptStatus, Completion, Error, NewWorkUnit, ObjectKind, Result,
+    downcast, Attempt, AttemptStatus, Completion, Data, Error, NewWorkUnit, ObjectKind, Outcome,
+    Result,
 };
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -35,8 +36,10 @@ use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz
 
 use crate::db::attempt_status::DbStatus;
 use crate::db::listener::announce_taken;
+use crate::db::transaction::Subject;
 use crate::db::transaction::{in_callers_transaction, with_retry, Isolation, TxResult};
 use crate::handle::attempt::PgAttempt;
+use crate::handle::finish::{finish_unless_chaining, QuickFinish};
 use crate::handle::namespace::PgNamespace;
 use crate::handle::upsert::upsert_units;
 use crate::schema::sql_types;
@@ -140,12 +143,56 @@ impl PgNamespace {
         conn: &mut PgConnection,
         batch: &[Completion],
     ) -> Result<Vec<Result<()>>> {
+        // One finish that cannot chain is one statement, as
+        // `Attempt::finish` does it.
+        if let [Completion {
+            attempt,
+            outcome: Outcome::Finish(data),
+        }] = batch
+        {
+            if let Some(answer) = self.quick_finish_on(conn, attempt.as_ref(), data.as_ref())? {
+                return Ok(vec![answer]);
+            }
+        }
         self.apply_by(
             check_completions(batch, |e| self.check(e)),
             |ids, checked| {
                 in_callers_transaction(self, conn, |conn| self.apply_locked(conn, ids, checked))
             },
         )
+    }
+
+    /// [`finish_unless_chaining`] on the caller's connection: the answer,
+    /// or `None` when the finish may chain (the batch path does it then).
+    /// A refused attempt (another backend's, another namespace's) is an
+    /// answer, as in a batch.
+    fn quick_finish_on(
+        &self,
+        conn: &mut PgConnection,
+        attempt: &dyn Attempt,
+        data: Option<&Data>,
+    ) -> Result<Option<Result<()>>> {
+        let checked = downcast::<PgAttempt>(attempt as &dyn std::any::Any).and_then(|attempt| {
+            validate_attempt_namespace(self.is_same(&attempt.worker.namespace))?;
+            let bytes = data.map(|d| self.shared.encode(d)).transpose()?;
+            Ok((attempt, bytes))
+        });
+        let (attempt, bytes) = match checked {
+            Ok(checked) => checked,
+            Err(error) => return Ok(Some(Err(error))),
+        };
+        // Data without `output` cannot create units, whatever the spec.
+        let may_chain = data.is_none_or(|d| d.contains_key("output"));
+        let now = self.shared.now();
+        let quick = in_callers_transaction(self, conn, |conn| {
+            finish_unless_chaining(conn, attempt.id, now, bytes.as_deref(), may_chain)
+        })?;
+        Ok(match quick {
+            QuickFinish::Finished => Some(Ok(())),
+            QuickFinish::NotPending => Some(Err(attempt.not_pending())),
+            QuickFinish::Gone => Some(Err(attempt.gone())),
+            QuickFinish::MayChain => None,
+        })
     }
 
     /// Runs the checked entries in one transaction; see the module docs.

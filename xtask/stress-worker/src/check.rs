@@ -17,7 +17,7 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Integer};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
-use crate::{failover, Options, OUTPUT_PREFIX, STAGE1, STAGE2};
+use crate::{counters, failover, Options, OUTPUT_PREFIX, STAGE1, STAGE2};
 
 /// The namespace's units with their work spec's name; `$1` is the
 /// namespace id.
@@ -246,6 +246,11 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         broken.extend(found.broken);
         total += found.violations;
     }
+    if options.transactional {
+        let (found, violations) = counters::check(&mut conn, namespace_id, &options.namespace)?;
+        broken.extend(found);
+        total += violations;
+    }
     if total != 0 {
         print_overlaps(&mut conn, namespace_id)?;
     }
@@ -294,7 +299,7 @@ fn print_overlaps(conn: &mut PgConnection, namespace_id: i32) -> Result<()> {
 /// A plain connection for the checks. Diesel hands the string to libpq,
 /// which understands URLs, `key=value` pairs and the empty string; the
 /// `postgres:` prefix and scheme-less `//` forms are the backend's own.
-fn connect(conn: &str) -> Result<PgConnection> {
+pub(crate) fn connect(conn: &str) -> Result<PgConnection> {
     let libpq = if let Some(rest) = conn.strip_prefix("//") {
         format!("postgres://{rest}")
     } else if conn.starts_with("postgres:") && !conn.starts_with("postgres://") {

@@ -30,6 +30,7 @@
 //! Times come from the system clock: these are real processes.
 
 mod check;
+mod counters;
 mod failover;
 mod work;
 
@@ -77,6 +78,9 @@ pub struct Options {
     /// `check` of a failover run: replication was asynchronous, so lost
     /// acknowledgements are reported rather than counted as violations.
     asynchronous: bool,
+    /// The transactional form (all modes): handlers finish in one
+    /// transaction with a counter row of their own (`counters.rs`).
+    transactional: bool,
 }
 
 const USAGE: &str = "\
@@ -96,6 +100,8 @@ The server is the one in DATABASE_URL (empty: libpq's PG* variables).
                      the files in this directory (check; a failover run)
   --kill-epoch-ms <ms>  when the primary was killed (check; a failover run)
   --async            replication was asynchronous (check; a failover run)
+  --transactional    handlers finish in one transaction with a counter row of
+                     their own, which check counts (load, work, check)
 ";
 
 fn parse_options() -> Result<Options> {
@@ -120,6 +126,7 @@ fn parse_options() -> Result<Options> {
         acks: None,
         kill_epoch_ms: None,
         asynchronous: false,
+        transactional: false,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -144,6 +151,7 @@ fn parse_options() -> Result<Options> {
                 options.kill_epoch_ms = Some(value()?.parse().context("--kill-epoch-ms")?)
             }
             "--async" => options.asynchronous = true,
+            "--transactional" => options.transactional = true,
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
@@ -190,6 +198,9 @@ fn text(value: &str) -> Value {
 fn load(options: &Options) -> Result<()> {
     let coordinate: Arc<dyn Coordinate> =
         Arc::new(PostgresCoordinate::new(&options.backend).context("connecting")?);
+    if options.transactional {
+        counters::create(&mut check::connect(&options.backend)?)?;
+    }
     let namespace = coordinate.namespace(&options.namespace)?;
     let mut first = Data::new();
     first.insert("name".into(), text(STAGE1));

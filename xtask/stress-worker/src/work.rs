@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use coordinate_api::runtime::{signals, Backoff, Job, JobError, JobOutcome, Report, Runtime};
+use coordinate_api::runtime::{
+    signals, Backoff, Handler, Job, JobError, JobOutcome, Report, Runtime,
+};
 use coordinate_api::{Coordinate, Data, Namespace, Value, WorkUnitStatus};
-use coordinate_postgres::PostgresCoordinate;
+use coordinate_postgres::{PostgresCoordinate, TransactionalHandler};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::counters;
 use crate::failover::Acks;
 use crate::{text, Options, OUTPUT_PREFIX, STAGE1, STAGE2};
 
@@ -31,9 +34,9 @@ pub fn run(options: &Options) -> Result<ExitCode> {
     let started = Instant::now();
     let deadline = started + options.deadline;
     // The server may be restarting while a replacement process starts.
-    let namespace = loop {
+    let (coordinate, namespace) = loop {
         match connect(options) {
-            Ok(namespace) => break namespace,
+            Ok(connected) => break connected,
             Err(error) if error.is_transient() && Instant::now() < deadline => {
                 std::thread::sleep(PAUSE)
             }
@@ -49,12 +52,26 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         None => None,
     };
     let noted = acks.clone();
-    let handler = move |job: &Job| {
+    let decide = move |job: &Job| {
         if let Some(acks) = &noted {
             acks.note_start(job)?;
         }
         act(job, &outcomes)
     };
+    let handler: Arc<dyn Handler> = if options.transactional {
+        // The finish and the unit's counter commit together, or neither.
+        let name = options.namespace.clone();
+        Arc::new(TransactionalHandler::new(&coordinate, move |job, conn| {
+            let outcome = decide(job)?;
+            if matches!(outcome, JobOutcome::Finish(_)) {
+                counters::increment(conn, &name, job)?;
+            }
+            Ok(outcome)
+        }))
+    } else {
+        Arc::new(decide)
+    };
+    let handler = move |job: &Job| handler.handle(job);
     // Starting writes the worker's records: a server restarting right
     // then is waited out too, as for connecting.
     let runtime = loop {
@@ -115,12 +132,15 @@ pub fn run(options: &Options) -> Result<ExitCode> {
     })
 }
 
-fn connect(options: &Options) -> coordinate_api::Result<Arc<dyn Namespace>> {
-    PostgresCoordinate::builder(&options.backend)
-        .pool_size(options.threads as u32 + 2)
+fn connect(options: &Options) -> coordinate_api::Result<(PostgresCoordinate, Arc<dyn Namespace>)> {
+    // Transactional handlers hold a connection each while they run.
+    let per_thread = if options.transactional { 2 } else { 1 };
+    let coordinate = PostgresCoordinate::builder(&options.backend)
+        .pool_size(options.threads as u32 * per_thread + 2)
         .connection_timeout(CONNECTION_TIMEOUT)
-        .build()?
-        .namespace(&options.namespace)
+        .build()?;
+    let namespace = coordinate.namespace(&options.namespace)?;
+    Ok((coordinate, namespace))
 }
 
 /// Whether either work spec still has a unit that is not finished or failed.
