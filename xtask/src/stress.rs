@@ -11,8 +11,7 @@
 //! `load`, `work`, `check`); this module builds and runs it and injects the
 //! faults.
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -23,7 +22,6 @@ mod failover;
 mod faults;
 mod worker;
 
-use crate::process::run_checked;
 use crate::throwaway::{self, Database};
 use faults::{find_psql, progress, terminate_connections, Faults};
 
@@ -150,12 +148,6 @@ pub fn run(args: &[String]) -> Result<()> {
     result
 }
 
-/// One running worker process.
-struct WorkerProcess {
-    name: String,
-    child: Child,
-}
-
 /// Runs the stress test against `database`.
 pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
     let started = Instant::now();
@@ -167,32 +159,13 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         settings.units, settings.processes, settings.threads
     );
 
-    let mut load = worker::command(&stress, &url);
-    load.args(["load", "--namespace", &namespace]);
-    load.args(["--units", &settings.units.to_string()]);
-    load.args(settings.mode_args());
-    load.stdout(Stdio::null());
-    run_checked(load, "stress load")?;
+    worker::load(&stress, &url, &namespace, settings)?;
 
     let psql = find_psql(database);
     if settings.faults && psql.is_none() {
         bail!("no psql found (PATH, /usr/lib/postgresql/*/bin): needed to inject faults; pass --no-faults to run without");
     }
-    let spawn = |index: usize| -> Result<WorkerProcess> {
-        let name = format!("proc-{index}");
-        let child = worker::command(&stress, &url)
-            .args(["work", "--namespace", &namespace])
-            .args(["--name", &name, "--threads", &settings.threads.to_string()])
-            .args(["--seed", &(settings.seed * 100 + index as u64).to_string()])
-            .args(["--deadline-s", &settings.deadline.as_secs().to_string()])
-            .args(["--grace-ms", &SIGTERM_GRACE.as_millis().to_string()])
-            .args(settings.mode_args())
-            .env("PGAPPNAME", APP_NAME)
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting a stress worker")?;
-        Ok(WorkerProcess { name, child })
-    };
+    let spawn = |index: usize| worker::spawn(&stress, &url, &namespace, settings, index, &[]);
     let mut running = (0..settings.processes)
         .map(spawn)
         .collect::<Result<Vec<_>>>()?;
@@ -225,14 +198,7 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         if Instant::now() > hard_deadline {
             break Err(anyhow::anyhow!("the workers did not finish in time"));
         }
-        let mut still = Vec::new();
-        for mut worker in running.drain(..) {
-            match worker.child.try_wait()? {
-                Some(status) => finished.push((worker, status)),
-                None => still.push(worker),
-            }
-        }
-        running = still;
+        worker::reap(&mut running, &mut finished)?;
         if running.is_empty() {
             break Ok(());
         }
@@ -287,29 +253,10 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         let _ = thread.join();
     }
     if let Err(e) = outcome {
-        for worker in &mut running {
-            let _ = worker.child.kill();
-            let _ = worker.child.wait();
-        }
+        worker::kill_all(&mut running);
         return Err(e);
     }
-
-    let mut totals = Totals::default();
-    let mut failures = Vec::new();
-    for (mut worker, status) in finished {
-        let mut line = String::new();
-        if let Some(mut out) = worker.child.stdout.take() {
-            out.read_to_string(&mut line)?;
-        }
-        totals.add(&line);
-        if !status.success() {
-            failures.push(format!(
-                "{} exited with {status}: {}",
-                worker.name,
-                line.trim()
-            ));
-        }
-    }
+    let (totals, failures) = worker::tally(finished)?;
 
     let mut check = worker::command(&stress, &url);
     check.args(["check", "--namespace", &namespace]);

@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use coordinate_api::runtime::{CompletionMode, Job, JobOutcome, Runtime};
-use coordinate_api::{AttemptRequest, AttemptStatus, Coordinate, Data, WorkUnitMeta};
+use coordinate_api::{
+    AttemptRequest, AttemptStatus, Coordinate, Data, Namespace, WorkSpec, WorkUnitMeta,
+};
 use coordinate_postgres::PostgresCoordinate;
 
 use crate::common::{coordinate, spec, unique, Params};
@@ -235,6 +237,17 @@ fn relay(client: TcpStream, cutter: &Cutter) {
     let _ = back.join();
 }
 
+/// A new namespace (its name, handle) with spec `s` holding unit `u`,
+/// through a direct connection.
+fn one_unit(prefix: &str) -> (String, Arc<dyn Namespace>, Arc<dyn WorkSpec>) {
+    let name = unique(prefix);
+    let namespace = coordinate().namespace(&name).unwrap();
+    let spec = namespace.set_work_spec(spec("s", &[])).unwrap();
+    spec.add_work_unit("u", Data::new(), WorkUnitMeta::default())
+        .unwrap();
+    (name, namespace, spec)
+}
+
 fn through(relay: &Relay) -> PostgresCoordinate {
     PostgresCoordinate::builder(&relay.url())
         .pool_size(2)
@@ -245,13 +258,7 @@ fn through(relay: &Relay) -> PostgresCoordinate {
 
 #[test]
 fn a_claim_whose_answer_was_lost_is_handed_to_nobody_else_until_its_lease_ends() {
-    let name = unique("lost_claim");
-    let direct = coordinate();
-    let namespace = direct.namespace(&name).unwrap();
-    namespace.set_work_spec(spec("s", &[])).unwrap();
-    let spec = namespace.work_spec("s").unwrap();
-    spec.add_work_unit("u", Data::new(), WorkUnitMeta::default())
-        .unwrap();
+    let (name, namespace, spec) = one_unit("lost_claim");
 
     let relay = Relay::start();
     let relayed = through(&relay);
@@ -306,13 +313,7 @@ fn a_claim_whose_answer_was_lost_is_handed_to_nobody_else_until_its_lease_ends()
 
 #[test]
 fn a_result_whose_answer_was_lost_is_resent_and_counted_done() {
-    let name = unique("lost_finish");
-    let direct = coordinate();
-    let namespace = direct.namespace(&name).unwrap();
-    namespace.set_work_spec(spec("s", &[])).unwrap();
-    let spec = namespace.work_spec("s").unwrap();
-    spec.add_work_unit("u", Data::new(), WorkUnitMeta::default())
-        .unwrap();
+    let (name, namespace, spec) = one_unit("lost_finish");
 
     let relay = Relay::start();
     let relayed = through(&relay);

@@ -6,14 +6,11 @@
 //! primary by themselves. Each worker writes down every result the store
 //! acknowledged; the check looks for each on the new primary.
 
-use std::io::Read;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{field, nanos, worker, Settings, Totals, WorkerProcess, APP_NAME, SIGTERM_GRACE};
-use crate::process::run_checked;
+use super::{field, nanos, worker, Settings};
 use crate::throwaway::{self, ReplicatedServers, Replication};
 
 /// The failover fault of a run.
@@ -83,28 +80,19 @@ fn drain(
     namespace: &str,
     acks: &std::path::Path,
 ) -> Result<String> {
-    let mut load = worker::command(stress, url);
-    load.args(["load", "--namespace", namespace]);
-    load.args(["--units", &settings.units.to_string()]);
-    load.stdout(Stdio::null());
-    run_checked(load, "stress load")?;
+    worker::load(stress, url, namespace, settings)?;
     let psql = servers.primary.bin_dir().join("psql");
 
-    let spawn = |index: usize| -> Result<WorkerProcess> {
-        let name = format!("proc-{index}");
-        let child = worker::command(stress, url)
-            .args(["work", "--namespace", namespace])
-            .args(["--name", &name, "--threads", &settings.threads.to_string()])
-            .args(["--seed", &(settings.seed * 100 + index as u64).to_string()])
-            .args(["--deadline-s", &settings.deadline.as_secs().to_string()])
-            .args(["--grace-ms", &SIGTERM_GRACE.as_millis().to_string()])
-            .arg("--acks")
-            .arg(acks.join(format!("{name}.acks")))
-            .env("PGAPPNAME", APP_NAME)
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting a stress worker")?;
-        Ok(WorkerProcess { name, child })
+    let spawn = |index: usize| {
+        let file = acks.join(format!("proc-{index}.acks"));
+        worker::spawn(
+            stress,
+            url,
+            namespace,
+            settings,
+            index,
+            &["--acks".into(), file.into()],
+        )
     };
     let mut running = (0..settings.processes)
         .map(spawn)
@@ -120,14 +108,7 @@ fn drain(
         if Instant::now() > hard_deadline {
             break Err(anyhow::anyhow!("the workers did not finish in time"));
         }
-        let mut still = Vec::new();
-        for mut worker in running.drain(..) {
-            match worker.child.try_wait()? {
-                Some(status) => finished.push((worker, status)),
-                None => still.push(worker),
-            }
-        }
-        running = still;
+        worker::reap(&mut running, &mut finished)?;
         if running.is_empty() {
             break Ok(());
         }
@@ -158,32 +139,14 @@ fn drain(
         }
     };
     if let Err(e) = result {
-        for worker in &mut running {
-            let _ = worker.child.kill();
-            let _ = worker.child.wait();
-        }
+        worker::kill_all(&mut running);
         return Err(e);
     }
     let Some((kill_epoch_ms, kill_share)) = killed_at else {
         bail!("the workers finished before the primary was killed: use more --units");
     };
 
-    let mut totals = Totals::default();
-    let mut failures = Vec::new();
-    for (mut worker, status) in finished {
-        let mut line = String::new();
-        if let Some(mut out) = worker.child.stdout.take() {
-            out.read_to_string(&mut line)?;
-        }
-        totals.add(&line);
-        if !status.success() {
-            failures.push(format!(
-                "{} exited with {status}: {}",
-                worker.name,
-                line.trim()
-            ));
-        }
-    }
+    let (totals, failures) = worker::tally(finished)?;
 
     let mut check = worker::command(stress, url);
     check.args(["check", "--namespace", namespace]);
