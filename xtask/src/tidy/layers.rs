@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "in_transaction",
             "lib",
             "test_support",
+            "transactional_handler",
         ],
     ),
 ];
