@@ -147,7 +147,7 @@ pub trait Namespace: Send + Sync + std::any::Any {
     }
 
     /// Waits until a pending attempt in this namespace may have been taken
-    /// from its worker by someone else ([`Attempt::expire`](crate::Attempt::expire),
+    /// from its worker by someone else ([`Attempt::expire`],
     /// [`WorkUnit::clear_active_attempt`](crate::WorkUnit::clear_active_attempt),
     /// deleting or re-adding its unit, a release in
     /// [`Namespace::complete_attempts`]) or `timeout` passes. A worker that
