@@ -24,7 +24,7 @@ use crate::db::listener::announce_taken;
 use crate::db::shared::Shared;
 use crate::db::sql_functions::coalesce;
 use crate::db::transaction::{with_retry, Isolation, Subject, TxResult};
-use crate::handle::finish::{finish_unless_chaining, QuickFinish};
+use crate::handle::finish::{finish_unless_chaining, may_chain, QuickFinish};
 use crate::handle::upsert::upsert_units;
 use crate::handle::work_unit::PgWorkUnit;
 use crate::handle::worker::PgWorker;
@@ -55,6 +55,17 @@ impl Subject for PgAttempt {
 
 /// The refusals an attempt gives, naming the work unit it is on.
 impl PgAttempt {
+    /// What a one-statement finish of this attempt answers; `None` when
+    /// it may chain and must be finished in a transaction instead.
+    pub(crate) fn answer(&self, quick: QuickFinish) -> Option<Result<()>> {
+        match quick {
+            QuickFinish::Finished => Some(Ok(())),
+            QuickFinish::NotPending => Some(Err(self.not_pending())),
+            QuickFinish::Gone => Some(Err(self.gone())),
+            QuickFinish::MayChain => None,
+        }
+    }
+
     /// [`Error::NotPending`] for this attempt.
     pub(crate) fn not_pending(&self) -> Error {
         Error::not_pending(&*self.unit.spec.name, &*self.unit.name)
@@ -282,16 +293,13 @@ impl Attempt for PgAttempt {
     fn finish(&self, data: Option<Data>) -> Result<()> {
         let now = self.shared().now();
         let bytes = data.as_ref().map(|d| self.shared().encode(d)).transpose()?;
-        // Data without `output` cannot create units, whatever the spec.
-        let may_chain = data.as_ref().is_none_or(|d| d.contains_key("output"));
+        let may_chain = may_chain(data.as_ref());
         let quick = with_retry(self, Isolation::Autocommit, |conn| {
             finish_unless_chaining(conn, self.id, now, bytes.as_deref(), may_chain)
         })?;
-        match quick {
-            QuickFinish::Finished => Ok(()),
-            QuickFinish::NotPending => Err(self.not_pending()),
-            QuickFinish::Gone => Err(self.gone()),
-            QuickFinish::MayChain => self.change(Request::Finish, data.as_ref(), now),
+        match self.answer(quick) {
+            Some(answer) => answer,
+            None => self.change(Request::Finish, data.as_ref(), now),
         }
     }
 

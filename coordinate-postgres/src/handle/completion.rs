@@ -36,10 +36,9 @@ use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz
 
 use crate::db::attempt_status::DbStatus;
 use crate::db::listener::announce_taken;
-use crate::db::transaction::Subject;
 use crate::db::transaction::{in_callers_transaction, with_retry, Isolation, TxResult};
 use crate::handle::attempt::PgAttempt;
-use crate::handle::finish::{finish_unless_chaining, QuickFinish};
+use crate::handle::finish::{finish_unless_chaining, may_chain};
 use crate::handle::namespace::PgNamespace;
 use crate::handle::upsert::upsert_units;
 use crate::schema::sql_types;
@@ -181,18 +180,12 @@ impl PgNamespace {
             Ok(checked) => checked,
             Err(error) => return Ok(Some(Err(error))),
         };
-        // Data without `output` cannot create units, whatever the spec.
-        let may_chain = data.is_none_or(|d| d.contains_key("output"));
+        let may_chain = may_chain(data);
         let now = self.shared.now();
         let quick = in_callers_transaction(self, conn, |conn| {
             finish_unless_chaining(conn, attempt.id, now, bytes.as_deref(), may_chain)
         })?;
-        Ok(match quick {
-            QuickFinish::Finished => Some(Ok(())),
-            QuickFinish::NotPending => Some(Err(attempt.not_pending())),
-            QuickFinish::Gone => Some(Err(attempt.gone())),
-            QuickFinish::MayChain => None,
-        })
+        Ok(attempt.answer(quick))
     }
 
     /// Runs the checked entries in one transaction; see the module docs.

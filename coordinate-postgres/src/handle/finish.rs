@@ -46,6 +46,12 @@ struct Outcome {
     ended: bool,
 }
 
+/// Whether finishing with `data` may create units in a `then` spec: data
+/// without `output` cannot, whatever the spec.
+pub(crate) fn may_chain(data: Option<&coordinate_api::Data>) -> bool {
+    data.is_none_or(|d| d.contains_key("output"))
+}
+
 /// Runs [`FINISH`] on its own (it is atomic by itself).
 pub(crate) fn finish_unless_chaining(
     conn: &mut PgConnection,
