@@ -76,6 +76,7 @@
 //! `RestCoordinate`, as other backends refuse one of another store.
 #![warn(missing_docs)]
 
+pub mod data_json;
 pub mod wire;
 
 #[cfg(feature = "client")]

@@ -47,10 +47,12 @@ impl Token {
 
     /// Whether the request's `Authorization` header carries the token.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let Some(offered) = offered_secret(headers) else {
-            return false;
-        };
-        constant_time_eq(offered.as_bytes(), self.0.as_bytes())
+        offered_secret(headers).is_some_and(|offered| self.admits_secret(&offered))
+    }
+
+    /// Whether `offered` is the token (the dashboard's sign-in form).
+    pub fn admits_secret(&self, offered: &str) -> bool {
+        constant_time_eq(offered.trim().as_bytes(), self.0.as_bytes())
     }
 }
 
@@ -90,15 +92,34 @@ pub fn constant_time_eq(offered: &[u8], expected: &[u8]) -> bool {
 }
 
 /// Middleware: refuses requests without the token (when there is one).
+/// A browser asking for a dashboard page may show its session cookie
+/// instead; without one it is sent to the sign-in form.
 pub async fn require_token(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    match &state.config().token {
-        Some(token) if !token.admits(request.headers()) => refusal(),
-        _ => next.run(request).await,
+    let Some(token) = &state.config().token else {
+        return next.run(request).await;
+    };
+    if token.admits(request.headers()) {
+        return next.run(request).await;
     }
+    if crate::dashboard::negotiate::wants_html(request.method(), request.headers()) {
+        if state.sessions().find(request.headers()).is_some() {
+            return next.run(request).await;
+        }
+        let original = request
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| request.uri().clone(), |o| o.0.clone());
+        let path = original
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        return crate::dashboard::sign_in::redirect_to_sign_in(&state.config().path_prefix, &path);
+    }
+    refusal()
 }
 
 fn refusal() -> Response {

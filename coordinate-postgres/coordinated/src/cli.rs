@@ -119,6 +119,11 @@ pub struct Cli {
     /// `Retry-After: 1`.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_waiting: usize,
+    /// Serve for looking only: the dashboard shows the store and refuses
+    /// every action, and the API refuses every request that would change
+    /// the store (403).
+    #[arg(long)]
+    pub read_only: bool,
     /// On SIGTERM or SIGINT, how long requests in flight may take to
     /// finish (a Go duration).
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_go_duration)]

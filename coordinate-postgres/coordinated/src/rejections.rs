@@ -1,4 +1,4 @@
-//! Every refusal is a JSON body naming what was wrong: unknown routes
+//! Every refusal of the API is a JSON body naming what was wrong: unknown routes
 //! (404), wrong methods (405), and anything axum or hyper answer in plain
 //! text (a body over the limit, 413) are rewritten here; requests that run
 //! too long are cut off with a backend timeout error.
@@ -37,7 +37,10 @@ pub async fn wrong_method(request: Request) -> Response {
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(&response)
+        || is_html(&response)
+    {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -59,6 +62,15 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         }
     }
     rewritten
+}
+
+/// The dashboard's refusals are pages (it asked for HTML).
+fn is_html(response: &Response<Body>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"))
 }
 
 fn is_json(response: &Response<Body>) -> bool {

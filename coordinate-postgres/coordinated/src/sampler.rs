@@ -1,6 +1,6 @@
 //! One task summarises the store every `-metric-period` (go's `Observe`),
 //! and everything that shows work unit counts reads its latest sample:
-//! `/metrics` now, the dashboard later, which may ask for a shorter
+//! `/metrics` and the dashboard, which may ask for a shorter
 //! interval while someone is looking ([`SummarySampler::request_interval`]).
 
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::metrics::{summary_buckets, Histogram};
 use crate::shutdown::Stop;
+use crate::throughput::Throughput;
 
 /// One summary of the whole store.
 #[derive(Debug, Clone)]
@@ -33,6 +34,7 @@ pub struct SummarySampler {
     wanted: Mutex<Option<(Duration, Instant)>>,
     wake: Notify,
     log: bool,
+    throughput: Throughput,
 }
 
 impl SummarySampler {
@@ -46,12 +48,18 @@ impl SummarySampler {
             wanted: Mutex::new(None),
             wake: Notify::new(),
             log,
+            throughput: Throughput::default(),
         })
     }
 
     /// The latest sample, if one was taken.
     pub fn latest(&self) -> Option<Arc<Sample>> {
         lock(&self.latest).clone()
+    }
+
+    /// Units finished per minute, from the samples so far.
+    pub fn throughput(&self) -> &Throughput {
+        &self.throughput
     }
 
     /// How long the summaries took so far (go's
@@ -86,9 +94,11 @@ impl SummarySampler {
                 if self.log {
                     tracing::info!(records = summary.len(), took = ?took, "metrics sampled");
                 }
+                let taken_at = Utc::now();
+                self.throughput.record(&summary, taken_at);
                 *lock(&self.latest) = Some(Arc::new(Sample {
                     summary,
-                    taken_at: Utc::now(),
+                    taken_at,
                     took,
                 }));
             }

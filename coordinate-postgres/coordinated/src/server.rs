@@ -66,6 +66,8 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ServerError> {
             .log_requests
             .then(|| RequestLog::from_flag(&cli.log_format))
             .flatten(),
+        read_only: cli.read_only,
+        secure_cookies: cli.tls_cert.is_some(),
     };
     Ok(Prepared {
         backend,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use coordinate_api::Coordinate;
 
 use crate::auth::Token;
+use crate::dashboard::session::Sessions;
 use crate::logging::RequestLog;
 use crate::metrics::Metrics;
 use crate::sampler::SummarySampler;
@@ -32,6 +33,10 @@ pub struct ServerConfig {
     pub max_waiting: usize,
     /// go's `-log-requests` / `-log-format`.
     pub request_log: Option<RequestLog>,
+    /// `--read-only`: no request may change the store.
+    pub read_only: bool,
+    /// Session cookies only over HTTPS (the server serves TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +52,8 @@ impl Default for ServerConfig {
             store_concurrency: 8,
             max_waiting: 256,
             request_log: None,
+            read_only: false,
+            secure_cookies: false,
         }
     }
 }
@@ -56,6 +63,7 @@ struct Shared {
     config: ServerConfig,
     metrics: Metrics,
     sampler: Arc<SummarySampler>,
+    sessions: Sessions,
 }
 
 /// The state handlers receive: cheap to clone.
@@ -84,6 +92,7 @@ impl AppState {
                 config,
                 metrics: Metrics::default(),
                 sampler,
+                sessions: Sessions::default(),
             }),
         }
     }
@@ -106,6 +115,11 @@ impl AppState {
     /// The work unit summary sampler behind `/metrics`.
     pub fn sampler(&self) -> &Arc<SummarySampler> {
         &self.shared.sampler
+    }
+
+    /// The dashboard's browser sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.shared.sessions
     }
 
     /// An absolute path on this server: the prefix, then `path`.

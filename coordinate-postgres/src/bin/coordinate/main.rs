@@ -9,7 +9,9 @@
 mod add;
 mod cancel;
 mod connect;
-mod json;
+// The CBOR↔JSON mapping for people lives in coordinate-rest, shared with the
+// dashboard of `coordinated`.
+use coordinate_rest::data_json as json;
 mod output;
 mod prune;
 mod schema;

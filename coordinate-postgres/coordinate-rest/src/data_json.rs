@@ -1,5 +1,7 @@
-//! The one mapping between CBOR data and JSON, both ways: `--json` output,
-//! the data shown in tables, and the JSON that `spec set` and `add` read.
+//! The one mapping between CBOR data and JSON for people, both ways: the
+//! `coordinate` command's `--json` output, the data shown in its tables
+//! and in `coordinated`'s dashboard, and the JSON that `spec set` and
+//! `add` read. (go's REST wire format is another mapping: [`crate::wire`].)
 //!
 //! JSON has no byte strings, tags, non-finite floats or integers past
 //! 64 bits, and its object keys are text only, so those are written as
@@ -24,9 +26,28 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{anyhow, bail, Context, Result};
 use coordinate_api::{Data, Value};
 use serde_json::{Map, Number, Value as Json};
+
+/// JSON that does not follow the module's table; the text says where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataJsonError(String);
+
+impl DataJsonError {
+    fn new(message: impl Into<String>) -> Self {
+        DataJsonError(message.into())
+    }
+}
+
+impl std::fmt::Display for DataJsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DataJsonError {}
+
+type Result<T> = std::result::Result<T, DataJsonError>;
 
 /// CBOR data (a text-keyed map) as a JSON object.
 pub fn data_to_json(data: &Data) -> Json {
@@ -84,7 +105,10 @@ pub fn json_to_data(json: &Json) -> Result<Data> {
             .iter()
             .map(|(key, value)| Ok((unescape_key(key)?, from_json(value)?)))
             .collect(),
-        other => bail!("expected a JSON object, found {}", kind(other)),
+        other => Err(DataJsonError::new(format!(
+            "expected a JSON object, found {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -99,7 +123,10 @@ pub fn from_json(json: &Json) -> Result<Value> {
             } else if let Some(u) = n.as_u64() {
                 Value::Integer(u.into())
             } else {
-                Value::Float(n.as_f64().context("a number JSON cannot hold")?)
+                Value::Float(
+                    n.as_f64()
+                        .ok_or_else(|| DataJsonError::new("a number JSON cannot hold"))?,
+                )
             }
         }
         Json::String(s) => Value::Text(s.clone()),
@@ -117,17 +144,19 @@ pub fn from_json(json: &Json) -> Result<Value> {
 fn from_marker(object: &Map<String, Json>) -> Result<Value> {
     let (key, value) = object.iter().next().expect("a marker has a key");
     let text = || {
-        value
-            .as_str()
-            .ok_or_else(|| anyhow!("{key:?} needs a string, found {}", kind(value)))
+        value.as_str().ok_or_else(|| {
+            DataJsonError::new(format!("{key:?} needs a string, found {}", kind(value)))
+        })
     };
     Ok(match key.as_str() {
         "$int" => {
             let i: i128 = text()?
                 .parse()
-                .with_context(|| format!("\"$int\" {value} is not an integer"))?;
+                .map_err(|_| DataJsonError::new(format!("\"$int\" {value} is not an integer")))?;
             if !(-(1i128 << 64)..(1i128 << 64)).contains(&i) {
-                bail!("\"$int\" {i} is outside CBOR's range (-2^64 to 2^64-1)");
+                return Err(DataJsonError::new(format!(
+                    "\"$int\" {i} is outside CBOR's range (-2^64 to 2^64-1)"
+                )));
             }
             Value::Integer(i)
         }
@@ -135,18 +164,26 @@ fn from_marker(object: &Map<String, Json>) -> Result<Value> {
             "NaN" => f64::NAN,
             "Infinity" => f64::INFINITY,
             "-Infinity" => f64::NEG_INFINITY,
-            other => bail!("\"$float\" is NaN, Infinity or -Infinity, not {other:?}"),
+            other => {
+                return Err(DataJsonError::new(format!(
+                    "\"$float\" is NaN, Infinity or -Infinity, not {other:?}"
+                )))
+            }
         }),
         "$bytes" => Value::Bytes(unhex(text()?)?),
         "$map" => {
             let pairs = value
                 .as_array()
-                .context("\"$map\" needs an array of pairs")?;
+                .ok_or_else(|| DataJsonError::new("\"$map\" needs an array of pairs"))?;
             let mut map = BTreeMap::new();
             for pair in pairs {
                 match pair.as_array().map(Vec::as_slice) {
                     Some([k, v]) => map.insert(from_json(k)?, from_json(v)?),
-                    _ => bail!("\"$map\" entries are [key, value] pairs, found {pair}"),
+                    _ => {
+                        return Err(DataJsonError::new(format!(
+                            "\"$map\" entries are [key, value] pairs, found {pair}"
+                        )))
+                    }
                 };
             }
             Value::Map(map)
@@ -155,11 +192,17 @@ fn from_marker(object: &Map<String, Json>) -> Result<Value> {
             let tag = object
                 .get("$tag")
                 .and_then(Json::as_u64)
-                .context("\"$tag\" needs a non-negative integer")?;
-            let inner = object.get("value").context("\"$tag\" needs a \"value\"")?;
+                .ok_or_else(|| DataJsonError::new("\"$tag\" needs a non-negative integer"))?;
+            let inner = object
+                .get("value")
+                .ok_or_else(|| DataJsonError::new("\"$tag\" needs a \"value\""))?;
             Value::Tag(tag, Box::new(from_json(inner)?))
         }
-        other => bail!("unknown marker {other:?} (a literal key starting with $ is written $$)"),
+        other => {
+            return Err(DataJsonError::new(format!(
+                "unknown marker {other:?} (a literal key starting with $ is written $$)"
+            )))
+        }
     })
 }
 
@@ -185,7 +228,9 @@ fn unescape_key(key: &str) -> Result<String> {
     match key.strip_prefix('$') {
         None => Ok(key.to_owned()),
         Some(rest) if rest.starts_with('$') => Ok(rest.to_owned()),
-        Some(_) => bail!("key {key:?}: a literal key starting with $ is written ${key}"),
+        Some(_) => Err(DataJsonError::new(format!(
+            "key {key:?}: a literal key starting with $ is written ${key}"
+        ))),
     }
 }
 
@@ -221,11 +266,16 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(text: &str) -> Result<Vec<u8>> {
     if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("\"$bytes\" needs an even number of hex digits, found {text:?}");
+        return Err(DataJsonError::new(format!(
+            "\"$bytes\" needs an even number of hex digits, found {text:?}"
+        )));
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| Ok(u8::from_str_radix(&text[i..i + 2], 16)?))
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16)
+                .map_err(|_| DataJsonError::new(format!("{text:?} is not hex")))
+        })
         .collect()
 }
 
