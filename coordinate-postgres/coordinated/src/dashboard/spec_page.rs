@@ -215,7 +215,7 @@ pub async fn spec_page(
         },
         Setting {
             name: "Interval",
-            value: format!("{:?}", meta.interval),
+            value: interval(meta.interval),
         },
         Setting {
             name: "Max running",
@@ -278,6 +278,17 @@ pub async fn spec_page(
         base,
     };
     viewer.respond(page(&page_view))
+}
+
+/// A continuous spec's interval: whole seconds, or `none`.
+fn interval(every: std::time::Duration) -> String {
+    if every.is_zero() {
+        "none".to_owned()
+    } else if every.subsec_millis() == 0 {
+        format!("{}s", every.as_secs())
+    } else {
+        format!("{:.3}s", every.as_secs_f64())
+    }
 }
 
 fn yes_no(flag: bool) -> String {

@@ -230,6 +230,15 @@ impl Site {
     }
 }
 
+impl Drop for Site {
+    fn drop(&mut self) {
+        // The PostgreSQL test database is shared: leave it as found.
+        if let Ok(namespace) = self.store.namespace(&self.ns) {
+            let _ = namespace.destroy();
+        }
+    }
+}
+
 /// The value of the first hidden input named `name` in a page.
 pub fn hidden_value(body: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
