@@ -14,8 +14,8 @@
 //!   connections, a killed worker, a server restart), then invariant
 //!   checks in SQL; `--long` for the 20,000-unit run, `--failover` for a
 //!   primary killed and its standby promoted instead.
-//! - `serve`: the `coordinated` server on the same kind of server, until
-//!   Ctrl-C.
+//! - `serve`: the `coordinated` server and its dashboard on the same kind
+//!   of server, with the pipeline example working in it, until Ctrl-C.
 //! - `ci`: every step of continuous integration in order (lints, docs,
 //!   the workflow lint, `conformance`, the long and failover stress runs,
 //!   the demo, the memory pipeline); `.ci/run` and the GitHub workflow both run it.
@@ -67,9 +67,11 @@ commands:
                 --transactional (handlers finish in their own transactions);
                 --failover [--async] [--promote-delay-ms <ms>]: a primary
                 and a standby of its own, the primary SIGKILLed midway
-  serve         start coordinated (go-coordinate's REST server) on
-                PostgreSQL (same server rules) at http://127.0.0.1:5980;
-                arguments after -- go to coordinated; Ctrl-C stops both
+  serve         start coordinated (go-coordinate's REST server and its
+                dashboard) on PostgreSQL (same server rules) at
+                http://127.0.0.1:5980, with the pipeline example running
+                in it (--no-pipeline: without); arguments after -- go to
+                coordinated; Ctrl-C stops everything
   ci            every CI step in order: fmt, clippy, doc, actionlint,
                 conformance, stress --long, --transactional and
                 --failover, demo, the memory pipeline.
