@@ -81,6 +81,7 @@ pub mod definition;
 pub mod error;
 pub mod meta;
 pub mod namespace;
+pub mod operate;
 pub mod query;
 pub mod retention;
 #[cfg(feature = "runtime")]

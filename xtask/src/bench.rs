@@ -17,14 +17,15 @@ const RESULTS: &str = "target/bench/results.json";
 /// Runs the benchmark in release mode against the server in
 /// `DATABASE_URL`/`PGHOST` or a throwaway one with production durability;
 /// arguments (`--quick`, `--out <path>`, `--no-go`, `--only <section>`) go
-/// to the benchmark. When the `rest` section runs, the `coordinated`
-/// server is built in release first and handed to the benchmark.
+/// to the benchmark. When the `rest` or `dashboard` section runs, the
+/// `coordinated` server is built in release first and handed to the
+/// benchmark.
 pub fn run(bench_args: &[String]) -> Result<()> {
     // Built before any database is started: a failed build then leaves
     // nothing to clean up. The benchmark starts the server itself, once
     // per server it needs, so it gets the binary rather than a URL.
-    let server = if asks_for(bench_args, "rest") {
-        eprintln!("xtask: bench: building coordinated (release) for the rest rows");
+    let server = if asks_for(bench_args, "rest") || asks_for(bench_args, "dashboard") {
+        eprintln!("xtask: bench: building coordinated (release) for the rest and dashboard rows");
         Some(build_coordinated()?)
     } else {
         None

@@ -12,6 +12,7 @@
 mod api;
 mod cancel;
 mod coordinated;
+mod dashboard;
 mod load;
 mod memory;
 mod pg;
@@ -99,7 +100,8 @@ binary of --coordinated, beside the claims rows, and 256 clients on one
 server; without --coordinated they are skipped), add, scale, prune (history
 retention beside claims), tx (adding and completing in the caller's
 transaction, beside add and claims), wakeup, cancel (a running handler cancelled from
-outside), memory, profile.";
+outside), dashboard (coordinated's pages with 1,000,000 units, and the summary
+behind them; needs --coordinated), memory, profile.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
@@ -272,6 +274,21 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     }
     if let Some(launcher) = &rest {
         load::run(config, &coordinate, launcher, &mut conn, rows, info)?;
+    }
+    if config.runs("dashboard") {
+        match config
+            .coordinated
+            .as_deref()
+            .map(|program| crate::coordinated::Launcher::new(program, &config.backend))
+        {
+            Some(Ok(launcher)) => dashboard::run(&coordinate, &launcher, &mut conn, rows)?,
+            Some(Err(why)) => info.notes.push(format!("dashboard rows skipped: {why}")),
+            None => info.notes.push(
+                "dashboard rows skipped: no --coordinated <path> (`cargo xtask bench` builds \
+                 the server and passes it)"
+                    .into(),
+            ),
+        }
     }
     if !config.runs("pooled") {
         // Left out on purpose.

@@ -40,8 +40,8 @@ struct Id {
     id: i32,
 }
 
-/// Ids of the work spec `spec` and the worker `worker` of namespace `ns`.
-pub fn ids(conn: &mut PgConnection, ns: &str, spec: &str, worker: &str) -> Result<(i32, i32)> {
+/// The id of the work spec `spec` of namespace `ns`.
+pub fn spec_id(conn: &mut PgConnection, ns: &str, spec: &str) -> Result<i32> {
     let spec: Id = sql_query(
         "SELECT s.id FROM work_spec s JOIN namespace n ON n.id = s.namespace_id \
           WHERE n.name = $1 AND s.name = $2",
@@ -49,6 +49,12 @@ pub fn ids(conn: &mut PgConnection, ns: &str, spec: &str, worker: &str) -> Resul
     .bind::<Text, _>(ns)
     .bind::<Text, _>(spec)
     .get_result(conn)?;
+    Ok(spec.id)
+}
+
+/// Ids of the work spec `spec` and the worker `worker` of namespace `ns`.
+pub fn ids(conn: &mut PgConnection, ns: &str, spec: &str, worker: &str) -> Result<(i32, i32)> {
+    let spec = spec_id(conn, ns, spec)?;
     let worker: Id = sql_query(
         "SELECT w.id FROM worker w JOIN namespace n ON n.id = w.namespace_id \
           WHERE n.name = $1 AND w.name = $2",
@@ -56,7 +62,21 @@ pub fn ids(conn: &mut PgConnection, ns: &str, spec: &str, worker: &str) -> Resul
     .bind::<Text, _>(ns)
     .bind::<Text, _>(worker)
     .get_result(conn)?;
-    Ok((spec.id, worker.id))
+    Ok((spec, worker.id))
+}
+
+/// `count` available units in spec `spec_id`, named `u0000000`, `u0000001`,
+/// … (in one statement: a million through the API would take minutes).
+pub fn load_available(conn: &mut PgConnection, spec_id: i32, count: i64) -> Result<()> {
+    sql_query(
+        "INSERT INTO work_unit (work_spec_id, name, data, priority) \
+         SELECT $1, convert_to('u' || lpad(g::text, 7, '0'), 'UTF8'), '\\xa0'::bytea, 0 \
+           FROM generate_series(0, $2 - 1) AS g",
+    )
+    .bind::<Integer, _>(spec_id)
+    .bind::<BigInt, _>(count)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Units of a spec by what happened to them.

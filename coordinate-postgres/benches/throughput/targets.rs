@@ -29,6 +29,8 @@ pub fn evaluate(rows: &mut [Row]) {
                     && !row.key.starts_with("cancel/")
                     && !row.key.starts_with("renew/")
                     && !row.key.starts_with("prune/")
+                    && !row.key.starts_with("dashboard/")
+                    && !row.key.starts_with("summary/")
                     && row.key != "runtime/drain/w4"
                 {
                     row.vs_reference = Some(row.rate() / reference);

@@ -2,6 +2,13 @@
 //! and everything that shows work unit counts reads its latest sample:
 //! `/metrics` and the dashboard, which may ask for a shorter
 //! interval while someone is looking ([`SummarySampler::request_interval`]).
+//!
+//! A summary reads every unit, so its cost grows with the store (0.6 s
+//! at a million units, `summary/1m` in `cargo xtask bench`). A watched
+//! sampler therefore never samples more often than [`BUSY_SHARE`] allows:
+//! at least `1 / BUSY_SHARE` times the last summary's duration between
+//! two, so that watching costs the server a bounded share of one
+//! connection's time.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +20,9 @@ use tokio::sync::Notify;
 use crate::metrics::{summary_buckets, Histogram};
 use crate::shutdown::Stop;
 use crate::throughput::Throughput;
+
+/// The most of its time a watched sampler keeps one connection busy.
+pub const BUSY_SHARE: f64 = 0.05;
 
 /// One summary of the whole store.
 #[derive(Debug, Clone)]
@@ -79,7 +89,10 @@ impl SummarySampler {
     /// The time to the next sample.
     fn next_wait(&self) -> Duration {
         match *lock(&self.wanted) {
-            Some((interval, until)) if Instant::now() < until => interval.min(self.period),
+            Some((interval, until)) if Instant::now() < until => {
+                let took = self.latest().map_or(Duration::ZERO, |s| s.took);
+                interval.max(took.div_f64(BUSY_SHARE)).min(self.period)
+            }
             _ => self.period,
         }
     }
@@ -170,5 +183,31 @@ mod tests {
         assert_eq!(sampler.next_wait(), Duration::from_secs(5));
         sampler.request_interval(Duration::from_secs(5), Duration::ZERO);
         assert_eq!(sampler.next_wait(), Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_costly_summary_is_taken_less_often() {
+        let sampler = SummarySampler::new(Duration::from_secs(120), false);
+        sampler.request_interval(Duration::from_secs(2), Duration::from_secs(60));
+        *lock(&sampler.latest) = Some(Arc::new(Sample {
+            summary: Vec::new(),
+            taken_at: Utc::now(),
+            took: Duration::from_millis(600),
+        }));
+        assert_eq!(
+            sampler.next_wait(),
+            Duration::from_secs(12),
+            "600 ms at 5 %"
+        );
+        *lock(&sampler.latest) = Some(Arc::new(Sample {
+            summary: Vec::new(),
+            taken_at: Utc::now(),
+            took: Duration::from_secs(30),
+        }));
+        assert_eq!(
+            sampler.next_wait(),
+            Duration::from_secs(120),
+            "never past the period"
+        );
     }
 }

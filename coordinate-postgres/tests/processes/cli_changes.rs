@@ -99,7 +99,7 @@ fn retry_failed_makes_units_available_and_summary_shows_it() {
     );
     let missing = run(&["-n", ns, "retry", "fetch", "zzz"]).expect(1);
     assert!(
-        missing.stderr.contains("no unit \"zzz\""),
+        missing.stderr.contains("\"zzz\" does not exist"),
         "{}",
         missing.stderr
     );

@@ -366,7 +366,7 @@ async fn cancel_a_pending_attempt_and_release_a_dead_worker() {
             .await;
         assert!(message_after(&mut site, &refused)
             .await
-            .contains("is still reporting"));
+            .contains("it may still be running"));
         assert_eq!(status(&*spec, &unit), WorkUnitStatus::Pending);
         live.update(
             Data::new(),

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
+use coordinate_api::operate::retry_failed_units;
 use coordinate_api::{Data, Value, WorkSpec, WorkUnit, WorkUnitQuery, WorkUnitStatus};
 use serde_json::{json, Value as Json};
 
@@ -263,35 +264,13 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// Failed units become available again the way go-coordinate's Python
-/// tool retries them (its `update_work_unit` to available): the failed
-/// attempt stops being the unit's active one and stays in its history;
-/// the unit keeps its own data and priority.
+/// Failed units become available again (`coordinate_api::operate`'s
+/// rule, which the dashboard follows too).
 pub fn retry(global: &Global, args: &RetryArgs) -> Result<()> {
     let (_, spec) = connect::work_spec(global, &args.spec)?;
-    let units = if args.failed {
-        spec.work_units(&WorkUnitQuery::statuses([WorkUnitStatus::Failed]))?
-    } else {
-        let units = named_units(spec.as_ref(), &args.names)?;
-        let mut not_failed = Vec::new();
-        for unit in &units {
-            let status = unit.status()?;
-            if status != WorkUnitStatus::Failed {
-                not_failed.push(format!("{:?} is {status}", unit.name()));
-            }
-        }
-        if !not_failed.is_empty() {
-            bail!(
-                "only failed units are retried: {}; nothing changed",
-                not_failed.join(", ")
-            );
-        }
-        units
-    };
-    for unit in &units {
-        unit.clear_active_attempt()?;
-    }
-    report(global, "retried", units.len(), &args.spec)
+    let names = (!args.failed).then_some(args.names.as_slice());
+    let retried = retry_failed_units(spec.as_ref(), names)?;
+    report(global, "retried", retried, &args.spec)
 }
 
 pub fn prioritize(global: &Global, args: &PrioritizeArgs) -> Result<()> {

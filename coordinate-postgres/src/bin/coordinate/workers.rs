@@ -2,11 +2,11 @@
 //! units back to the queue).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
+use coordinate_api::operate::ReleasePlan;
 use coordinate_api::{Error, Worker};
 use serde_json::{json, Value as Json};
 
@@ -158,32 +158,15 @@ pub fn release(global: &Global, args: &ReleaseArgs) -> Result<()> {
     let coordinate = connect::coordinate(global)?;
     let namespace = connect::namespace(coordinate.as_ref(), global)?;
     let worker = connect::worker(namespace.as_ref(), &args.worker)?;
-    let mut family: Vec<Arc<dyn Worker>> = vec![worker];
-    let mut index = 0;
-    while index < family.len() {
-        let children = family[index].children()?;
-        family.extend(children);
-        index += 1;
-    }
-    let now = Utc::now();
-    let mut attempts = Vec::new();
-    for member in &family {
-        if !args.force && member.active()? && member.expiration()? > now {
-            bail!(
-                "worker {:?} last reported at {} and its report is current until {}: it may \
-                 still be running; stop it first, or pass --force; nothing released",
-                member.name(),
-                time(member.last_update()?),
-                time(member.expiration()?)
-            );
-        }
-        attempts.extend(member.active_attempts()?);
-    }
+    let plan = match ReleasePlan::new(worker, args.force, Utc::now()) {
+        Err(Error::InvalidInput { why, .. }) => bail!("{why} (stop it first, or pass --force)"),
+        other => other?,
+    };
     let question = format!(
         "expire {} active attempt(s) of worker {:?}{} so their units go back to the queue?",
-        attempts.len(),
+        plan.attempts(),
         args.worker,
-        match family.len() - 1 {
+        match plan.children() {
             0 => String::new(),
             n => format!(" and its {n} child worker(s)"),
         }
@@ -191,18 +174,7 @@ pub fn release(global: &Global, args: &ReleaseArgs) -> Result<()> {
     if !confirm(args.yes, &question)? {
         bail!("nothing released");
     }
-    let mut released = 0;
-    for attempt in &attempts {
-        match attempt.expire(None) {
-            Ok(()) => released += 1,
-            // It ended between the listing and now: nothing to give back.
-            Err(Error::NotPending { .. }) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
-    for member in &family {
-        member.deactivate()?;
-    }
+    let released = plan.carry_out()?;
     if global.json {
         return print_json(&json!({"worker": args.worker, "released": released}));
     }

@@ -3,6 +3,7 @@
 //! after a confirmation that states the count), cancel a pending attempt.
 
 use askama::Template;
+use coordinate_api::operate::retry_failed_units;
 use coordinate_api::{AttemptStatus, Error, WorkUnitQuery, WorkUnitStatus};
 
 use super::spec::names;
@@ -32,20 +33,15 @@ fn described(units: &[String]) -> String {
 }
 
 /// Every failed unit of the spec becomes available again (its failed
-/// attempt stays in its history), as `coordinate units retry --failed`.
+/// attempt stays in its history), by `coordinate_api::operate`'s rule, as
+/// `coordinate units retry --failed`.
 pub async fn retry_failed(call: StoreCall, form: &Form) -> Result<Outcome, Refusal> {
     let (ns, spec) = names(form)?;
     let what = format!("of work spec {} in namespace {}", shown(&spec), shown(&ns));
     let retried = call
         .run(move |s| {
             let (_, handle) = s.work_spec(&ns, &spec)?;
-            let failed = handle
-                .work_units(&WorkUnitQuery::statuses([WorkUnitStatus::Failed]))
-                .map_err(store)?;
-            for unit in &failed {
-                unit.clear_active_attempt().map_err(store)?;
-            }
-            Ok(failed.len())
+            retry_failed_units(&*handle, None).map_err(store)
         })
         .await?;
     Ok(Outcome::Done(format!(
@@ -63,37 +59,18 @@ pub async fn retry_units(call: StoreCall, form: &Form) -> Result<Outcome, Refusa
         described(&units),
         shown(&spec)
     );
-    let refused = call
+    let retried = call
         .run(move |s| {
             let (_, handle) = s.work_spec(&ns, &spec)?;
-            let found = handle
-                .work_units(&WorkUnitQuery::names(units.iter().cloned()))
-                .map_err(store)?;
-            let mut not_failed = Vec::new();
-            for unit in &found {
-                let status = unit.status().map_err(store)?;
-                if status != WorkUnitStatus::Failed {
-                    not_failed.push(format!("{} is {status}", shown(unit.name())));
-                }
+            match retry_failed_units(&*handle, Some(&units)) {
+                Err(Error::InvalidInput { why, .. }) => Ok(Err(why)),
+                other => other.map(Ok).map_err(store),
             }
-            if found.len() < units.len() {
-                not_failed.push(format!("{} no longer exist", units.len() - found.len()));
-            }
-            if !not_failed.is_empty() {
-                return Ok(Some(format!(
-                    "only failed units are retried: {}; nothing changed",
-                    not_failed.join(", ")
-                )));
-            }
-            for unit in &found {
-                unit.clear_active_attempt().map_err(store)?;
-            }
-            Ok(None)
         })
         .await?;
-    match refused {
-        Some(why) => Err(Refusal::NotApplicable(why)),
-        None => Ok(Outcome::Done(what)),
+    match retried {
+        Ok(_) => Ok(Outcome::Done(what)),
+        Err(why) => Err(Refusal::NotApplicable(why)),
     }
 }
 
