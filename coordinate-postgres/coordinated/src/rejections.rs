@@ -64,21 +64,21 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     rewritten
 }
 
-/// The dashboard's refusals are pages (it asked for HTML).
-fn is_html(response: &Response<Body>) -> bool {
+fn content_type(response: &Response<Body>) -> &str {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"))
+        .unwrap_or("")
 }
 
 fn is_json(response: &Response<Body>) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"))
+    content_type(response).contains("json")
+}
+
+/// The dashboard's refusals are pages (it asked for HTML).
+fn is_html(response: &Response<Body>) -> bool {
+    content_type(response).starts_with("text/html")
 }
 
 /// Middleware: a request taking longer than `--request-timeout` is

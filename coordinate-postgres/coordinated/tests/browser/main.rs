@@ -108,6 +108,13 @@ fn screenshot(browser: &Browser, name: &str) {
     browser.screenshot(&dir.join(format!("{name}.png")));
 }
 
+/// Pauses `spec` in the store (for actions the pipeline must not race).
+fn pause(spec: &dyn WorkSpec) {
+    let mut meta = spec.meta(false).unwrap();
+    meta.paused = true;
+    spec.set_meta(meta).unwrap();
+}
+
 /// A unit's status in the store.
 fn status(spec: &dyn WorkSpec, unit: &str) -> WorkUnitStatus {
     spec.work_unit(unit).unwrap().status().unwrap()
@@ -164,9 +171,7 @@ fn screens_live_counts_and_pause_with_a_pipeline_running() {
             .add_work_unit(unit, Data::new(), WorkUnitMeta::default())
             .unwrap();
     }
-    let mut meta = quiet.meta(false).unwrap();
-    meta.paused = true;
-    quiet.set_meta(meta).unwrap();
+    pause(&*quiet);
     let runtime = pipeline(&setup, 3000);
     let ingest = setup.namespace.work_spec("ingest").unwrap();
     let browser = Browser::start();
@@ -280,9 +285,7 @@ fn actions_in_the_browser_and_hostile_names() {
             .add_work_unit(unit, Data::new(), WorkUnitMeta::default())
             .unwrap();
     }
-    let mut meta = quiet.meta(false).unwrap();
-    meta.paused = true;
-    quiet.set_meta(meta).unwrap();
+    pause(&*quiet);
     let img = "<img src=x onerror=alert(1)>";
     let drop = "\"; DROP TABLE work_unit; --";
     let hostile = setup.spec(img, None);
@@ -330,14 +333,13 @@ fn actions_in_the_browser_and_hostile_names() {
         b.try_find("#flash")
             .is_some_and(|f| f.text().starts_with("deleted 2 unit(s)"))
     });
-    let mut left: Vec<String> = quiet
+    let left: std::collections::BTreeSet<String> = quiet
         .work_units(&Default::default())
         .unwrap()
         .iter()
         .map(|u| u.name().to_owned())
         .collect();
-    left.sort();
-    assert_eq!(left, ["a1", "a2", "f1"]);
+    assert_eq!(left, ["a1", "a2", "f1"].map(String::from).into());
 
     // Names are text: no element, no script, no dialog.
     for path in [

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use coordinate_api::{AttemptRequest, Data, WorkSpec, WorkUnitMeta, WorkUnitStatus};
 
-use super::{hidden_value, Site, BOTH};
+use super::{hidden_value, unit_names, Site, BOTH};
 
 /// Units named `names` in `spec`, each failed by one attempt.
 fn failed_units(site: &Site, spec: &dyn WorkSpec, names: &[&str]) {
@@ -163,10 +163,7 @@ async fn set_the_priority_of_units() {
     for backend in BOTH {
         let mut site = Site::plain(backend);
         let spec = site.spec("s");
-        for unit in ["a", "b", "c"] {
-            spec.add_work_unit(unit, Data::new(), WorkUnitMeta::default())
-                .unwrap();
-        }
+        site.add_units(&*spec, &["a", "b", "c"]);
         site.page("/").await;
         let ns = site.ns.clone();
         let answer = site
@@ -208,10 +205,7 @@ async fn deleting_asks_states_the_count_and_deletes_exactly_those() {
         let mut site = Site::plain(backend);
         let spec = site.spec("s");
         failed_units(&site, &*spec, &["f1", "f2", "f3"]);
-        for unit in ["a1", "a2"] {
-            spec.add_work_unit(unit, Data::new(), WorkUnitMeta::default())
-                .unwrap();
-        }
+        site.add_units(&*spec, &["a1", "a2"]);
         site.page("/").await;
         let ns = site.ns.clone();
         let ask = site
@@ -264,14 +258,7 @@ async fn deleting_asks_states_the_count_and_deletes_exactly_those() {
         assert!(message_after(&mut site, &done)
             .await
             .starts_with("deleted 4 unit(s) of work spec s"));
-        let mut left: Vec<String> = spec
-            .work_units(&Default::default())
-            .unwrap()
-            .iter()
-            .map(|u| u.name().to_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["a1", "a2"]);
+        assert_eq!(unit_names(&*spec), ["a1", "a2"]);
         // A selection, from a unit's page: back to the spec after.
         let ask = site
             .act(&[
@@ -308,10 +295,7 @@ async fn cancel_a_pending_attempt_and_release_a_dead_worker() {
     for backend in BOTH {
         let mut site = Site::plain(backend);
         let spec = site.spec("s");
-        for unit in ["u1", "u2"] {
-            spec.add_work_unit(unit, Data::new(), WorkUnitMeta::default())
-                .unwrap();
-        }
+        site.add_units(&*spec, &["u1", "u2"]);
         let namespace = site.store.namespace(&site.ns).unwrap();
         let live = namespace.worker("live").unwrap();
         let now = Utc::now();

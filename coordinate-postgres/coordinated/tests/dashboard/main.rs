@@ -104,6 +104,14 @@ impl Site {
             .unwrap()
     }
 
+    /// Available units named `names` in `spec`.
+    pub fn add_units(&self, spec: &dyn WorkSpec, names: &[&str]) {
+        for name in names {
+            spec.add_work_unit(name, Data::new(), coordinate_api::WorkUnitMeta::default())
+                .unwrap();
+        }
+    }
+
     /// Takes a summary now, as the sampler would.
     pub async fn sample(&self) {
         let (sampler, store) = (self.sampler.clone(), self.store.clone());
@@ -237,6 +245,18 @@ impl Drop for Site {
             let _ = namespace.destroy();
         }
     }
+}
+
+/// The names of every unit of `spec`, sorted.
+pub fn unit_names(spec: &dyn WorkSpec) -> Vec<String> {
+    let mut names: Vec<String> = spec
+        .work_units(&Default::default())
+        .unwrap()
+        .iter()
+        .map(|u| u.name().to_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// The value of the first hidden input named `name` in a page.

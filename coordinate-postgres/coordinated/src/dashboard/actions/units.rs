@@ -143,7 +143,7 @@ pub struct ConfirmPage {
     pub question: String,
     /// Why the count is asked again, if it changed.
     pub changed: Option<String>,
-    /// Units named by the selection, up to [`LISTED`].
+    /// Units named by the selection, the first twenty.
     pub listed: Vec<String>,
     /// Selected units not listed.
     pub unlisted: usize,
