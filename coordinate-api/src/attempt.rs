@@ -33,6 +33,15 @@ pub trait Attempt: Send + Sync + std::any::Any {
     /// Errors: [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).
     fn data(&self) -> Result<Data>;
 
+    /// The unit's data as it was when this attempt was handed out, if the
+    /// backend fetched it with the claim (PostgreSQL does, for the units of
+    /// one `request_attempts` in the same statement); `None` otherwise.
+    /// Unlike [`data`](Attempt::data) it costs no read, and it does not see
+    /// later changes: the runtime gives it to handlers as their job's data.
+    fn claimed_data(&self) -> Option<Data> {
+        None
+    }
+
     /// When the attempt was made.
     ///
     /// Errors: [`Gone`](crate::Error::Gone), [`Backend`](crate::Error::Backend).

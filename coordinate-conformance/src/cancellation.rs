@@ -10,7 +10,7 @@ use coordinate_api::{
     Attempt, AttemptRequest, Data, Namespace, Wakeup, WorkSpec, WorkUnitMeta, WorkUnitQuery,
 };
 
-use crate::wakeup::{settle_wait, woken_in};
+use crate::wakeup::{settle_wait, woken_in, PATIENCE};
 use crate::{Backend, Fixture};
 
 /// `Namespace::wait_for_cancellation`, as a [`Wait`].
@@ -64,6 +64,28 @@ pub fn clearing_deleting_or_re_adding_a_held_unit_tells_its_holders(backend: Bac
         spec.add_work_unit("u", Data::new(), WorkUnitMeta::default())
             .expect("re-add");
     });
+}
+
+/// An attempt taken while nobody waits wakes the next wait at once: a
+/// runtime between two waits (renewing, say) must not miss it and hold a
+/// lost lease until its next heartbeat.
+pub fn an_attempt_taken_between_two_waits_wakes_the_next(backend: Backend<'_>) {
+    let fx = Fixture::new(backend);
+    let (_, attempt) = held(&fx, "spec");
+    // The last of these waits timed out: the namespace handle has waited.
+    settle_wait(&fx.namespace, for_cancellation);
+    attempt.expire(None).expect("expire");
+    let started = Instant::now();
+    let wakeup = fx
+        .namespace
+        .wait_for_cancellation(PATIENCE)
+        .expect("wait_for_cancellation");
+    assert_eq!(wakeup, Wakeup::Woken);
+    assert!(
+        started.elapsed() < PATIENCE / 2,
+        "woken only after {:?}",
+        started.elapsed()
+    );
 }
 
 /// Attempts that end as their workers say (finish, fail, retry) and new

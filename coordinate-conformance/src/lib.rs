@@ -353,6 +353,7 @@ macro_rules! __for_each_case {
             cancellation {
                 expiring_a_held_attempt_tells_its_holders,
                 clearing_deleting_or_re_adding_a_held_unit_tells_its_holders,
+                an_attempt_taken_between_two_waits_wakes_the_next,
                 ending_attempts_and_adding_units_tell_no_holder,
             }
         }

@@ -11,7 +11,7 @@ use crate::{definition, unique_name, Backend, Fixture};
 
 /// Long enough that a missed wake-up fails the case instead of ending the
 /// wait; a wake-up that works takes milliseconds.
-const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
 /// One of the namespace's waits: `wait_for_work` or
 /// `wait_for_cancellation`.

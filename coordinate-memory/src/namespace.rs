@@ -169,6 +169,11 @@ pub(crate) struct MemNamespace {
     pub(crate) shared: Arc<Shared>,
     pub(crate) id: Id,
     pub(crate) name: Arc<str>,
+    /// The `taken` count this handle's last `wait_for_cancellation` saw,
+    /// so that an attempt taken between two waits wakes the next one (as
+    /// PostgreSQL's listener keeps a notification until it is read).
+    /// Shared by clones of the handle.
+    cancellations_seen: Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 impl MemNamespace {
@@ -182,7 +187,12 @@ impl MemNamespace {
 
 impl MemNamespace {
     pub(crate) fn new(shared: Arc<Shared>, id: Id, name: Arc<str>) -> Self {
-        MemNamespace { shared, id, name }
+        MemNamespace {
+            shared,
+            id,
+            name,
+            cancellations_seen: Arc::default(),
+        }
     }
 
     /// Runs `f` on this namespace's state under the store lock, with the
@@ -209,24 +219,33 @@ impl MemNamespace {
     /// `Namespace::wait_for_work` (with [`NamespaceState::made_available`])
     /// and `wait_for_cancellation` (with `taken`): sleeps on the store's
     /// condition variable until `count` of this namespace changed.
-    fn wait(&self, timeout: Duration, count: fn(&NamespaceState) -> u64) -> Result<Wakeup> {
+    /// `since` is the count to compare with (the count now if `None`);
+    /// returns the count seen last too.
+    fn wait(
+        &self,
+        timeout: Duration,
+        count: fn(&NamespaceState) -> u64,
+        since: Option<u64>,
+    ) -> Result<(Wakeup, u64)> {
         let deadline = Instant::now() + timeout;
         let state = self.shared.lock();
-        let start = count(state.namespaces.get(&self.id).ok_or_else(|| self.gone())?);
+        let now = count(state.namespaces.get(&self.id).ok_or_else(|| self.gone())?);
+        let start = since.unwrap_or(now);
         let (state, timed_out) = self.shared.wait_until(state, deadline, |state| {
             state
                 .namespaces
                 .get(&self.id)
                 .is_none_or(|namespace| count(namespace) != start)
         });
-        if !state.namespaces.contains_key(&self.id) {
+        let Some(namespace) = state.namespaces.get(&self.id) else {
             return Err(self.gone());
-        }
-        Ok(if timed_out {
+        };
+        let wakeup = if timed_out {
             Wakeup::TimedOut
         } else {
             Wakeup::Woken
-        })
+        };
+        Ok((wakeup, count(namespace)))
     }
 
     /// [`Error::Gone`] naming this namespace.
@@ -378,11 +397,17 @@ impl Namespace for MemNamespace {
     }
 
     fn wait_for_work(&self, timeout: Duration) -> Result<Wakeup> {
-        self.wait(timeout, NamespaceState::made_available)
+        Ok(self.wait(timeout, NamespaceState::made_available, None)?.0)
     }
 
     fn wait_for_cancellation(&self, timeout: Duration) -> Result<Wakeup> {
-        self.wait(timeout, |namespace| namespace.taken)
+        let mut seen = self
+            .cancellations_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (wakeup, now) = self.wait(timeout, |namespace| namespace.taken, *seen)?;
+        *seen = Some(now);
+        Ok(wakeup)
     }
 
     fn renew_attempts(

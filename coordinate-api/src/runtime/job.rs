@@ -29,11 +29,16 @@ impl Job {
 
     pub(crate) fn with_cancellation(attempt: Arc<dyn Attempt>, cancel: Arc<Cancellation>) -> Self {
         let unit = attempt.work_unit();
+        // Data the claim brought along saves the handler a read.
+        let data = OnceLock::new();
+        if let Some(claimed) = attempt.claimed_data() {
+            let _ = data.set(claimed);
+        }
         Job {
             work_spec: unit.work_spec().name().to_owned(),
             work_unit: unit.name().to_owned(),
             attempt,
-            data: OnceLock::new(),
+            data,
             cancel,
             started: Instant::now(),
         }
@@ -54,8 +59,10 @@ impl Job {
         &self.attempt
     }
 
-    /// The unit's data. Read from the backend on first use (a handler that
-    /// needs only the name costs no read), then kept.
+    /// The unit's data as the attempt began: what the claim brought along
+    /// ([`Attempt::claimed_data`], no read at all), else read from the
+    /// backend on first use (a handler that needs only the name costs no
+    /// read); then kept.
     ///
     /// Errors: what [`Attempt::data`] returns.
     pub fn data(&self) -> Result<&Data> {

@@ -4,12 +4,14 @@
 //! with 4 busy executors, and wake-up from an add's commit to a handler
 //! starting on an idle runtime.
 
+use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use coordinate_api::definition::WorkSpecDefinition;
 use coordinate_api::runtime::{CompletionMode, Job, JobOutcome, Runtime};
-use coordinate_api::{Coordinate, Data, WorkUnitMeta, WorkUnitStatus};
+use coordinate_api::{Coordinate, Data, Value, WorkUnitMeta, WorkUnitStatus};
 use diesel::pg::PgConnection;
 
 use crate::api::{fresh_spec, preload, Measured};
@@ -31,8 +33,28 @@ fn no_op(_: &Job) -> Result<JobOutcome, coordinate_api::runtime::JobError> {
     Ok(JobOutcome::finish())
 }
 
+/// A handler as real ones are: it reads its unit's data and chains one
+/// unit into the next work spec.
+fn reads_and_chains(job: &Job) -> Result<JobOutcome, coordinate_api::runtime::JobError> {
+    let data = job.data()?;
+    let mut next = BTreeMap::new();
+    next.insert(
+        Value::Text(format!("{}-next", job.work_unit_name())),
+        Value::Map(
+            data.iter()
+                .map(|(k, v)| (Value::Text(k.clone()), v.clone()))
+                .collect(),
+        ),
+    );
+    let mut output = Data::new();
+    output.insert("output".into(), Value::Map(next));
+    Ok(JobOutcome::finish_with(output))
+}
+
 /// Drains `config.claim_units` units with no-op handlers on `threads`
-/// executors, once with batched and once with immediate completion.
+/// executors, once with batched and once with immediate completion; at 4
+/// executors also with handlers that read their data and chain a unit
+/// (`runtime/batched-data/w4`, issue 23: what a real handler costs).
 pub fn throughput(
     config: &Config,
     coordinate: &Arc<dyn Coordinate>,
@@ -41,13 +63,33 @@ pub fn throughput(
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let units = config.claim_units;
-    for (label, mode, prefetch) in [
-        ("batched", CompletionMode::default(), BATCHED_PREFETCH),
+    for (label, mode, prefetch, chains) in [
+        (
+            "batched",
+            CompletionMode::default(),
+            BATCHED_PREFETCH,
+            false,
+        ),
         // One unit in hand per executor, so a claim overlaps the finishes
         // as the hand loop's threads overlap theirs.
-        ("immediate", CompletionMode::Immediate, threads),
+        ("immediate", CompletionMode::Immediate, threads, false),
+        (
+            "batched-data",
+            CompletionMode::default(),
+            BATCHED_PREFETCH,
+            true,
+        ),
     ] {
+        if chains && threads != 4 {
+            continue;
+        }
         let (namespace, spec) = fresh_spec(coordinate, "runtime")?;
+        let next = if chains {
+            namespace.set_work_spec(WorkSpecDefinition::new("spec").then("next").into_data())?;
+            Some(namespace.set_work_spec(WorkSpecDefinition::new("next").into_data())?)
+        } else {
+            None
+        };
         preload(&spec, "u", units)?;
         namespace.worker(WORKER)?;
         let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", WORKER)?;
@@ -55,7 +97,7 @@ pub fn throughput(
         let (measured, rss) = crate::measure(|| {
             let started = Instant::now();
             let runtime = Runtime::builder(namespace.clone())
-                .handler("spec", no_op)
+                .handler("spec", if chains { reads_and_chains } else { no_op })
                 .concurrency(threads)
                 .prefetch(prefetch)
                 .completion(mode)
@@ -77,10 +119,26 @@ pub fn throughput(
             })
         })?;
         pg::verify(conn, spec_id, units as i64, 0)?;
+        if let Some(next) = next {
+            let chained = next.count_work_unit_status()?.values().sum::<usize>();
+            if chained as u64 != units {
+                bail!("{units} units chained {chained} into the next spec");
+            }
+        }
+        let handlers = if chains {
+            "handlers read their data and chain one unit"
+        } else {
+            "no-op handlers"
+        };
         rows.push(crate::row(
             format!("runtime/{label}/w{threads}"),
             format!(
-                "postgres: worker runtime, no-op handlers, {label} completion, prefetch {prefetch}"
+                "postgres: worker runtime, {handlers}, {} completion, prefetch {prefetch}",
+                if matches!(mode, CompletionMode::Immediate) {
+                    "immediate"
+                } else {
+                    "batched"
+                }
             ),
             threads,
             prefetch.max(1),

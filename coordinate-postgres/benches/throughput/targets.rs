@@ -200,6 +200,19 @@ fn runtime_targets(snapshot: &[Row], row: &mut Row) {
             ));
         }
     }
+    // Issue 23: handlers that read their data and chain a unit cost at
+    // most 30 % of the no-op rate.
+    if key == "runtime/batched-data/w4" {
+        if let Some(no_op) = rate_of(snapshot, "runtime/batched/w4").filter(|r| *r > 0.0) {
+            let ratio = row.rate() / no_op;
+            row.targets.push(verdict(
+                ">=0.7x runtime/batched/w4".into(),
+                ratio,
+                ratio >= 0.7,
+                "x",
+            ));
+        }
+    }
     if key == "runtime/drain/w4" {
         if let Some(stop) = row.p50_ms {
             row.targets

@@ -30,6 +30,9 @@ struct ClaimRow {
     unit_id: i32,
     #[diesel(sql_type = Bytea)]
     name: Vec<u8>,
+    /// The unit's data (a new attempt has none of its own).
+    #[diesel(sql_type = Bytea)]
+    data: Vec<u8>,
     #[diesel(sql_type = Integer)]
     attempt_id: i32,
     /// False for a unit failed for using up its retries.
@@ -43,6 +46,8 @@ pub(crate) struct ClaimedUnit {
     /// The unit's name as stored.
     pub(crate) name: Vec<u8>,
     pub(crate) attempt_id: i32,
+    /// The unit's data as stored, when the claim read it along.
+    pub(crate) data: Option<Vec<u8>>,
 }
 
 /// What one request handed out: units of one work spec.
@@ -212,6 +217,7 @@ impl<S: Subject + ?Sized> Claimant<'_, S> {
                 unit_id: unit.unit_id,
                 name: unit.name,
                 attempt_id: unit.attempt_id,
+                data: Some(unit.data),
             })
             .collect())
     }
@@ -259,6 +265,7 @@ impl<S: Subject + ?Sized> Claimant<'_, S> {
             unit_id: unit.id,
             name: name.into_bytes(),
             attempt_id: attempt,
+            data: None,
         }])
     }
 }

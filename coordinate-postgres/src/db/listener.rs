@@ -160,6 +160,14 @@ pub(crate) struct Listener {
     pool: Pool<ConnectionManager<PgConnection>>,
 }
 
+/// Where a waiter left off: the listener's connection generation and the
+/// count of one event it had seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mark {
+    generation: u64,
+    counter: u64,
+}
+
 impl Listener {
     /// A listener that connects as `listening` says when first waited on,
     /// and sends its probes through `pool`; otherwise every wait polls.
@@ -202,6 +210,19 @@ impl Listener {
         namespace_id: i32,
         timeout: Duration,
     ) -> Result<Wakeup> {
+        Ok(self.wait_since(event, namespace_id, timeout, None)?.0)
+    }
+
+    /// [`Listener::wait`], counting from `since` (a mark an earlier wait
+    /// returned) rather than from now, so that an event between two waits
+    /// wakes the second; returns the mark to pass next time.
+    pub(crate) fn wait_since(
+        &self,
+        event: Event,
+        namespace_id: i32,
+        timeout: Duration,
+        since: Option<Mark>,
+    ) -> Result<(Wakeup, Option<Mark>)> {
         let key = (event, namespace_id);
         let started = Instant::now();
         let deadline = started.checked_add(timeout);
@@ -209,8 +230,19 @@ impl Listener {
         if state.thread.is_none() && state.mode != Mode::Polling {
             state.thread = Some(self.start());
         }
-        let generation = state.generation;
-        let counter = state.counters.get(&key).copied().unwrap_or(0);
+        let Mark {
+            generation,
+            counter,
+        } = since.unwrap_or(Mark {
+            generation: state.generation,
+            counter: state.counters.get(&key).copied().unwrap_or(0),
+        });
+        let mark = |state: &State| {
+            Some(Mark {
+                generation: state.generation,
+                counter: state.counters.get(&key).copied().unwrap_or(0),
+            })
+        };
         loop {
             if state.mode == Mode::Polling {
                 drop(state);
@@ -224,16 +256,16 @@ impl Listener {
                 {
                     std::thread::sleep(rest);
                 }
-                return Ok(Wakeup::Polling);
+                return Ok((Wakeup::Polling, None));
             }
             if state.generation != generation
                 || state.counters.get(&key).copied().unwrap_or(0) != counter
             {
-                return Ok(Wakeup::Woken);
+                return Ok((Wakeup::Woken, mark(&state)));
             }
             let now = Instant::now();
             let rest = match deadline {
-                Some(deadline) if deadline <= now => return Ok(Wakeup::TimedOut),
+                Some(deadline) if deadline <= now => return Ok((Wakeup::TimedOut, mark(&state))),
                 Some(deadline) => deadline - now,
                 // A timeout too long to represent: wait in long steps.
                 None => Duration::from_secs(3600),

@@ -39,6 +39,9 @@ pub(crate) struct PgAttempt {
     pub(crate) unit: PgWorkUnit,
     pub(crate) worker: PgWorker,
     pub(crate) id: i32,
+    /// The unit's data as the claim statement returned it (`None` for
+    /// attempts reached otherwise): [`Attempt::claimed_data`].
+    pub(crate) claimed: Option<Arc<Vec<u8>>>,
 }
 
 /// Names the attempt's unit in [`Error::Gone`] when the unit or one of its
@@ -250,6 +253,12 @@ impl Attempt for PgAttempt {
                 .first(conn)?)
         })?;
         decode(&bytes)
+    }
+
+    fn claimed_data(&self) -> Option<Data> {
+        // Stored data always decodes; should it not, `data` reads it and
+        // says why.
+        self.claimed.as_deref().and_then(|bytes| decode(bytes).ok())
     }
 
     fn start_time(&self) -> Result<DateTime<Utc>> {

@@ -64,6 +64,7 @@ fn handles(namespace: &PgNamespace, rows: Vec<AttemptRow>) -> Vec<Arc<dyn Attemp
                 unit: PgWorkUnit::new(spec, row.unit_id, &row.unit_name),
                 worker: PgWorker::new(namespace.clone(), row.worker_id, row.worker_name),
                 id: row.attempt_id,
+                claimed: None,
             }) as Arc<dyn Attempt>
         })
         .collect()

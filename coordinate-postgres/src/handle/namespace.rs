@@ -10,7 +10,7 @@ use coordinate_api::{
 use diesel::prelude::*;
 
 use crate::claim::expiry::with_expiry;
-use crate::db::listener::Event;
+use crate::db::listener::{Event, Mark};
 use crate::db::shared::Shared;
 use crate::db::transaction::{with_retry, Isolation, Subject};
 use crate::handle::summary::{summarize, Scope};
@@ -22,6 +22,10 @@ pub(crate) struct PgNamespace {
     pub(crate) shared: Arc<Shared>,
     pub(crate) id: i32,
     pub(crate) name: Arc<str>,
+    /// Where this handle's last `wait_for_cancellation` left off, so that
+    /// an attempt taken between two waits wakes the next one. Shared by
+    /// clones of the handle.
+    cancellations_seen: Arc<std::sync::Mutex<Option<Mark>>>,
 }
 
 impl PgNamespace {
@@ -53,6 +57,7 @@ impl PgNamespace {
             shared,
             id,
             name: name.into(),
+            cancellations_seen: Arc::default(),
         }
     }
 }
@@ -126,8 +131,15 @@ impl Namespace for PgNamespace {
     }
 
     fn wait_for_cancellation(&self, timeout: Duration) -> Result<Wakeup> {
-        self.shared
-            .listener
-            .wait(Event::Cancellation, self.id, timeout)
+        let mut seen = self
+            .cancellations_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (wakeup, mark) =
+            self.shared
+                .listener
+                .wait_since(Event::Cancellation, self.id, timeout, *seen)?;
+        *seen = mark;
+        Ok(wakeup)
     }
 }

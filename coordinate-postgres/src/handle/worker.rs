@@ -250,6 +250,7 @@ impl Worker for PgWorker {
                     unit: PgWorkUnit::new(spec.clone(), unit.unit_id, &unit.name),
                     worker: self.clone(),
                     id: unit.attempt_id,
+                    claimed: unit.data.map(Arc::new),
                 }) as Arc<dyn Attempt>
             })
             .collect())
@@ -272,6 +273,7 @@ impl Worker for PgWorker {
             unit: unit.clone(),
             worker: self.clone(),
             id,
+            claimed: None,
         }))
     }
 

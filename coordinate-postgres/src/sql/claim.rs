@@ -204,9 +204,9 @@ done AS (
     UPDATE work_unit u SET active_attempt_id = made.id
       FROM made
      WHERE u.id = made.work_unit_id
-    RETURNING u.id AS unit_id, u.name, u.priority, made.id AS attempt_id,
+    RETURNING u.id AS unit_id, u.name, u.priority, u.data, made.id AS attempt_id,
               made.active AS pending)
-SELECT unit_id, name, attempt_id, pending FROM done ORDER BY priority DESC, name",
+SELECT unit_id, name, data, attempt_id, pending FROM done ORDER BY priority DESC, name",
 };
 
 /// [`CLAIM`] for one unit. PostgreSQL re-plans a statement whose `LIMIT`
@@ -255,9 +255,9 @@ done AS (
     UPDATE work_unit u SET active_attempt_id = made.id
       FROM made
      WHERE u.id = made.work_unit_id
-    RETURNING u.id AS unit_id, u.name, u.priority, made.id AS attempt_id,
+    RETURNING u.id AS unit_id, u.name, u.priority, u.data, made.id AS attempt_id,
               made.active AS pending)
-SELECT unit_id, name, attempt_id, pending FROM done ORDER BY priority DESC, name",
+SELECT unit_id, name, data, attempt_id, pending FROM done ORDER BY priority DESC, name",
 };
 
 /// Creates a continuous work spec's next unit, or returns the one of the
