@@ -50,6 +50,7 @@ pub struct PostgresCoordinateBuilder {
     pool_size: u32,
     connection_timeout: Duration,
     max_data_bytes: usize,
+    prune_share: f64,
     avoid_sequential_scans: bool,
     scheduler_seed: Option<u64>,
     listener_conn: Option<String>,
@@ -67,6 +68,7 @@ impl PostgresCoordinateBuilder {
             pool_size: DEFAULT_POOL_SIZE,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
+            prune_share: crate::handle::prune::DEFAULT_PRUNE_SHARE,
             avoid_sequential_scans: true,
             scheduler_seed: None,
             listener_conn: None,
@@ -102,6 +104,17 @@ impl PostgresCoordinateBuilder {
     /// larger data gets [`Error::InvalidInput`] and changes nothing.
     pub fn max_data_bytes(mut self, max_bytes: usize) -> Self {
         self.max_data_bytes = max_bytes;
+        self
+    }
+
+    /// The share of one connection's time that `Namespace::prune` may keep
+    /// busy (default [`DEFAULT_PRUNE_SHARE`](crate::DEFAULT_PRUNE_SHARE)):
+    /// after each batch it pauses so that its batches take at most this
+    /// share of the call's time, leaving the server to the workers' claims
+    /// (deletes write WAL and dirty pages that claims then wait on). `1.0`
+    /// prunes flat out; must be above 0 and at most 1.
+    pub fn prune_share(mut self, share: f64) -> Self {
+        self.prune_share = share;
         self
     }
 
@@ -195,6 +208,12 @@ impl PostgresCoordinateBuilder {
         if self.max_data_bytes == 0 {
             return Err(Error::invalid("max_data_bytes", "must be positive"));
         }
+        if !(self.prune_share > 0.0 && self.prune_share <= 1.0) {
+            return Err(Error::invalid(
+                "prune_share",
+                format!("{} is not above 0 and at most 1", self.prune_share),
+            ));
+        }
         let info = ConnInfo::parse(&self.conn, self.connection_timeout).map_err(connect)?;
         let listener = match (&self.listener_conn, self.notifications) {
             (_, false) => Listening::Off,
@@ -244,6 +263,7 @@ impl PostgresCoordinateBuilder {
                 clock: self.clock,
                 info,
                 max_data_bytes: self.max_data_bytes,
+                prune_share: self.prune_share,
                 scheduler_rng: self
                     .scheduler_seed
                     .map_or_else(SchedulerRng::from_entropy, SchedulerRng::seeded),
@@ -265,6 +285,7 @@ impl fmt::Debug for PostgresCoordinateBuilder {
             .field("pool_size", &self.pool_size)
             .field("connection_timeout", &self.connection_timeout)
             .field("max_data_bytes", &self.max_data_bytes)
+            .field("prune_share", &self.prune_share)
             .field("avoid_sequential_scans", &self.avoid_sequential_scans)
             .field("scheduler_seed", &self.scheduler_seed)
             .field("listener_url", &listener)

@@ -124,6 +124,7 @@ pub use crate::db::connect_error::{ConnectError, ConnectErrorKind};
 pub use crate::db::connection::DEFAULT_CONNECTION_TIMEOUT;
 pub use crate::db::migrations::{drop, upgrade, Migrations};
 pub use crate::db::shared::DEFAULT_POOL_SIZE;
+pub use crate::handle::prune::DEFAULT_PRUNE_SHARE;
 #[cfg(feature = "runtime")]
 pub use crate::transactional_handler::TransactionalHandler;
 /// The `diesel` this crate is built with: [`in_transaction`]'s calls take

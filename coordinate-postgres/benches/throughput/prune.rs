@@ -132,7 +132,8 @@ pub fn run(
     let mut row = crate::row(
         format!("prune/{}k", deep / 1_000),
         format!(
-            "postgres: prune finished history ({PER_CALL}/call) beside {WORKERS} claimers; p50/p99 = claims while pruning (p99 alone {} ms)",
+            "postgres: prune finished history ({PER_CALL}/call, paced to the default share {}) beside {WORKERS} claimers; p50/p99 = claims while pruning (p99 alone {} ms)",
+            coordinate_postgres::DEFAULT_PRUNE_SHARE,
             p99_alone.map_or("-".into(), |p| format!("{p:.3}"))
         ),
         WORKERS,
@@ -140,13 +141,14 @@ pub fn run(
         &measured,
         None,
     );
-    // Issue 15: claims while pruning keep their p99 within 1.2x of alone.
+    // Issue 23 (replacing issue 15's 1.2x): at the default pacing, claims
+    // while pruning keep their p99 within 1.5x of alone.
     if let (Some(during), Some(alone)) = (row.p99_ms, p99_alone.filter(|p| *p > 0.0)) {
         let ratio = during / alone;
         row.targets.push(Verdict {
-            wanted: "claim p99<=1.2x alone".into(),
+            wanted: "claim p99<=1.5x alone".into(),
             got: format!("{ratio:.2}x"),
-            pass: ratio <= 1.2,
+            pass: ratio <= 1.5,
         });
     }
     rows.push(row);

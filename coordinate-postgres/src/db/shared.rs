@@ -30,6 +30,9 @@ pub(crate) struct Shared {
     pub(crate) info: ConnInfo,
     /// Largest encoded size of data a caller may hand in.
     pub(crate) max_data_bytes: usize,
+    /// The share of a connection's time pruning may take (see the
+    /// builder's `prune_share`).
+    pub(crate) prune_share: f64,
     /// Where the scheduler's draws come from.
     pub(crate) scheduler_rng: SchedulerRng,
     /// Wakes `wait_for_work` callers when units become available.
