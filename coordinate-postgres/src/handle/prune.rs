@@ -37,11 +37,13 @@ use crate::sql::retention::{
 };
 use crate::sql::{IdName, Statement};
 
-/// Most rows one batch deletes. 1,000 units with their attempts take
-/// tens of milliseconds (see `tests/store/retention.rs`, which times every
-/// batch); far below any lock or statement timeout, and large enough that
-/// the round trips do not dominate.
-pub(crate) const BATCH: usize = 1_000;
+/// Most rows one batch deletes: 200 units with their attempts take a few
+/// milliseconds (see `tests/store/retention.rs`, which times every
+/// batch), so a claim that meets a batch waits little behind its WAL;
+/// 1,000 a batch made claims' p99 beside a paced prune worse (2.07x
+/// against 1.86x at the default share, `prune/100k` of `cargo xtask
+/// bench -- --quick --only prune`).
+pub(crate) const BATCH: usize = 200;
 
 /// The share of one connection's time a prune keeps busy by default.
 pub const DEFAULT_PRUNE_SHARE: f64 = 0.25;
