@@ -224,7 +224,12 @@ pub fn run_on(database: &Database, settings: &Settings) -> Result<()> {
         }
         if settings.faults && drained.is_none() && share >= 0.45 {
             let mut victim = running.remove(0);
-            let took = stop_with_sigterm(&mut victim.child)?;
+            faults.held.store(true, Ordering::SeqCst);
+            // A kill already on its way (psql takes a few ms) lands first.
+            std::thread::sleep(Duration::from_millis(100));
+            let took = stop_with_sigterm(&mut victim.child);
+            faults.held.store(false, Ordering::SeqCst);
+            let took = took?;
             eprintln!(
                 "xtask: stress: SIGTERMed {} at {:.0}% of stage1; it exited after {took:?}",
                 victim.name,

@@ -129,11 +129,18 @@ pub fn run(
     )?;
     let dir = config.out.parent().unwrap_or(Path::new(".")).to_path_buf();
     std::fs::create_dir_all(&dir)?;
-    let mut scripts_to_run = vec![(
-        "ref",
-        "pgbench: raw SQL claim+finish",
-        scripts::CLAIM_FINISH,
-    )];
+    let mut scripts_to_run = vec![
+        (
+            "ref",
+            "pgbench: raw SQL claim+finish",
+            scripts::CLAIM_FINISH,
+        ),
+        (
+            "ref/b100",
+            "pgbench: raw SQL claim 100 + finish 100, a statement each",
+            scripts::CLAIM_FINISH_100,
+        ),
+    ];
     if config.go_script {
         scripts_to_run.push((
             "go",
@@ -142,9 +149,11 @@ pub fn run(
         ));
     }
     for (label, what, text) in scripts_to_run {
-        let script = dir.join(format!("{label}.sql"));
+        let script = dir.join(format!("{}.sql", label.replace('/', "-")));
+        // Units per pgbench transaction.
+        let batch: u64 = if label == "ref/b100" { 100 } else { 1 };
         std::fs::write(&script, text)?;
-        let (namespace, spec) = fresh_spec(coordinate, label)?;
+        let (namespace, spec) = fresh_spec(coordinate, &label.replace('/', "-"))?;
         namespace.worker("worker-0")?;
         // The replay's cost grows with the queue (go-coordinate probes
         // every available unit for its "any available?" flag). The API
@@ -160,13 +169,19 @@ pub fn run(
                 Length::PerClient(transactions / clients as u64),
             )
         } else {
+            // Ten times the one-unit reference's queue, loaded in SQL:
+            // the batched floor runs about ten times as fast.
             (
-                config.reference_units,
+                config.reference_units * batch.min(10),
                 Length::Seconds(config.reference_seconds),
             )
         };
-        preload(&spec, "u", units)?;
         let (spec_id, worker_id) = pg::ids(conn, namespace.name(), "spec", "worker-0")?;
+        if batch > 1 {
+            pg::load_available(conn, spec_id, units as i64)?;
+        } else {
+            preload(&spec, "u", units)?;
+        }
         let ns_id = pg::namespace_id(conn, namespace.name())?;
         pg::vacuum(conn)?;
         let vars = [("spec", spec_id), ("worker", worker_id), ("ns", ns_id)];
@@ -174,9 +189,10 @@ pub fn run(
         let tally = pg::tally(conn, spec_id)?;
         // pgbench stops clients between transactions, so a client may
         // leave its last claim unfinished; anything else is an error.
+        let units = outcome.processed * batch;
         if tally.bad != 0
-            || tally.pending > clients as i64
-            || tally.finished_once < outcome.processed as i64
+            || tally.pending > (clients as u64 * batch) as i64
+            || tally.finished_once < units as i64
         {
             bail!(
                 "pgbench {label} at {clients} clients: {} processed but {tally:?}",
@@ -196,8 +212,8 @@ pub fn run(
             key: format!("{label}/w{clients}"),
             what,
             threads: clients,
-            batch: 1,
-            units: outcome.processed,
+            batch: batch as usize,
+            units,
             seconds: outcome.processed as f64 / outcome.tps.max(f64::MIN_POSITIVE),
             ..Row::default()
         });

@@ -21,6 +21,34 @@ UPDATE attempt SET status = 'finished', end_time = now(), active = false
  WHERE id = :attempt_id;
 ";
 
+/// The batched yardstick (issue 23's `ref/b100`): the least SQL that
+/// claims the best 100 available units (`FOR UPDATE SKIP LOCKED`),
+/// inserts their attempts and points the units at them, in one
+/// autocommitted statement; then one statement finishes the 100. No
+/// scheduler read, no expiry, no history or row-version check, no
+/// chaining, empty data: a floor, not the same work.
+pub const CLAIM_FINISH_100: &str = "\
+WITH locked AS (
+    SELECT id FROM work_unit
+     WHERE work_spec_id = :spec AND active_attempt_id IS NULL
+       AND (not_before IS NULL OR not_before <= now())
+     ORDER BY priority DESC, name LIMIT 100
+       FOR UPDATE SKIP LOCKED),
+made AS (
+    INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, status, start_time,
+                         expiration_time, active)
+    SELECT id, :spec, :worker, 'pending', now(), now() + interval '15 minutes', true
+      FROM locked
+    RETURNING id, work_unit_id),
+pointed AS (
+    UPDATE work_unit u SET active_attempt_id = made.id
+      FROM made WHERE u.id = made.work_unit_id
+    RETURNING made.id)
+SELECT coalesce(array_agg(id), '{}') AS attempt_ids FROM pointed \\gset
+UPDATE attempt SET status = 'finished', end_time = now(), active = false
+ WHERE id = ANY (:attempt_ids::int[]);
+";
+
 /// go-coordinate's PostgreSQL backend replayed statement by statement for
 /// one unit (`RequestAttempts` with one unit, then `Finish(nil)`): global
 /// expiry; the namespace's work spec metas, pending counts and

@@ -38,6 +38,7 @@ pub fn evaluate(rows: &mut [Row]) {
             }
         }
         runtime_targets(&snapshot, row);
+        batched_floor(&snapshot, row);
         pooled_ratio(&snapshot, row);
         rest_targets(&snapshot, row);
         let key = row.key.as_str();
@@ -175,6 +176,52 @@ pub fn evaluate(rows: &mut [Row]) {
 /// (immediate: one claim and one finish per unit per thread; batched: a
 /// claim of 100 and one `complete_attempts`); the stop within its grace
 /// (1 s) plus 1 s.
+/// Issue 23: every batched and runtime row against the batched floor of
+/// the same client count (`ref/b100/wN`), in its text; and the issue's
+/// targets on it: the hand loop at 0.6x, the batched runtime at 0.8x and
+/// at 1.2x the hand loop.
+fn batched_floor(snapshot: &[Row], row: &mut Row) {
+    let batched = row.key.starts_with("runtime/batched")
+        || row.key.starts_with("runtime/immediate")
+        || (row.key.starts_with("api/b") && !row.key.starts_with("api/b1/"));
+    if !batched || row.key.starts_with("ref/") {
+        return;
+    }
+    let floor_key = format!("ref/b100/w{}", row.threads);
+    let Some(floor) = rate_of(snapshot, &floor_key).filter(|f| *f > 0.0) else {
+        return;
+    };
+    let ratio = row.rate() / floor;
+    row.what.push_str(&format!("; {ratio:.2}x {floor_key}"));
+    let key = row.key.clone();
+    if key.starts_with("api/b100c/") {
+        row.targets.push(verdict(
+            format!(">=0.6x {floor_key}"),
+            ratio,
+            ratio >= 0.6,
+            "x",
+        ));
+    }
+    if matches!(key.as_str(), "runtime/batched/w4" | "runtime/batched/w8") {
+        row.targets.push(verdict(
+            format!(">=0.8x {floor_key}"),
+            ratio,
+            ratio >= 0.8,
+            "x",
+        ));
+        let hand_loop = key.replace("runtime/batched/", "api/b100c/");
+        if let Some(hand) = rate_of(snapshot, &hand_loop).filter(|h| *h > 0.0) {
+            let over_hand = row.rate() / hand;
+            row.targets.push(verdict(
+                format!(">=1.2x {hand_loop}"),
+                over_hand,
+                over_hand >= 1.2,
+                "x",
+            ));
+        }
+    }
+}
+
 fn runtime_targets(snapshot: &[Row], row: &mut Row) {
     let key = row.key.clone();
     if key == "runtime/batched/w4" {
