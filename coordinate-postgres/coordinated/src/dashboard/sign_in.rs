@@ -116,14 +116,7 @@ fn show(
     page_with_status(
         status,
         &SignInPage {
-            chrome: Chrome {
-                title: "Sign in".to_owned(),
-                prefix: prefix.clone(),
-                csrf: String::new(),
-                flash: None,
-                read_only: state.config().read_only,
-                crumbs: Vec::new(),
-            },
+            chrome: Chrome::plain("Sign in", &prefix, "", state.config().read_only),
             next: super::actions::safe_back(&prefix, next),
             problem,
         },

@@ -41,6 +41,21 @@ pub fn home(prefix: &str) -> String {
     }
 }
 
+impl Chrome {
+    /// The frame of a page outside a session's pages (sign-in, refusals,
+    /// a confirmation): no crumbs, no message waiting.
+    pub fn plain(title: impl Into<String>, prefix: &str, csrf: &str, read_only: bool) -> Chrome {
+        Chrome {
+            title: title.into(),
+            prefix: prefix.to_owned(),
+            csrf: csrf.to_owned(),
+            flash: None,
+            read_only,
+            crumbs: Vec::new(),
+        }
+    }
+}
+
 /// A name as the page shows it: control, format and bidirectional
 /// characters, which would hide or reorder text, written as `\u{…}`;
 /// the empty name as `""`. (The template then escapes it for HTML.)
@@ -161,14 +176,7 @@ pub fn message(status: StatusCode, prefix: &str, message: impl Into<String>) -> 
     page_with_status(
         status,
         &MessagePage {
-            chrome: Chrome {
-                title,
-                prefix: prefix.to_owned(),
-                csrf: String::new(),
-                flash: None,
-                read_only: false,
-                crumbs: Vec::new(),
-            },
+            chrome: Chrome::plain(title, prefix, "", false),
             message: message.into(),
             back: home(prefix),
         },

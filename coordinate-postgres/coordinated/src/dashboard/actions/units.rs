@@ -260,14 +260,7 @@ pub async fn delete(
     let action = form.one("action").unwrap_or("delete-units").to_owned();
     fields.push(("action".to_owned(), action));
     Ok(Outcome::Confirm(Box::new(ConfirmPage {
-        chrome: Chrome {
-            title: "Confirm deletion".to_owned(),
-            prefix: prefix.to_owned(),
-            csrf: csrf.to_owned(),
-            flash: None,
-            read_only: false,
-            crumbs: Vec::new(),
-        },
+        chrome: Chrome::plain("Confirm deletion", prefix, csrf, false),
         question: format!(
             "Delete {what} of work spec {} in namespace {}? This cannot be undone.",
             shown(&spec),
