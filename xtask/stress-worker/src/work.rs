@@ -116,8 +116,23 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         std::thread::sleep(PAUSE);
     }
     let signalled = runtime.is_stopped();
+    let stop_seen = Instant::now();
     runtime.shutdown();
     let report = runtime.wait();
+    let waited = stop_seen.elapsed();
+    drop(namespace);
+    drop(coordinate);
+    if signalled {
+        // The xtask times the whole exit; this says which part took it.
+        eprintln!(
+            "stress: {} stopped: the runtime's stop took {:?}, its wait returned {:?} \
+             after the main loop saw the stop, the coordinate closed {:?} after that",
+            options.name,
+            report.shutdown,
+            waited,
+            stop_seen.elapsed() - waited
+        );
+    }
     println!(
         "{}",
         json(&options.name, &report, signalled, started.elapsed())
