@@ -7,7 +7,7 @@
 //! `WORK_MS` (each unit's work), `LEASE_MS` and `GRACE_MS`; `CONCURRENCY`
 //! executors. It prints `ready NAME` once its worker records exist,
 //! `cancelled UNIT REASON` when a handler is stopped, and a last line
-//! `report finished=… released=… abandoned=… lost_leases=…` when it stops.
+//! `report claimed=… finished=… released=… …` (every total) when it stops.
 
 use std::time::Duration;
 
@@ -50,11 +50,17 @@ fn main() -> Result<()> {
     let report = runtime.wait();
     let totals = report.totals;
     println!(
-        "report finished={} released={} abandoned={} lost_leases={} shutdown_ms={}",
+        "report claimed={} finished={} released={} abandoned={} lost_leases={} retried={} \
+         failed={} unsent={} refused={} shutdown_ms={}",
+        totals.claimed,
         totals.finished,
         totals.released,
         totals.abandoned,
         totals.lost_leases,
+        totals.retried,
+        totals.failed,
+        totals.unsent,
+        totals.refused,
         report.shutdown.as_millis()
     );
     Ok(())

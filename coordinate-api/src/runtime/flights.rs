@@ -48,6 +48,9 @@ pub(crate) struct Flights {
 struct Table {
     next_id: JobId,
     flights: HashMap<JobId, Flight>,
+    /// Set when a stop begins: no job starts after that, so a claim that
+    /// lands during the stop stays queued and is given back.
+    closed: bool,
 }
 
 /// What a handler's end meant for its job.
@@ -90,7 +93,8 @@ impl Flights {
     }
 
     /// Moves a queued job to `executor`; `None` when it is no longer
-    /// queued (released by a shutdown, or its lease lost).
+    /// queued (released by a shutdown, or its lease lost) or the runtime
+    /// is stopping.
     pub(crate) fn start(
         &self,
         id: JobId,
@@ -98,6 +102,9 @@ impl Flights {
         max_run_time: impl Fn(&str) -> Option<Duration>,
     ) -> Option<(Arc<dyn Attempt>, Arc<Cancellation>)> {
         let mut table = self.lock();
+        if table.closed {
+            return None;
+        }
         let flight = table.flights.get_mut(&id)?;
         if !matches!(flight.stage, Stage::Queued) {
             return None;
@@ -108,6 +115,11 @@ impl Flights {
             deadline: limit.and_then(|limit| Instant::now().checked_add(limit)),
         };
         Some((flight.attempt.clone(), flight.cancel.clone()))
+    }
+
+    /// Starts no more jobs (a stop began); queued ones stay queued.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
     }
 
     /// Records a handler's outcome.

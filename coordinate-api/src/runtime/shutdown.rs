@@ -23,6 +23,9 @@ pub(crate) fn run(mut supervisor: Supervisor, threads: Threads, kind: StopKind) 
     let config = &shared.config;
     tracing::info!(?kind, grace = ?config.grace, "runtime stopping");
     drop(threads.stop_broadcast);
+    // A claim still on its way when the stop began must not start a
+    // handler the grace and the cancellation below never see.
+    shared.flights.close();
     supervisor.mode = MODE_STOPPING;
     supervisor.records.report(&shared, MODE_STOPPING);
     release_queued(&supervisor);

@@ -104,18 +104,28 @@ impl Worker {
         }
     }
 
-    /// The `key=value` pairs of the report line printed at the end
-    /// (after any `cancelled` lines).
-    fn report(&self) -> Vec<(String, u64)> {
-        let line = self.line_starting("report ", Duration::from_secs(5));
-        line.strip_prefix("report ")
-            .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+    /// The `key=value` pairs of the report line printed at the end, then
+    /// the lines before it (`cancelled …`), which a failed assertion shows.
+    fn report(&self) -> (Vec<(String, u64)>, Vec<String>) {
+        let mut before = Vec::new();
+        let line = loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|_| panic!("no report line after {before:?}"));
+            match line.strip_prefix("report ") {
+                Some(pairs) => break pairs.to_owned(),
+                None => before.push(line),
+            }
+        };
+        let pairs = line
             .split(' ')
             .map(|pair| {
                 let (key, value) = pair.split_once('=').expect("key=value");
                 (key.to_owned(), value.parse().expect("a number"))
             })
-            .collect()
+            .collect();
+        (pairs, before)
     }
 }
 
@@ -218,9 +228,15 @@ fn sigterm_cancels_handlers_after_the_grace_and_gives_their_units_back() {
         took <= grace + Duration::from_secs(1),
         "exited {took:?} after SIGTERM"
     );
-    let report = worker.report();
-    assert!(report.contains(&("released".into(), 4)), "{report:?}");
-    assert!(report.contains(&("abandoned".into(), 0)), "{report:?}");
+    let (report, printed) = worker.report();
+    assert!(
+        report.contains(&("released".into(), 4)),
+        "{report:?} after {printed:?}"
+    );
+    assert!(
+        report.contains(&("abandoned".into(), 0)),
+        "{report:?} after {printed:?}"
+    );
     assert_nothing_held(namespace.as_ref(), &worker.name);
     assert_eq!(count(namespace.as_ref(), WorkUnitStatus::Available), 12);
     namespace.destroy().unwrap();
@@ -369,7 +385,7 @@ fn a_unit_cancelled_by_the_coordinate_command_stops_its_handler_at_once() {
 
     worker.signal("-TERM");
     worker.wait_for_exit();
-    let report = worker.report();
+    let (report, _) = worker.report();
     let lost = report
         .iter()
         .find(|(k, _)| k == "lost_leases")

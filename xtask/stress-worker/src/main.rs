@@ -168,7 +168,13 @@ fn parse_options() -> Result<Options> {
 
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+        // The stop's phases (signal received, stop begun, stopped) are
+        // kept: the xtask times a SIGTERMed worker's exit.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "error,coordinate_api::runtime::signals=info,coordinate_api::runtime::shutdown=info",
+            )
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -104,13 +104,17 @@ pub fn run(options: &Options) -> Result<ExitCode> {
     };
     let _signals = signals::stop_on_signals(runtime.stopper())?;
     let mut timed_out = false;
+    let mut last_look = Duration::ZERO;
     while !runtime.is_stopped() {
         if Instant::now() >= deadline {
             timed_out = true;
             break;
         }
         // A failed look (an outage) just means looking again.
-        if matches!(has_open_units(namespace.as_ref()), Ok(false)) {
+        let look = Instant::now();
+        let open = has_open_units(namespace.as_ref());
+        last_look = look.elapsed();
+        if matches!(open, Ok(false)) {
             break;
         }
         std::thread::sleep(PAUSE);
@@ -126,10 +130,12 @@ pub fn run(options: &Options) -> Result<ExitCode> {
         // The xtask times the whole exit; this says which part took it.
         eprintln!(
             "stress: {} stopped: the runtime's stop took {:?}, its wait returned {:?} \
-             after the main loop saw the stop, the coordinate closed {:?} after that",
+             after the main loop saw the stop (its last look at the counts took {:?}), \
+             the coordinate closed {:?} after that",
             options.name,
             report.shutdown,
             waited,
+            last_look,
             stop_seen.elapsed() - waited
         );
     }
