@@ -159,7 +159,10 @@ impl PostgresCoordinateBuilder {
     /// - no session setting is made: `enable_seqscan` is left alone
     ///   whatever [`avoid_sequential_scans`](Self::avoid_sequential_scans)
     ///   says (the generic plans it guards against belong to named
-    ///   statements);
+    ///   statements), and so is `jit`, which direct sessions turn off:
+    ///   set `jit = off` for the role or database the pooler logs in as
+    ///   (`ALTER ROLE … SET jit = off`), or a claim of 100 units can spend
+    ///   5-40 ms compiling itself;
     /// - `wait_for_work` listens on [`listener_url`](Self::listener_url),
     ///   which should then name the server directly; without one it does
     ///   not listen at all (`LISTEN` is session state too) and answers
