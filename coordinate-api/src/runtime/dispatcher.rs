@@ -1,8 +1,17 @@
 //! The dispatcher thread: claims as many units as there are free slots
 //! (plus the prefetch), and waits for work when there is none.
+//!
+//! It runs [`CLAIM_STREAMS`] claim loops side by side, so that a claim can
+//! be on its way while another one's units are handed out and run: with
+//! one loop, executors that finish a batch faster than a claim's round
+//! trip sat idle through every claim. The loops share the room through
+//! [`Reservations`], so together they never hold more than the
+//! concurrency plus the prefetch, and a loop claims only when an executor
+//! would otherwise wait or when at least half of that room is free: a
+//! claim of a few units costs nearly the round trip of a full one.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
@@ -26,14 +35,69 @@ pub(crate) fn is_stopped(stopped: &Receiver<()>) -> bool {
     matches!(stopped.try_recv(), Err(TryRecvError::Disconnected))
 }
 
-/// The dispatcher's loop; it ends when the runtime stops, and dropping
-/// `jobs` then ends the executors.
+/// How many claims may be on their way at once.
+const CLAIM_STREAMS: usize = 2;
+
+/// The units the claims on their way may bring, counted against the room
+/// the runtime has.
+#[derive(Default)]
+struct Reservations(Mutex<usize>);
+
+impl Reservations {
+    /// How many units a claim may ask for now, reserved until
+    /// [`Reservations::settle`]; 0 when none is worth asking for.
+    fn reserve(&self, shared: &Shared) -> usize {
+        let mut reserved = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let config = &shared.config;
+        let room = config.concurrency + config.prefetch;
+        let gauges = shared.flights.gauges();
+        let held = gauges.queued + gauges.running + *reserved;
+        let want = room.saturating_sub(held);
+        let executor_waits = gauges.queued == 0 && held < config.concurrency;
+        if want == 0 || (!executor_waits && want * 2 < room) {
+            return 0;
+        }
+        *reserved += want;
+        want
+    }
+
+    /// A claim of `reserved` came back (its units, if any, admitted).
+    fn settle(&self, reserved: usize) {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *held = held.saturating_sub(reserved);
+    }
+}
+
+/// The dispatcher: [`CLAIM_STREAMS`] claim loops; it ends when the runtime
+/// stops, and dropping `jobs` then ends the executors.
 pub(crate) fn run(
     shared: Arc<Shared>,
     worker: Arc<dyn Worker>,
     jobs: Sender<JobId>,
     capacity: Receiver<()>,
     stopped: Receiver<()>,
+) {
+    let reservations = Reservations::default();
+    std::thread::scope(|scope| {
+        for _ in 1..CLAIM_STREAMS {
+            let (jobs, capacity, stopped) = (jobs.clone(), capacity.clone(), stopped.clone());
+            let (shared, worker, reservations) = (&shared, &worker, &reservations);
+            scope.spawn(move || {
+                claim_loop(shared, worker, reservations, &jobs, &capacity, &stopped)
+            });
+        }
+        claim_loop(&shared, &worker, &reservations, &jobs, &capacity, &stopped);
+    });
+}
+
+/// One claim stream.
+fn claim_loop(
+    shared: &Shared,
+    worker: &Arc<dyn Worker>,
+    reservations: &Reservations,
+    jobs: &Sender<JobId>,
+    capacity: &Receiver<()>,
+    stopped: &Receiver<()>,
 ) {
     let mut rng = StdRng::from_rng(&mut rand::rng());
     let config = &shared.config;
@@ -43,14 +107,15 @@ pub(crate) fn run(
         runtimes: config.runtimes.clone(),
         ..AttemptRequest::default()
     };
-    while !is_stopped(&stopped) {
-        let gauges = shared.flights.gauges();
-        let want =
-            (config.concurrency + config.prefetch).saturating_sub(gauges.queued + gauges.running);
+    while !is_stopped(stopped) {
+        let want = reservations.reserve(shared);
         if want == 0 {
+            // The other stream may hold the room: look again soon even
+            // without a signal from an executor.
             select! {
                 recv(capacity) -> _ => {}
                 recv(stopped) -> _ => {}
+                default(WAIT_SLICE) => {}
             }
             continue;
         }
@@ -60,15 +125,26 @@ pub(crate) fn run(
             let _span = tracing::debug_span!("coordinate.claim", want).entered();
             worker.request_attempts(&request)
         };
+        let claimed = match claimed {
+            Ok(attempts) if !attempts.is_empty() => {
+                let ids = shared.flights.admit(attempts, claimed_at + config.lease);
+                reservations.settle(want);
+                Ok(ids)
+            }
+            other => {
+                reservations.settle(want);
+                other.map(|_| Vec::new())
+            }
+        };
         match claimed {
-            Ok(attempts) if attempts.is_empty() => {
-                wait_for_work(&shared, jittered(config.poll_interval, &mut rng), &stopped)
+            Ok(ids) if ids.is_empty() => {
+                wait_for_work(shared, jittered(config.poll_interval, &mut rng), stopped)
             }
             // Anything claimed: ask again at once. Stopping only at a full
             // answer would stall on specs whose `max_getwork` is small.
-            Ok(attempts) => {
-                shared.counters.add(Count::Claimed, attempts.len());
-                for id in shared.flights.admit(attempts, claimed_at + config.lease) {
+            Ok(ids) => {
+                shared.counters.add(Count::Claimed, ids.len());
+                for id in ids {
                     if jobs.send(id).is_err() {
                         return;
                     }
