@@ -90,8 +90,9 @@ pub fn run(
     namespace.worker("history")?;
     let (spec_id, worker_id) = pg::ids(conn, namespace.name(), "spec", "history")?;
     pg::load_history(conn, spec_id, worker_id, deep as i64)?;
-    // Enough queued work for both windows at any speed this machine has.
-    preload(&work, "w", 200_000)?;
+    // Enough queued work for both windows at any speed this machine has:
+    // a paced prune of a million units outlasted 200,000 claims.
+    preload(&work, "w", deep.max(200_000))?;
     pg::vacuum(conn)?;
     let window = Duration::from_secs(if config.quick { 3 } else { 8 });
     let mut alone = baseline(&namespace, window)?;
