@@ -314,6 +314,7 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     if config.runs("runtime") {
         runtime::drain(&coordinate, rows)?;
         runtime::wakeup(&coordinate, rows)?;
+        runtime::long_drain(config, &coordinate, &mut conn, rows)?;
     }
     if config.runs("add") {
         runs::adds(config, &coordinate, rows)?;

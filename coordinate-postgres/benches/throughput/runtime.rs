@@ -94,30 +94,9 @@ pub fn throughput(
         namespace.worker(WORKER)?;
         let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", WORKER)?;
         pg::vacuum(conn)?;
-        let (measured, rss) = crate::measure(|| {
-            let started = Instant::now();
-            let runtime = Runtime::builder(namespace.clone())
-                .handler("spec", if chains { reads_and_chains } else { no_op })
-                .concurrency(threads)
-                .prefetch(prefetch)
-                .completion(mode)
-                .worker_name(WORKER)
-                .start()?;
-            while runtime.stats().finished < units {
-                if runtime.stats().refused + runtime.stats().failed > 0 {
-                    bail!("the runtime lost results: {:?}", runtime.stats());
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let elapsed = started.elapsed();
-            runtime.shutdown();
-            runtime.wait();
-            Ok(Measured {
-                units,
-                elapsed,
-                latencies: Vec::new(),
-            })
-        })?;
+        let handler = if chains { reads_and_chains } else { no_op };
+        let (measured, rss) =
+            crate::measure(|| drain_with(&namespace, handler, units, threads, prefetch, mode))?;
         pg::verify(conn, spec_id, units as i64, 0)?;
         if let Some(next) = next {
             let chained = next.count_work_unit_status()?.values().sum::<usize>();
@@ -148,6 +127,89 @@ pub fn throughput(
         crate::progress(rows);
         namespace.destroy()?;
     }
+    Ok(())
+}
+
+/// A handler the runtime rows run.
+type RowHandler = fn(&Job) -> Result<JobOutcome, coordinate_api::runtime::JobError>;
+
+/// Runs a runtime on `namespace`'s `spec` until `units` are finished.
+fn drain_with(
+    namespace: &Arc<dyn coordinate_api::Namespace>,
+    handler: RowHandler,
+    units: u64,
+    threads: usize,
+    prefetch: usize,
+    mode: CompletionMode,
+) -> Result<Measured> {
+    let started = Instant::now();
+    let runtime = Runtime::builder(namespace.clone())
+        .handler("spec", handler)
+        .concurrency(threads)
+        .prefetch(prefetch)
+        .completion(mode)
+        .worker_name(WORKER)
+        .start()?;
+    while runtime.stats().finished < units {
+        if runtime.stats().refused + runtime.stats().failed > 0 {
+            bail!("the runtime lost results: {:?}", runtime.stats());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let elapsed = started.elapsed();
+    runtime.shutdown();
+    runtime.wait();
+    Ok(Measured {
+        units,
+        elapsed,
+        latencies: Vec::new(),
+    })
+}
+
+/// Issue 23: a long drain (1,000,000 units; 100,000 quick) by the batched
+/// runtime at 4 executors, for its peak memory beside the short rows' and
+/// the commits per unit the server counted (read-only transactions
+/// included, as `pg_stat_database` counts them).
+pub fn long_drain(
+    config: &Config,
+    coordinate: &Arc<dyn Coordinate>,
+    conn: &mut PgConnection,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let units = if config.quick { 100_000 } else { 1_000_000 };
+    let (namespace, spec) = fresh_spec(coordinate, "runtime-long")?;
+    preload(&spec, "u", units)?;
+    namespace.worker(WORKER)?;
+    let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", WORKER)?;
+    pg::vacuum(conn)?;
+    let commits_before = pg::commits(conn)?;
+    let (measured, rss) = crate::measure(|| {
+        drain_with(
+            &namespace,
+            no_op,
+            units,
+            4,
+            BATCHED_PREFETCH,
+            CompletionMode::default(),
+        )
+    })?;
+    let commits = pg::commits(conn)? - commits_before;
+    pg::verify(conn, spec_id, units as i64, 0)?;
+    rows.push(crate::row(
+        "runtime/long/w4".into(),
+        format!(
+            "postgres: worker runtime, {units} units, no-op handlers, batched completion, \
+             prefetch {BATCHED_PREFETCH} ({:.3} commits/unit; its peak RSS beside \
+             runtime/batched/w4's shows whether the runtime's memory grows)",
+            commits as f64 / units as f64
+        ),
+        4,
+        BATCHED_PREFETCH,
+        &measured,
+        rss,
+    ));
+    crate::progress(rows);
+    namespace.destroy()?;
     Ok(())
 }
 
