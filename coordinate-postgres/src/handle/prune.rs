@@ -117,7 +117,7 @@ impl PgNamespace {
         let mut slowest = Duration::ZERO;
         for (status, cutoff, spec) in unit_selections(&rules, &specs) {
             loop {
-                let batch = (rules.limit - pruned.total()).min(BATCH);
+                let batch = rules.limit.saturating_sub(pruned.total()).min(BATCH);
                 if batch == 0 {
                     break;
                 }
@@ -144,7 +144,7 @@ impl PgNamespace {
         }
         if let Some(cutoff) = rules.workers_expired_before {
             loop {
-                let batch = (rules.limit - pruned.total()).min(BATCH);
+                let batch = rules.limit.saturating_sub(pruned.total()).min(BATCH);
                 if batch == 0 {
                     break;
                 }

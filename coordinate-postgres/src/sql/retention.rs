@@ -44,19 +44,23 @@ const UNIT_PARAMS: [&str; 4] = [
 /// stopped matching is left alone, and nobody waits for this statement
 /// longer than one batch.
 /// Terminal units are never claimed, so claims do not meet these rows.
+/// The units are picked once, in a CTE: as `DELETE … WHERE id IN (SELECT
+/// … LIMIT $4 …)`, a plan could run the subquery again and delete more
+/// than `$4` (a prune past its limit, seen once in CI).
 pub(crate) const PRUNE_UNITS: Statement = Statement {
     name: "PRUNE_UNITS",
     params: &UNIT_PARAMS,
     text: "\
-WITH pruned AS (
-    DELETE FROM work_unit WHERE id IN (
-        SELECT u.id
-          FROM attempt a JOIN work_unit u ON u.active_attempt_id = a.id
-         WHERE a.work_spec_id = $1 AND a.status = $2
-           AND a.status IN ('finished', 'failed') AND a.end_time < $3
-         ORDER BY a.end_time
-         LIMIT $4
-           FOR UPDATE OF a, u SKIP LOCKED)
+WITH picked AS (
+    SELECT u.id
+      FROM attempt a JOIN work_unit u ON u.active_attempt_id = a.id
+     WHERE a.work_spec_id = $1 AND a.status = $2
+       AND a.status IN ('finished', 'failed') AND a.end_time < $3
+     ORDER BY a.end_time
+     LIMIT $4
+       FOR UPDATE OF a, u SKIP LOCKED),
+pruned AS (
+    DELETE FROM work_unit u USING picked WHERE u.id = picked.id
     RETURNING 1)
 SELECT count(*) AS count FROM pruned",
 };
