@@ -189,9 +189,38 @@ pub(crate) fn connect(error: ConnectError) -> Error {
 }
 
 /// The schema could not be created or migrated; `cause` says why and stays
-/// reachable as the source.
+/// reachable as the source. A connection lost on the way (a restart, a
+/// terminated session) says nothing about the schema: that is
+/// [`BackendErrorKind::Unavailable`], so a caller waits and connects again
+/// rather than giving up on a schema that may be fine.
 pub(crate) fn schema(cause: BoxError) -> Error {
-    Error::backend(BackendErrorKind::Schema, MigrationFailed(cause))
+    let kind = if lost_the_connection(&*cause) {
+        BackendErrorKind::Unavailable
+    } else {
+        BackendErrorKind::Schema
+    };
+    Error::backend(kind, MigrationFailed(cause))
+}
+
+/// Whether a migration failed because its connection went away. A driver
+/// error says so by its kind; the migration harness hands its own errors
+/// over as text wrapping PostgreSQL's, so those are recognised by that
+/// text, anywhere in the chain of sources.
+fn lost_the_connection(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(cause);
+    while let Some(error) = next {
+        if let Some(driver) = error.downcast_ref::<DieselError>() {
+            if kind_of(driver) == BackendErrorKind::Unavailable {
+                return true;
+            }
+        }
+        let text = error.to_string();
+        if SESSION_LOST.iter().any(|lost| text.contains(lost)) {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// The schema is not what this version needs and we were told not to
@@ -289,6 +318,38 @@ mod tests {
         for (error, kind) in cases {
             assert_eq!(kind_of(&error), kind, "{error:?}");
         }
+    }
+
+    #[test]
+    fn a_migration_that_lost_its_connection_is_worth_retrying() {
+        let kind = |cause: BoxError| schema(cause).backend_kind();
+        assert_eq!(
+            kind(Box::new(refused(
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection unexpectedly"
+            ))),
+            Some(BackendErrorKind::Unavailable)
+        );
+        // The harness's own wrapping, as text.
+        assert_eq!(
+            kind(
+                "Failed to run 2015-09-27-000000 with: terminating connection due to \
+                 administrator command"
+                    .into()
+            ),
+            Some(BackendErrorKind::Unavailable)
+        );
+        assert_eq!(
+            kind(Box::new(refused(
+                DatabaseErrorKind::Unknown,
+                "relation \"work_unit\" already exists"
+            ))),
+            Some(BackendErrorKind::Schema)
+        );
+        assert_eq!(
+            kind("permission denied for schema public".into()),
+            Some(BackendErrorKind::Schema)
+        );
     }
 
     #[test]

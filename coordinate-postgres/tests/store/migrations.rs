@@ -251,6 +251,50 @@ fn losing_a_race_to_go_coordinate_is_tried_again() {
     use_it(&database.url);
 }
 
+/// A session ended while migrating (a restart, or a fault injector) is
+/// an outage, not a broken schema: the error is transient, so a worker
+/// starting up waits and tries again, and the next try migrates.
+#[test]
+fn a_migration_whose_session_is_terminated_is_worth_retrying() {
+    let database = FreshDatabase::new("coordinate_migrate_cut");
+    // Someone else's open transaction holds the first table's name, so
+    // our migration waits on it, where the test can find it.
+    let mut other = database.connection();
+    other.batch_execute("BEGIN").unwrap();
+    other
+        .batch_execute(include_str!(
+            "../../migrations/2015-09-27-000000_core/up.sql"
+        ))
+        .unwrap();
+
+    let error = std::thread::scope(|scope| {
+        let ours = scope.spawn(|| PostgresCoordinate::new(&database.url).map(|_| ()));
+        let mut watcher = database.connection();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while count(
+            &mut watcher,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+              WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        ) == 0
+        {
+            assert!(Instant::now() < deadline, "our migration never waited");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        ours.join()
+            .unwrap()
+            .expect_err("its session was terminated")
+    });
+    assert!(error.is_transient(), "not worth retrying: {error:?}");
+    assert_eq!(
+        error.backend_kind(),
+        Some(coordinate_api::BackendErrorKind::Unavailable),
+        "{error:?}"
+    );
+
+    other.batch_execute("ROLLBACK").unwrap();
+    use_it(&database.url);
+}
+
 #[test]
 fn drop_leaves_other_migrations_alone() {
     let database = FreshDatabase::new("coordinate_shared_bookkeeping");
