@@ -20,6 +20,7 @@ mod profile;
 mod prune;
 mod reference;
 mod report;
+mod reps;
 mod rest;
 mod rss;
 mod runs;
@@ -52,6 +53,9 @@ pub struct Config {
     pub quick: bool,
     /// `--only`: the sections to run (all when empty).
     pub only: Vec<String>,
+    /// `--reps`: how many times the claims and runtime rows run,
+    /// interleaved, reported as their medians (see `reps`).
+    pub reps: usize,
     /// Where the JSON goes.
     pub out: PathBuf,
     /// `--pooled-env`: the same server through PgBouncer in transaction
@@ -89,7 +93,7 @@ const USAGE: &str = "\
 usage: throughput [--backend <connection string> | --backend-env <variable>] [--quick]
                   [--out <path>] [--no-go] [--pooled-env <variable>]
                   [--pooled-skipped <reason>] [--coordinated <path>]
-                  [--only <section>]...
+                  [--only <section>]... [--reps <n>]
 
 Without --backend, only the memory backend is measured. Sections: claims
 (pgbench references, API claim+finish, lease renewal), runtime (the worker
@@ -101,13 +105,16 @@ server; without --coordinated they are skipped), add, scale, prune (history
 retention beside claims), tx (adding and completing in the caller's
 transaction, beside add and claims), wakeup, cancel (a running handler cancelled from
 outside), dashboard (coordinated's pages with 1,000,000 units, and the summary
-behind them; needs --coordinated), memory, profile.";
+behind them; needs --coordinated), memory, profile. --reps N runs the
+claims and runtime rows of every concurrency N times, interleaved, and
+reports each row and each target's ratio as the median of the N.";
 
 fn config() -> Result<Config> {
     let mut backend = None;
     let mut quick = false;
     let mut go_script = true;
     let mut only = Vec::new();
+    let mut reps = 1;
     let mut out = PathBuf::from("target/bench/results.json");
     let mut pooler = None;
     let mut pooled_skipped = None;
@@ -138,6 +145,13 @@ fn config() -> Result<Config> {
             "--quick" => quick = true,
             "--no-go" => go_script = false,
             "--only" => only.push(args.next().context("--only needs a section")?),
+            "--reps" => {
+                let value = args.next().context("--reps needs a count")?;
+                reps =
+                    value.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                        format!("--reps wants a count of 1 or more, not {value:?}")
+                    })?;
+            }
             "--out" => out = PathBuf::from(args.next().context("--out needs a value")?),
             // cargo bench passes --bench to every bench target.
             "--bench" => {}
@@ -154,6 +168,7 @@ fn config() -> Result<Config> {
         backend: backend.unwrap_or_default(),
         quick,
         only,
+        reps,
         out,
         pooler,
         pooled_skipped,
@@ -225,7 +240,14 @@ pub fn progress(rows: &[Row]) {
     }
 }
 
-fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<()> {
+/// Measures everything PostgreSQL; the claims and runtime rows go into
+/// `repeated`, one list per repetition, the rest into `rows`.
+fn postgres(
+    config: &Config,
+    rows: &mut Vec<Row>,
+    repeated: &mut Vec<Vec<Row>>,
+    info: &mut RunInfo,
+) -> Result<()> {
     let mut conn = pg::connect(&config.backend)?;
     let (version, durability) = pg::server_facts(&mut conn)?;
     eprintln!("bench: PostgreSQL {version}, {durability}");
@@ -246,23 +268,30 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     // Each concurrency level's reference, API and REST figures are
     // measured back to back, so that their ratios see the same machine
     // conditions.
-    for threads in [1, 4, 8] {
-        if config.runs("claims") {
-            reference::run(config, &coordinate, &mut conn, threads, rows)?;
+    for rep in 0..config.reps {
+        if config.reps > 1 {
+            eprintln!("bench: repetition {} of {}", rep + 1, config.reps);
         }
-        if config.runs("claims") || served.is_some() {
-            runs::claims(
-                config,
-                &coordinate,
-                served.as_mut(),
-                &mut conn,
-                threads,
-                rows,
-            )?;
+        let mut rep_rows = Vec::new();
+        for threads in [1, 4, 8] {
+            if config.runs("claims") {
+                reference::run(config, &coordinate, &mut conn, threads, &mut rep_rows)?;
+            }
+            if config.runs("claims") || served.is_some() {
+                runs::claims(
+                    config,
+                    &coordinate,
+                    served.as_mut(),
+                    &mut conn,
+                    threads,
+                    &mut rep_rows,
+                )?;
+            }
+            if config.runs("runtime") {
+                runtime::throughput(config, &coordinate, &mut conn, threads, &mut rep_rows)?;
+            }
         }
-        if config.runs("runtime") {
-            runtime::throughput(config, &coordinate, &mut conn, threads, rows)?;
-        }
+        repeated.push(rep_rows);
     }
     if config.runs("claims") {
         runs::renewals(&coordinate, rows)?;
@@ -349,6 +378,33 @@ fn postgres(config: &Config, rows: &mut Vec<Row>, info: &mut RunInfo) -> Result<
     Ok(())
 }
 
+/// Checks every target: each repetition's rows against one another and
+/// the other rows, folded into medians (see `reps`); then the other rows
+/// against those medians. A single repetition is just one run.
+fn evaluate(rows: &mut Vec<Row>, repeated: &[Vec<Row>]) {
+    let evaluated: Vec<Vec<Row>> = repeated
+        .iter()
+        .map(|rep_rows| {
+            let mut all = rep_rows.clone();
+            all.extend(rows.iter().cloned());
+            targets::evaluate(&mut all);
+            all.truncate(rep_rows.len());
+            all
+        })
+        .collect();
+    let folded = if evaluated.len() == 1 {
+        evaluated.into_iter().next().unwrap_or_default()
+    } else {
+        reps::median(&evaluated)
+    };
+    let mut all = folded.clone();
+    all.append(rows);
+    targets::evaluate(&mut all);
+    // The repeated rows keep what their own repetitions said of them.
+    all.splice(..folded.len(), folded);
+    *rows = all;
+}
+
 fn main() -> Result<()> {
     let config = config()?;
     let started = Instant::now();
@@ -366,8 +422,9 @@ fn main() -> Result<()> {
             .unwrap_or_else(|_| "unknown".into())
     };
     let load_before = load();
+    let mut repeated = Vec::new();
     if config.postgres {
-        postgres(&config, &mut rows, &mut info)?;
+        postgres(&config, &mut rows, &mut repeated, &mut info)?;
     } else {
         info.notes
             .push("no --backend: PostgreSQL rows skipped".into());
@@ -384,7 +441,7 @@ fn main() -> Result<()> {
         load(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
-    targets::evaluate(&mut rows);
+    evaluate(&mut rows, &repeated);
     report::sort(&mut rows);
     println!("\n{}", report::table(&rows));
     for note in &info.notes {
