@@ -118,8 +118,11 @@ fn pruning_a_large_history_goes_in_short_batches_beside_claims() {
             n.parse().expect("COORDINATE_PRUNE_UNITS is a number")
         });
     let database = FreshDatabase::new("coordinate_retention");
+    // What is checked here is the batches' size and time, not the pace:
+    // a share above the default keeps the test short.
     let coordinate = PostgresCoordinate::builder(&database.url)
         .pool_size(4)
+        .prune_share(0.25)
         .build()
         .expect("connect to the fresh database");
     let namespace = coordinate.namespace("history").expect("namespace");
