@@ -216,8 +216,8 @@ fn screens_live_counts_and_pause_with_a_pipeline_running() {
     screenshot(&browser, "spec");
     browser.find("#pause").click();
     browser.wait_for(PATIENCE, "the pause to be confirmed", |b| {
-        b.try_find("#flash")
-            .is_some_and(|f| f.text().starts_with("paused work spec ingest"))
+        b.try_text("#flash")
+            .is_some_and(|f| f.starts_with("paused work spec ingest"))
     });
     assert!(ingest.meta(false).unwrap().paused, "paused in the store");
     // What was claimed before the pause drains; then nothing is claimed.
@@ -233,8 +233,8 @@ fn screens_live_counts_and_pause_with_a_pipeline_running() {
     assert_eq!(count(&*ingest, WorkUnitStatus::Pending), 0);
     browser.find("#resume").click();
     browser.wait_for(PATIENCE, "the resume to be confirmed", |b| {
-        b.try_find("#flash")
-            .is_some_and(|f| f.text().starts_with("resumed"))
+        b.try_text("#flash")
+            .is_some_and(|f| f.starts_with("resumed"))
     });
     let deadline = std::time::Instant::now() + PATIENCE;
     while count(&*ingest, WorkUnitStatus::Available) >= available {
@@ -250,10 +250,10 @@ fn screens_live_counts_and_pause_with_a_pipeline_running() {
     browser.wait_for(PATIENCE, "the unit's attempt", |b| {
         b.source().contains(&format!("{ns_name}-pipeline"))
     });
-    assert_eq!(browser.find("#unit-status").text(), "finished");
+    assert_eq!(browser.text("#unit-status"), "finished");
     screenshot(&browser, "unit");
     browser.goto(&setup.url(&setup.ns_path("/worker")));
-    let live_count = browser.find("#live-count").text();
+    let live_count = browser.text("#live-count");
     assert!(live_count.parse::<usize>().unwrap() >= 1, "{live_count}");
     assert!(browser.source().contains(&format!("{ns_name}-pipeline")));
     screenshot(&browser, "workers");
@@ -299,11 +299,11 @@ fn actions_in_the_browser_and_hostile_names() {
 
     // Retry one failed unit from its page.
     browser.goto(&setup.url(&setup.unit_path("quiet", "f1")));
-    assert_eq!(browser.find("#unit-status").text(), "failed");
+    assert_eq!(browser.text("#unit-status"), "failed");
     browser.find("#retry").click();
     browser.wait_for(PATIENCE, "the retry to be confirmed", |b| {
-        b.try_find("#flash")
-            .is_some_and(|f| f.text() == "retried unit f1 of work spec quiet")
+        b.try_text("#flash")
+            .is_some_and(|f| f == "retried unit f1 of work spec quiet")
     });
     assert_eq!(status(&*quiet, "f1"), WorkUnitStatus::Available);
 
@@ -316,12 +316,12 @@ fn actions_in_the_browser_and_hostile_names() {
     browser.wait_for(PATIENCE, "the confirmation", |b| {
         b.try_find("#question").is_some()
     });
-    let question = browser.find("#question").text();
+    let question = browser.text("#question");
     assert!(
         question.starts_with("Delete 2 unit(s) with status failed of work spec quiet"),
         "{question}"
     );
-    assert_eq!(browser.find("#confirm-delete").text(), "Delete 2 unit(s)");
+    assert_eq!(browser.text("#confirm-delete"), "Delete 2 unit(s)");
     screenshot(&browser, "confirm");
     assert_eq!(
         quiet.work_units(&Default::default()).unwrap().len(),
@@ -330,8 +330,8 @@ fn actions_in_the_browser_and_hostile_names() {
     );
     browser.find("#confirm-delete").click();
     browser.wait_for(PATIENCE, "the deletion to be confirmed", |b| {
-        b.try_find("#flash")
-            .is_some_and(|f| f.text().starts_with("deleted 2 unit(s)"))
+        b.try_text("#flash")
+            .is_some_and(|f| f.starts_with("deleted 2 unit(s)"))
     });
     let left: std::collections::BTreeSet<String> = quiet
         .work_units(&Default::default())
@@ -357,9 +357,9 @@ fn actions_in_the_browser_and_hostile_names() {
         assert_eq!(images, serde_json::json!(0), "{path}");
     }
     browser.goto(&setup.url(&setup.unit_path(img, drop)));
-    assert_eq!(browser.find("h1").text(), format!("Work unit {drop}"));
+    assert_eq!(browser.text("h1"), format!("Work unit {drop}"));
     browser.goto(&setup.url(&setup.spec_path(img)));
-    assert_eq!(browser.find("h1").text(), format!("Work spec {img}"));
+    assert_eq!(browser.text("h1"), format!("Work spec {img}"));
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         browser.open_dialog().is_none(),
@@ -416,7 +416,7 @@ fn refusals_in_the_browser() {
     browser.wait_for(PATIENCE, "the session refusal", |b| {
         b.try_find("#message").is_some()
     });
-    assert!(browser.find("#message").text().contains("sign in first"));
+    assert!(browser.text("#message").contains("sign in first"));
     assert!(!quiet.meta(false).unwrap().paused, "nothing changed");
 
     // A --read-only server shows the page, offers nothing, refuses a form.
@@ -440,6 +440,6 @@ fn refusals_in_the_browser() {
     browser.wait_for(PATIENCE, "the read-only refusal", |b| {
         b.try_find("#message").is_some()
     });
-    assert!(browser.find("#message").text().contains("--read-only"));
+    assert!(browser.text("#message").contains("--read-only"));
     assert!(!quiet.meta(false).unwrap().paused, "nothing changed");
 }

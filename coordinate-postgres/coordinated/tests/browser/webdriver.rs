@@ -160,6 +160,30 @@ impl Browser {
             .unwrap_or_else(|| panic!("no element {css} on {}:\n{}", self.url(), self.source()))
     }
 
+    /// The rendered text of the first element matching `css`, if one is
+    /// there to read. The dashboard's live updates replace elements every
+    /// 2 s, so one found by a command may be stale by the next: that
+    /// reads as none, and the caller looks again.
+    pub fn try_text(&self, css: &str) -> Option<String> {
+        self.try_find(css)?.try_text()
+    }
+
+    /// The rendered text of the first element matching `css`, looked for
+    /// again while a live update replaces it; panics if it stays missing.
+    pub fn text(&self, css: &str) -> String {
+        for _ in 0..20 {
+            if let Some(text) = self.try_text(css) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "no element {css} to read on {}:\n{}",
+            self.url(),
+            self.source()
+        )
+    }
+
     /// The first element matching a CSS selector, if any.
     pub fn try_find(&self, css: &str) -> Option<Element<'_>> {
         let found = self
@@ -242,6 +266,15 @@ impl Element<'_> {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// Its rendered text; `None` once a live update has replaced it.
+    pub fn try_text(&self) -> Option<String> {
+        let text = self
+            .browser
+            .try_command("GET", &self.path("/text"), Value::Null)
+            .ok()?;
+        Some(text.as_str().unwrap_or_default().to_owned())
     }
 
     /// Replaces its value with `text` (an input).
