@@ -122,6 +122,7 @@ pub fn run(
             row.targets.push(Verdict {
                 wanted: "p50 <= 2x units-first".into(),
                 got: format!("{ratio:.2}x"),
+                measured: ratio,
                 pass: ratio <= 2.0,
             });
         }
@@ -166,6 +167,7 @@ fn page_row(key: &str, what: &str, measured: Measured, limit: Option<f64>) -> Ro
         row.targets.push(Verdict {
             wanted: format!("p95<={limit}ms"),
             got: format!("{p95:.1}ms"),
+            measured: p95,
             pass: p95 <= limit,
         });
     }

@@ -160,6 +160,7 @@ pub fn run(
     row.targets.push(Verdict {
         wanted: "503s retried (no bound)".into(),
         got: requests.refused.to_string(),
+        measured: requests.refused as f64,
         pass: true,
     });
     row.targets
@@ -168,6 +169,7 @@ pub fn run(
         row.targets.push(Verdict {
             wanted: "server peak RSS (no bound)".into(),
             got: format!("{peak:.0}MiB"),
+            measured: peak,
             pass: true,
         });
     }
@@ -215,6 +217,7 @@ fn zero(what: &str, count: i64) -> Verdict {
     Verdict {
         wanted: format!("{what} = 0"),
         got: count.to_string(),
+        measured: count as f64,
         pass: count == 0,
     }
 }

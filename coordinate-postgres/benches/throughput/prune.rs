@@ -158,6 +158,7 @@ pub fn run(
         row.targets.push(Verdict {
             wanted: "claim p99<=1.5x alone".into(),
             got: format!("{ratio:.2}x"),
+            measured: ratio,
             pass: ratio <= 1.5,
         });
     }

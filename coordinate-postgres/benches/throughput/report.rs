@@ -42,6 +42,8 @@ pub struct Verdict {
     pub wanted: String,
     /// The measured value the target is about, e.g. `0.62x`.
     pub got: String,
+    /// The same value as a number, for taking medians over repetitions.
+    pub measured: f64,
     /// Whether the target was met.
     pub pass: bool,
 }

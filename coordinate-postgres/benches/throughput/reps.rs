@@ -58,31 +58,20 @@ fn fold(same: &[&Row]) -> Row {
 /// the repetitions: for a threshold, the median's verdict is the verdict
 /// on the median, whichever way the threshold points.
 fn median_verdict(same: &[&Row], wanted: &str) -> Verdict {
-    let mut verdicts: Vec<(f64, &Verdict)> = same
+    let mut verdicts: Vec<&Verdict> = same
         .iter()
         .filter_map(|r| r.targets.iter().find(|t| t.wanted == wanted))
-        .map(|t| (leading_number(&t.got), t))
         .collect();
-    verdicts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (_, chosen) = middle(&verdicts);
-    let got: Vec<&str> = verdicts.iter().map(|(_, t)| t.got.as_str()).collect();
+    verdicts.sort_by(|a, b| a.measured.total_cmp(&b.measured));
+    let chosen = middle(&verdicts);
+    let got: Vec<&str> = verdicts.iter().map(|t| t.got.as_str()).collect();
     Verdict {
-        wanted: chosen.wanted.clone(),
         got: format!("{} (of {})", chosen.got, got.join(", ")),
-        pass: chosen.pass,
+        ..(*chosen).clone()
     }
 }
 
 /// The middle element (the lower of the two middles for an even count).
 fn middle<T>(sorted: &[T]) -> &T {
     &sorted[(sorted.len() - 1) / 2]
-}
-
-/// The number a verdict's `got` starts with (`0.63x`, `12.5ms`); NaN
-/// sorts last when there is none.
-fn leading_number(got: &str) -> f64 {
-    let end = got
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
-        .unwrap_or(got.len());
-    got[..end].parse().unwrap_or(f64::NAN)
 }

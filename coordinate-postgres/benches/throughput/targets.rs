@@ -11,6 +11,7 @@ fn verdict(wanted: String, got: f64, pass: bool, unit: &str) -> Verdict {
     Verdict {
         wanted,
         got: format!("{got:.2}{unit}"),
+        measured: got,
         pass,
     }
 }
@@ -323,6 +324,8 @@ fn rest_targets(snapshot: &[Row], row: &mut Row) {
         row.targets.push(Verdict {
             wanted: "added p50/p99 per claim (no bound)".into(),
             got: format!("{:+.3}/{:+.3}ms", p50 - api_p50, p99 - api_p99),
+            // Repetitions' medians go by the p50's difference.
+            measured: p50 - api_p50,
             pass: true,
         });
     }
