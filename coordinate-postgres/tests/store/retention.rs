@@ -226,9 +226,14 @@ fn pruning_a_large_history_goes_in_short_batches_beside_claims() {
             times.last().copied().unwrap_or_default()
         );
     }
+    // A call is five batches, each followed by a pause three times its
+    // length (share 0.25): about 130 ms at the median here. Three seconds
+    // still means batches that average under 150 ms on a loaded machine
+    // (a CI run saw one call of 1.1 s), where one unbounded statement
+    // deleting a million units would take a minute.
     assert!(
-        sorted.last().copied().unwrap_or_default() < Duration::from_secs(1),
-        "every batch (one call) takes under a second"
+        sorted.last().copied().unwrap_or_default() < Duration::from_secs(3),
+        "every call (five short batches and their pauses) takes under three seconds"
     );
     assert!(!claim_times.is_empty(), "claims went on while pruning");
     assert!(
