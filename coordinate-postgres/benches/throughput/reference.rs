@@ -72,7 +72,18 @@ fn parse(output: &str) -> Result<Outcome> {
     })
 }
 
-/// One pgbench run of `script` with `clients` clients for `seconds`.
+/// The settings every pooled session of the library makes
+/// (`coordinate-postgres/src/db/session.rs`), as pgbench options. The
+/// reference sessions get them too: without `enable_seqscan = off`, a
+/// pgbench session that first checked the foreign key from `work_unit` to
+/// `attempt` while `attempt` was nearly empty kept a sequential-scan plan
+/// for that check through its run, and a first run on a fresh queue spent
+/// 250-750 µs of CPU a unit instead of 70-100 (3,000 units/s instead of
+/// 20,000 at 4 clients, issue 23).
+const LIBRARY_SESSION: &str = " -c enable_seqscan=off -c jit=off";
+
+/// One pgbench run of `script` with `clients` clients for `seconds`, its
+/// sessions given `session_settings` (pgbench options) if any.
 fn pgbench(
     config: &Config,
     pgbench: &Path,
@@ -80,6 +91,7 @@ fn pgbench(
     clients: usize,
     length: Length,
     vars: &[(&str, i32)],
+    session_settings: Option<&str>,
 ) -> Result<Outcome> {
     let mut command = Command::new(pgbench);
     command.args(["-n", "-M", "prepared", "-f"]).arg(script);
@@ -90,6 +102,11 @@ fn pgbench(
     };
     for (name, value) in vars {
         command.args(["-D", &format!("{name}={value}")]);
+    }
+    if let Some(settings) = session_settings {
+        let mut options = std::env::var("PGOPTIONS").unwrap_or_default();
+        options.push_str(settings);
+        command.env("PGOPTIONS", options.trim_start());
     }
     if !config.backend.is_empty() {
         command.arg(&config.backend);
@@ -185,7 +202,10 @@ pub fn run(
         let ns_id = pg::namespace_id(conn, namespace.name())?;
         pg::vacuum(conn)?;
         let vars = [("spec", spec_id), ("worker", worker_id), ("ns", ns_id)];
-        let outcome = pgbench(config, &binary, &script, clients, length, &vars)?;
+        // go-coordinate's sessions make no settings; the references run
+        // as the library's sessions do.
+        let settings = (label != "go").then_some(LIBRARY_SESSION);
+        let outcome = pgbench(config, &binary, &script, clients, length, &vars, settings)?;
         let tally = pg::tally(conn, spec_id)?;
         // pgbench stops clients between transactions, so a client may
         // leave its last claim unfinished; anything else is an error.
