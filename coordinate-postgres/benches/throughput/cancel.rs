@@ -84,7 +84,7 @@ pub fn run(config: &Config, rows: &mut Vec<crate::report::Row>) -> Result<()> {
         1,
         1,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     let polling: Arc<dyn Coordinate> = Arc::new(
@@ -102,7 +102,7 @@ pub fn run(config: &Config, rows: &mut Vec<crate::report::Row>) -> Result<()> {
         1,
         1,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     Ok(())

@@ -161,7 +161,7 @@ fn page_row(key: &str, what: &str, measured: Measured, limit: Option<f64>) -> Ro
         1,
         1,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     );
     if let Some(limit) = limit {
         row.targets.push(Verdict {

@@ -88,7 +88,7 @@ pub fn run(
     let first_error = Mutex::new(None::<String>);
     let mut failed = 0;
     let mut ran_dry = false;
-    let (measured, rss) = crate::measure(|| {
+    let (measured, footprint) = crate::measure(|| {
         let start = Barrier::new(CLIENTS + 1);
         let length = Duration::from_secs(seconds);
         let (clients, elapsed) = std::thread::scope(|scope| {
@@ -148,7 +148,7 @@ pub fn run(
         CLIENTS,
         1,
         &measured,
-        rss,
+        footprint,
     );
     // These figures exist only here, not in any row that targets.rs could
     // compare: the verdicts are made where they are measured.

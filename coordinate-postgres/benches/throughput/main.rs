@@ -12,6 +12,7 @@
 mod api;
 mod cancel;
 mod coordinated;
+mod cpu;
 mod dashboard;
 mod load;
 mod memory;
@@ -193,12 +194,36 @@ impl Config {
     }
 }
 
+/// What a run cost beside its time: this process's peak memory and the
+/// machine's CPU.
+pub struct Footprint {
+    /// Peak resident memory of this process during the run, in MiB.
+    pub peak_rss_mib: Option<f64>,
+    /// CPU spent during the run.
+    pub cpu: Option<cpu::Cpu>,
+}
+
+impl Footprint {
+    /// For rows that measure latency, not a drain: nothing recorded.
+    pub fn unrecorded() -> Footprint {
+        Footprint {
+            peak_rss_mib: None,
+            cpu: None,
+        }
+    }
+}
+
 /// Runs `work` with the peak RSS reset before, returning its result and
-/// the peak during it.
-pub fn measure(work: impl FnOnce() -> Result<Measured>) -> Result<(Measured, Option<f64>)> {
+/// its footprint.
+pub fn measure(work: impl FnOnce() -> Result<Measured>) -> Result<(Measured, Footprint)> {
     rss::reset_peak();
+    let start = cpu::Ticks::now();
     let measured = work()?;
-    Ok((measured, rss::peak_mib()))
+    let footprint = Footprint {
+        peak_rss_mib: rss::peak_mib(),
+        cpu: start.and_then(cpu::Cpu::since),
+    };
+    Ok((measured, footprint))
 }
 
 /// A row from a measurement.
@@ -208,7 +233,7 @@ pub fn row(
     threads: usize,
     batch: usize,
     measured: &Measured,
-    rss: Option<f64>,
+    footprint: Footprint,
 ) -> Row {
     let mut latencies = measured.latencies.clone();
     let (p50_ms, p99_ms) = percentiles(&mut latencies);
@@ -221,7 +246,8 @@ pub fn row(
         seconds: measured.elapsed.as_secs_f64(),
         p50_ms,
         p99_ms,
-        peak_rss_mib: rss,
+        peak_rss_mib: footprint.peak_rss_mib,
+        cpu: footprint.cpu,
         vs_reference: None,
         targets: Vec::new(),
     }

@@ -28,7 +28,7 @@ pub fn run(config: &Config, rows: &mut Vec<Row>) -> Result<()> {
                     units,
                 )
             });
-            let (measured, rss) = measured?;
+            let (measured, footprint) = measured?;
             let counts = spec.count_work_unit_status()?;
             if counts.get(&WorkUnitStatus::Finished).copied() != Some(units as usize)
                 || counts.len() != 1
@@ -41,13 +41,13 @@ pub fn run(config: &Config, rows: &mut Vec<Row>) -> Result<()> {
                 threads,
                 batch,
                 &measured,
-                rss,
+                footprint,
             ));
         }
         for (label, batch) in [("one", 1), ("batch", 1_000)] {
             let coordinate: Arc<dyn Coordinate> = Arc::new(MemoryCoordinate::new());
             let (_namespace, spec) = fresh_spec(&coordinate, "mem-add")?;
-            let (measured, rss): (Measured, _) =
+            let (measured, footprint): (Measured, _) =
                 crate::measure(|| add(&spec, threads, batch, units))?;
             let what = if batch == 1 {
                 "memory: add_work_unit"
@@ -60,7 +60,7 @@ pub fn run(config: &Config, rows: &mut Vec<Row>) -> Result<()> {
                 threads,
                 batch as usize,
                 &measured,
-                rss,
+                footprint,
             ));
         }
     }

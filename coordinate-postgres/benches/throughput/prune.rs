@@ -149,7 +149,7 @@ pub fn run(
         WORKERS,
         PER_CALL,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     );
     // Issue 23 (replacing issue 15's 1.2x): at the default pacing, claims
     // while pruning keep their p99 within 1.5x of alone.

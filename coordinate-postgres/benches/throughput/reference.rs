@@ -10,6 +10,7 @@ use coordinate_api::Coordinate;
 use diesel::pg::PgConnection;
 
 use crate::api::{fresh_spec, preload};
+use crate::cpu;
 use crate::pg;
 use crate::report::Row;
 use crate::{scripts, Config};
@@ -205,7 +206,9 @@ pub fn run(
         // go-coordinate's sessions make no settings; the references run
         // as the library's sessions do.
         let settings = (label != "go").then_some(LIBRARY_SESSION);
+        let start = cpu::Ticks::now();
         let outcome = pgbench(config, &binary, &script, clients, length, &vars, settings)?;
+        let cpu = start.and_then(cpu::Cpu::since).map(cpu::Cpu::elsewhere);
         let tally = pg::tally(conn, spec_id)?;
         // pgbench stops clients between transactions, so a client may
         // leave its last claim unfinished; anything else is an error.
@@ -235,6 +238,7 @@ pub fn run(
             batch: batch as usize,
             units,
             seconds: outcome.processed as f64 / outcome.tps.max(f64::MIN_POSITIVE),
+            cpu,
             ..Row::default()
         });
         crate::progress(rows);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::cpu::Cpu;
+
 /// One measurement.
 #[derive(Debug, Clone, Default)]
 pub struct Row {
@@ -28,6 +30,8 @@ pub struct Row {
     pub p99_ms: Option<f64>,
     /// Peak resident memory of this process during the run.
     pub peak_rss_mib: Option<f64>,
+    /// CPU the whole machine spent during the run.
+    pub cpu: Option<Cpu>,
     /// This figure divided by the pgbench reference at the same concurrency.
     pub vs_reference: Option<f64>,
     /// The targets that apply to this row, their measured ratios and
@@ -49,6 +53,25 @@ pub struct Verdict {
 }
 
 impl Row {
+    /// CPU microseconds per unit, every process together.
+    pub fn cpu_per_unit(&self) -> Option<f64> {
+        self.per_unit(self.cpu?.machine_seconds)
+    }
+
+    /// CPU microseconds per unit spent by this process (the client).
+    pub fn own_cpu_per_unit(&self) -> Option<f64> {
+        self.per_unit(self.cpu?.own_seconds?)
+    }
+
+    /// The machine's busy share during the run, in percent.
+    pub fn busy_percent(&self) -> Option<f64> {
+        Some(self.cpu?.busy * 100.0)
+    }
+
+    fn per_unit(&self, seconds: f64) -> Option<f64> {
+        (self.units > 0).then(|| seconds * 1e6 / self.units as f64)
+    }
+
     /// Units per second.
     pub fn rate(&self) -> f64 {
         if self.seconds > 0.0 {
@@ -109,8 +132,22 @@ fn opt(value: Option<f64>, digits: usize) -> String {
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let header = [
-        "key", "what", "thr", "batch", "units", "units/s", "p50 ms", "p99 ms", "RSS MiB", "vs ref",
-        "target", "got", "ok",
+        "key",
+        "what",
+        "thr",
+        "batch",
+        "units",
+        "units/s",
+        "p50 ms",
+        "p99 ms",
+        "RSS MiB",
+        "cpu µs/u",
+        "own µs/u",
+        "busy %",
+        "vs ref",
+        "target",
+        "got",
+        "ok",
     ];
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for row in rows {
@@ -130,6 +167,9 @@ pub fn table(rows: &[Row]) -> String {
             opt(row.p50_ms, 3),
             opt(row.p99_ms, 3),
             opt(row.peak_rss_mib, 0),
+            opt(row.cpu_per_unit(), 1),
+            opt(row.own_cpu_per_unit(), 1),
+            opt(row.busy_percent(), 0),
             opt(row.vs_reference, 2),
             wanted,
             got,
@@ -152,7 +192,7 @@ pub fn table(rows: &[Row]) -> String {
             .enumerate()
             .map(|(c, (cell, w))| {
                 // Text columns left-aligned, figures right-aligned.
-                if c == 1 || c >= 10 || c == 0 {
+                if c == 1 || c >= 13 || c == 0 {
                     format!("{cell:<w$}")
                 } else {
                     format!("{cell:>w$}")
@@ -220,7 +260,8 @@ pub fn write_json(path: &Path, info: &RunInfo, rows: &[Row]) -> Result<()> {
             out,
             "    {{\"key\": {}, \"what\": {}, \"threads\": {}, \"batch\": {}, \"units\": {}, \
              \"seconds\": {}, \"units_per_second\": {}, \"p50_ms\": {}, \"p99_ms\": {}, \
-             \"peak_rss_mib\": {}, \"vs_reference\": {}, \"targets\": [{}]}}",
+             \"peak_rss_mib\": {}, \"cpu_us_per_unit\": {}, \"own_cpu_us_per_unit\": {}, \
+             \"busy_percent\": {}, \"vs_reference\": {}, \"targets\": [{}]}}",
             json_string(&row.key),
             json_string(&row.what),
             row.threads,
@@ -231,6 +272,9 @@ pub fn write_json(path: &Path, info: &RunInfo, rows: &[Row]) -> Result<()> {
             json_number(row.p50_ms),
             json_number(row.p99_ms),
             json_number(row.peak_rss_mib),
+            json_number(row.cpu_per_unit()),
+            json_number(row.own_cpu_per_unit()),
+            json_number(row.busy_percent()),
             json_number(row.vs_reference),
             targets.join(", ")
         );

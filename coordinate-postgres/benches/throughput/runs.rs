@@ -124,7 +124,7 @@ fn claim_row(
         Finishing::Mixed => mixed_totals(units),
         _ => (units, units, 0),
     };
-    let (measured, rss) =
+    let (measured, footprint) =
         crate::measure(|| claim_finish(&namespace, "spec", threads, batch, finishing, claims))?;
     let commits = if counted {
         pg::commits(conn)? - commits_before
@@ -157,7 +157,7 @@ fn claim_row(
         threads,
         batch,
         &measured,
-        rss,
+        footprint,
     ));
     crate::progress(rows);
     namespace.destroy()?;
@@ -191,14 +191,14 @@ pub fn adds(config: &Config, coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Ro
     ] {
         for threads in [1, 4] {
             let (namespace, spec) = fresh_spec(coordinate, "add")?;
-            let (measured, rss) = crate::measure(|| add(&spec, threads, batch, units))?;
+            let (measured, footprint) = crate::measure(|| add(&spec, threads, batch, units))?;
             rows.push(crate::row(
                 format!("add/{label}/w{threads}"),
                 what.into(),
                 threads,
                 batch as usize,
                 &measured,
-                rss,
+                footprint,
             ));
             crate::progress(rows);
             namespace.destroy()?;
@@ -248,7 +248,7 @@ pub fn renewals(coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Row>) -> Result
         1,
         RENEWED,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     namespace.destroy()?;

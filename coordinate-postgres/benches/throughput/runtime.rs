@@ -95,7 +95,7 @@ pub fn throughput(
         let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", WORKER)?;
         pg::vacuum(conn)?;
         let handler = if chains { reads_and_chains } else { no_op };
-        let (measured, rss) =
+        let (measured, footprint) =
             crate::measure(|| drain_with(&namespace, handler, units, threads, prefetch, mode))?;
         pg::verify(conn, spec_id, units as i64, 0)?;
         if let Some(next) = next {
@@ -122,7 +122,7 @@ pub fn throughput(
             threads,
             prefetch.max(1),
             &measured,
-            rss,
+            footprint,
         ));
         crate::progress(rows);
         namespace.destroy()?;
@@ -183,7 +183,7 @@ pub fn long_drain(
     let (spec_id, _) = pg::ids(conn, namespace.name(), "spec", WORKER)?;
     pg::vacuum(conn)?;
     let commits_before = pg::commits(conn)?;
-    let (measured, rss) = crate::measure(|| {
+    let (measured, footprint) = crate::measure(|| {
         drain_with(
             &namespace,
             no_op,
@@ -206,7 +206,7 @@ pub fn long_drain(
         4,
         BATCHED_PREFETCH,
         &measured,
-        rss,
+        footprint,
     ));
     crate::progress(rows);
     namespace.destroy()?;
@@ -255,7 +255,7 @@ pub fn drain(coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Row>) -> Result<()
             elapsed: took,
             latencies: vec![took],
         },
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     namespace.destroy()?;
@@ -303,7 +303,7 @@ pub fn wakeup(coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Row>) -> Result<(
             elapsed,
             latencies,
         },
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     namespace.destroy()?;

@@ -59,7 +59,7 @@ pub fn run(
             work_specs: vec!["spec".into()],
             ..AttemptRequest::default()
         };
-        let (measured, rss) = crate::measure(|| -> Result<Measured> {
+        let (measured, footprint) = crate::measure(|| -> Result<Measured> {
             let mut latencies: Vec<Duration> = Vec::with_capacity(cycles as usize);
             let start = Instant::now();
             for _ in 0..cycles {
@@ -85,7 +85,7 @@ pub fn run(
         } else {
             format!("postgres: request_attempts+finish, {queued} queued, {history} finished before")
         };
-        rows.push(crate::row(key, what, 1, 1, &measured, rss));
+        rows.push(crate::row(key, what, 1, 1, &measured, footprint));
         crate::progress(rows);
         namespace.destroy()?;
     }

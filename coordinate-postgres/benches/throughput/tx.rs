@@ -110,21 +110,21 @@ fn completions(config: &Config, namespace: &Arc<dyn Namespace>, spec: &str) -> R
 /// The two rows.
 pub fn run(config: &Config, coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Row>) -> Result<()> {
     let (namespace, spec) = fresh_spec(coordinate, "tx-add")?;
-    let (measured, rss) = crate::measure(|| adds(config, &spec, config.add_units))?;
+    let (measured, footprint) = crate::measure(|| adds(config, &spec, config.add_units))?;
     rows.push(crate::row(
         format!("tx/add/w{THREADS}"),
         "postgres: add one unit in the caller's transaction".into(),
         THREADS,
         1,
         &measured,
-        rss,
+        footprint,
     ));
     crate::progress(rows);
     namespace.destroy()?;
 
     let (namespace, spec) = fresh_spec(coordinate, "tx-complete")?;
     preload(&spec, "tx-", config.claim_units)?;
-    let (measured, rss) = crate::measure(|| completions(config, &namespace, spec.name()))?;
+    let (measured, footprint) = crate::measure(|| completions(config, &namespace, spec.name()))?;
     if measured.units != config.claim_units {
         bail!(
             "tx/complete finished {} units, expected {}",
@@ -138,7 +138,7 @@ pub fn run(config: &Config, coordinate: &Arc<dyn Coordinate>, rows: &mut Vec<Row
         THREADS,
         1,
         &measured,
-        rss,
+        footprint,
     ));
     crate::progress(rows);
     namespace.destroy()?;

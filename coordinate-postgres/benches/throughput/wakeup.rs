@@ -83,7 +83,7 @@ pub fn run(config: &Config, rows: &mut Vec<crate::report::Row>) -> Result<()> {
         1,
         1,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     let polling: Arc<dyn Coordinate> = Arc::new(
@@ -101,7 +101,7 @@ pub fn run(config: &Config, rows: &mut Vec<crate::report::Row>) -> Result<()> {
         1,
         1,
         &measured,
-        None,
+        crate::Footprint::unrecorded(),
     ));
     crate::progress(rows);
     Ok(())
