@@ -34,6 +34,12 @@ pub fn go_coordinate_migration_ids() -> Vec<&'static str> {
         .collect()
 }
 
+/// The text of the claim statement (`sql::claim::CLAIM`), for tests that
+/// check the plan PostgreSQL makes for it.
+pub fn claim_statement() -> &'static str {
+    crate::sql::claim::CLAIM.text
+}
+
 /// Set (to anything) by a test run whose `DATABASE_URL` goes through a
 /// transaction-pooling proxy: [`builder`] then sets
 /// [`transaction_pooling`](crate::PostgresCoordinateBuilder::transaction_pooling).

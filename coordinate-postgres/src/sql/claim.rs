@@ -147,6 +147,14 @@ SELECT (SELECT count(*) FROM attempt p
 ///   sub-select reads the snapshot's version, the outer `u` the locked one:
 ///   they differ exactly then, and the unit is left for the next round,
 ///   whose new snapshot shows the attempt (`tests/store/lease_start.rs`).
+///   The comparison is wrapped in a `CASE` for the planner's sake only:
+///   it guesses that an equality with a sub-select keeps one row in 200,
+///   and with a queue of about 200 times the `LIMIT` it then expected no
+///   more than the limit to pass, so it sorted every available unit
+///   instead of walking `work_unit_claim` in order and stopping at the
+///   limit (60,371 buffers for a claim of 100 from 20,000 queued units,
+///   against 504). A `CASE` it guesses keeps half; the result is the same
+///   (a NULL comparison is false either way).
 /// - An attempt starts no earlier than the unit's previous attempt ended:
 ///   a unit freed by another worker's expiry or retry, whose clock read
 ///   came after ours, must not get a lease overlapping the previous one.
@@ -180,7 +188,8 @@ locked AS (
      WHERE u.work_spec_id = $1 AND u.active_attempt_id IS NULL
        AND (u.not_before IS NULL OR u.not_before <= $3)
        AND EXISTS (SELECT 1 FROM spec)
-       AND u.xmin = (SELECT w.xmin FROM work_unit w WHERE w.id = u.id)
+       AND CASE WHEN u.xmin = (SELECT w.xmin FROM work_unit w WHERE w.id = u.id)
+                THEN true ELSE false END
      ORDER BY u.priority DESC, u.name
      LIMIT $5
        FOR UPDATE OF u SKIP LOCKED),
@@ -231,7 +240,8 @@ locked AS (
      WHERE u.work_spec_id = $1 AND u.active_attempt_id IS NULL
        AND (u.not_before IS NULL OR u.not_before <= $3)
        AND EXISTS (SELECT 1 FROM spec)
-       AND u.xmin = (SELECT w.xmin FROM work_unit w WHERE w.id = u.id)
+       AND CASE WHEN u.xmin = (SELECT w.xmin FROM work_unit w WHERE w.id = u.id)
+                THEN true ELSE false END
      ORDER BY u.priority DESC, u.name
      LIMIT 1
        FOR UPDATE OF u SKIP LOCKED),
