@@ -15,27 +15,39 @@ use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use crate::common::{spec, FreshDatabase};
 
-/// A database whose `work_unit` pages hold only dead rows, as after a
-/// queue was drained and before vacuum, analyzed in that state: the
-/// planner then expects every table to stay empty.
-fn drained_database() -> FreshDatabase {
+/// A fresh database, its coordinate and a namespace `namespace` holding
+/// work spec `spec` with one unit per name.
+fn database_with_units(
+    namespace: &str,
+    names: impl Iterator<Item = String>,
+) -> (FreshDatabase, PostgresCoordinate) {
     let database = FreshDatabase::new("coordinate_plans");
     let coordinate = PostgresCoordinate::builder(&database.url)
         .pool_size(1)
         .build()
         .expect("connect to the fresh database");
-    let namespace = coordinate.namespace("drained").expect("namespace");
+    let namespace = coordinate.namespace(namespace).expect("namespace");
     let work_spec = namespace
         .set_work_spec(spec("spec", &[]))
         .expect("work spec");
-    let units = (0..1_000)
-        .map(|i| NewWorkUnit {
-            name: format!("unit{i:04}"),
+    let units = names
+        .map(|name| NewWorkUnit {
+            name,
             data: Data::new(),
             meta: WorkUnitMeta::default(),
         })
         .collect();
     work_spec.add_work_units(units).expect("add units");
+    (database, coordinate)
+}
+
+/// A database whose `work_unit` pages hold only dead rows, as after a
+/// queue was drained and before vacuum, analyzed in that state: the
+/// planner then expects every table to stay empty.
+fn drained_database() -> FreshDatabase {
+    let (database, coordinate) =
+        database_with_units("drained", (0..1_000).map(|i| format!("unit{i:04}")));
+    let namespace = coordinate.namespace("drained").expect("namespace");
     namespace.destroy().expect("destroy namespace");
     sql_query("ANALYZE")
         .execute(&mut database.connection())
@@ -86,25 +98,13 @@ struct Id {
 /// growing with the square of its length).
 #[test]
 fn a_claim_reads_only_the_units_it_takes_from_a_mid_sized_queue() {
-    let database = FreshDatabase::new("coordinate_plans");
-    let coordinate = PostgresCoordinate::builder(&database.url)
-        .pool_size(1)
-        .build()
-        .expect("connect to the fresh database");
-    let namespace = coordinate.namespace("queue").expect("namespace");
-    let work_spec = namespace
-        .set_work_spec(spec("spec", &[]))
-        .expect("work spec");
     // Added out of name order, as real names (hashes, paths) come: the
     // claim order then has nothing to do with where rows lie.
-    let units = (0..20_000u32)
-        .map(|i| NewWorkUnit {
-            name: format!("unit{:05}", i * 7_919 % 20_000),
-            data: Data::new(),
-            meta: WorkUnitMeta::default(),
-        })
-        .collect();
-    work_spec.add_work_units(units).expect("add units");
+    let (database, coordinate) = database_with_units(
+        "queue",
+        (0..20_000u32).map(|i| format!("unit{:05}", i * 7_919 % 20_000)),
+    );
+    let namespace = coordinate.namespace("queue").expect("namespace");
     namespace.worker("claimer").expect("worker");
     let mut conn = database.connection();
     conn.batch_execute("VACUUM ANALYZE work_unit, attempt")
