@@ -40,6 +40,13 @@ pub fn claim_statement() -> &'static str {
     crate::sql::claim::CLAIM.text
 }
 
+/// The settings (name, value) every pooled session of the library makes
+/// by default, for tests and benchmarks that run SQL of their own as the
+/// library's sessions would.
+pub fn session_settings() -> &'static [(&'static str, &'static str)] {
+    &crate::db::session::SETTINGS
+}
+
 /// Set (to anything) by a test run whose `DATABASE_URL` goes through a
 /// transaction-pooling proxy: [`builder`] then sets
 /// [`transaction_pooling`](crate::PostgresCoordinateBuilder::transaction_pooling).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use coordinate_api::Coordinate;
+use coordinate_postgres::test_support::session_settings;
 use diesel::pg::PgConnection;
 
 use crate::api::{fresh_spec, preload};
@@ -73,18 +74,23 @@ fn parse(output: &str) -> Result<Outcome> {
     })
 }
 
-/// The settings every pooled session of the library makes
-/// (`coordinate-postgres/src/db/session.rs`), as pgbench options. The
-/// reference sessions get them too: without `enable_seqscan = off`, a
+/// The library's session settings (`db/session.rs`) as pgbench options.
+/// The reference sessions get them too: without `enable_seqscan = off`, a
 /// pgbench session that first checked the foreign key from `work_unit` to
 /// `attempt` while `attempt` was nearly empty kept a sequential-scan plan
 /// for that check through its run, and a first run on a fresh queue spent
 /// 250-750 µs of CPU a unit instead of 70-100 (3,000 units/s instead of
 /// 20,000 at 4 clients, issue 23).
-const LIBRARY_SESSION: &str = " -c enable_seqscan=off -c jit=off";
+fn library_session() -> String {
+    session_settings()
+        .iter()
+        .map(|(name, value)| format!("-c {name}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// One pgbench run of `script` with `clients` clients for `seconds`, its
-/// sessions given `session_settings` (pgbench options) if any.
+/// sessions given `options` (as `PGOPTIONS`) if any.
 fn pgbench(
     config: &Config,
     pgbench: &Path,
@@ -92,7 +98,7 @@ fn pgbench(
     clients: usize,
     length: Length,
     vars: &[(&str, i32)],
-    session_settings: Option<&str>,
+    options: Option<&str>,
 ) -> Result<Outcome> {
     let mut command = Command::new(pgbench);
     command.args(["-n", "-M", "prepared", "-f"]).arg(script);
@@ -104,10 +110,12 @@ fn pgbench(
     for (name, value) in vars {
         command.args(["-D", &format!("{name}={value}")]);
     }
-    if let Some(settings) = session_settings {
-        let mut options = std::env::var("PGOPTIONS").unwrap_or_default();
-        options.push_str(settings);
-        command.env("PGOPTIONS", options.trim_start());
+    if let Some(options) = options {
+        // After the user's own, which they stay free to set.
+        let mut all = std::env::var("PGOPTIONS").unwrap_or_default();
+        all.push(' ');
+        all.push_str(options);
+        command.env("PGOPTIONS", all.trim_start());
     }
     if !config.backend.is_empty() {
         command.arg(&config.backend);
@@ -205,9 +213,17 @@ pub fn run(
         let vars = [("spec", spec_id), ("worker", worker_id), ("ns", ns_id)];
         // go-coordinate's sessions make no settings; the references run
         // as the library's sessions do.
-        let settings = (label != "go").then_some(LIBRARY_SESSION);
+        let options = (label != "go").then(library_session);
         let start = cpu::Ticks::now();
-        let outcome = pgbench(config, &binary, &script, clients, length, &vars, settings)?;
+        let outcome = pgbench(
+            config,
+            &binary,
+            &script,
+            clients,
+            length,
+            &vars,
+            options.as_deref(),
+        )?;
         let cpu = start.and_then(cpu::Cpu::since).map(cpu::Cpu::elsewhere);
         let tally = pg::tally(conn, spec_id)?;
         // pgbench stops clients between transactions, so a client may

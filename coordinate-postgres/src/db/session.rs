@@ -31,6 +31,13 @@ use diesel::connection::{CacheSize, Connection, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{CustomizeConnection, Error};
 
+/// The settings every pooled session makes (name, value), in order; the
+/// last one is left out when the builder allows sequential scans. The
+/// bench's raw-SQL reference and the plan tests set the same ones
+/// (`test_support::session_settings`), so that they measure and check
+/// what the library's sessions see.
+pub(crate) const SETTINGS: [(&str, &str); 2] = [("jit", "off"), ("enable_seqscan", "off")];
+
 /// The pool's connection customizer.
 #[derive(Debug)]
 pub(crate) struct SessionSettings {
@@ -47,12 +54,14 @@ impl CustomizeConnection<PgConnection, Error> for SessionSettings {
             conn.set_prepared_statement_cache_size(CacheSize::Disabled);
             return Ok(());
         }
-        let settings = if self.avoid_sequential_scans {
-            "SET jit = off; SET enable_seqscan = off"
-        } else {
-            "SET jit = off"
-        };
-        conn.batch_execute(settings).map_err(Error::QueryError)
+        let count = if self.avoid_sequential_scans { 2 } else { 1 };
+        // Our own constant names and values, never a caller's.
+        let settings: Vec<String> = SETTINGS[..count]
+            .iter()
+            .map(|(name, value)| format!("SET {name} = {value}"))
+            .collect();
+        conn.batch_execute(&settings.join("; "))
+            .map_err(Error::QueryError)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use coordinate_api::{Coordinate, Data, MockClock, NewWorkUnit, WorkUnitMeta};
-use coordinate_postgres::test_support::claim_statement;
+use coordinate_postgres::test_support::{claim_statement, session_settings};
 use coordinate_postgres::PostgresCoordinate;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Bytea, Integer, Text, Timestamptz};
@@ -120,8 +120,10 @@ fn a_claim_reads_only_the_units_it_takes_from_a_mid_sized_queue() {
 
     // In a transaction rolled back at the end: nothing claimed stays so.
     let plan: Vec<String> = conn.test_transaction::<_, diesel::result::Error, _>(|conn| {
-        // As the library's sessions are set (`db/session.rs`).
-        conn.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")?;
+        // As the library's sessions are set.
+        for (name, value) in session_settings() {
+            conn.batch_execute(&format!("SET LOCAL {name} = {value}"))?;
+        }
         let now = Utc::now();
         let lines: Vec<PlanLine> =
             sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {}", claim_statement()))
